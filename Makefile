@@ -1,0 +1,53 @@
+# The two commands: `make run` serves the site on http://127.0.0.1:8000; `make test` runs the suite.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+INSTALLED := $(VENV)/.installed
+# Debian packages the test suite drives for real (chromium for the browser tests).
+DEB_PACKAGES := chromium fonts-liberation
+export NO_MKDOCS_2_WARNING := 1
+
+.PHONY: run test build install system-deps lint bench clean
+
+run: build
+	$(BIN)/site-api db upgrade
+	$(BIN)/site-api serve --host 127.0.0.1 --port 8000
+
+test: install system-deps node_modules/.package-lock.json build lint
+	$(BIN)/pytest
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+build: $(INSTALLED)
+	$(BIN)/site-api build
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check site_api tests
+	$(BIN)/ruff format --check site_api tests
+	$(BIN)/mypy site_api
+
+# Installs what is missing with apt-get when root; otherwise names what to install.
+system-deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else \
+	  echo "The test suite needs these Debian packages:$$missing"; \
+	  echo "Install them with: sudo apt-get install$$missing"; exit 1; \
+	fi
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+clean:
+	rm -rf site site-manifest.json .pytest_cache .mypy_cache .ruff_cache

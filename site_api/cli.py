@@ -1,0 +1,75 @@
+"""`site-api serve / build / db upgrade`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import click
+from pydantic import ValidationError
+
+from site_api.config import Settings
+from site_api.manifest import ManifestError
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "SITE_" + "_".join(str(p) for p in first["loc"]).upper()
+        raise click.ClickException(f"{name}: {first['msg']}") from None
+
+
+@click.group()
+def main() -> None:
+    """Clinical Notebook: build and serve the site."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def serve(host: str, port: int) -> None:
+    """Serve the built site and the API (the embedded server)."""
+    import uvicorn
+
+    from site_api.app import create_app
+    from site_api.db import upgrade
+
+    settings = _settings()
+    try:
+        app = create_app(settings)
+    except ManifestError as exc:
+        raise click.ClickException(str(exc)) from None
+    if settings.database_url.startswith("sqlite"):
+        upgrade(settings.database_url)
+    click.echo(f"Serving {settings.site_dir}/ on http://{host}:{port}/")
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level, proxy_headers=False)
+
+
+@main.command()
+@click.option("--config-file", "-f", default="mkdocs.yml", show_default=True)
+def build(config_file: str) -> None:
+    """Build the site with MkDocs (strict): content errors are printed as path:line: message."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", config_file], env=env
+    )
+    if result.returncode:
+        raise click.ClickException("the site was not built: fix the errors above")
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the database to the newest schema."""
+    from site_api.db import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    click.echo(f"database at {settings.database_url} is up to date")

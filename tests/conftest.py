@@ -1,0 +1,135 @@
+"""Shared fixtures: one real build of the site per session, a live server, a real Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from site_api.app import create_app
+from site_api.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def require(available: bool, what: str) -> None:
+    """Skip when a real component is missing, except in CI, where a missing one fails the run."""
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} is missing in CI: 'make test' should have installed it")
+    pytest.skip(f"{what} is missing (make test installs it)")
+
+
+def mkdocs_build(config: Path, site_dir: Path) -> subprocess.CompletedProcess[str]:
+    """Run a strict MkDocs build as an editor would, capturing what they would read."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site_dir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=config.parent,
+    )
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real content, built once for the session; returns the site directory."""
+    site = tmp_path_factory.mktemp("build") / "site"
+    result = mkdocs_build(ROOT / "mkdocs.yml", site)
+    assert result.returncode == 0, result.stderr
+    return site
+
+
+@pytest.fixture
+def settings(built_site: Path, tmp_path: Path) -> Settings:
+    return Settings(site_dir=built_site, var_dir=tmp_path / "var")
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[httpx.Client]:
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(settings), base_url="http://127.0.0.1:8000") as test_client:
+        yield test_client
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_server(built_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`site-api serve` as a real process on loopback; yields its base URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "SITE_SITE_DIR": str(built_site),
+        "SITE_VAR_DIR": str(tmp_path_factory.mktemp("var")),
+        "SITE_DATABASE_URL": "",
+    }
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("site-api")), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(base + "/", timeout=1)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    out = proc.stdout.read() if proc.stdout else ""
+                    raise RuntimeError(f"site-api serve did not start:\n{out}") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium driven by Playwright (Playwright's own browser download is not used)."""
+    require(Path(CHROMIUM).exists(), f"Chromium ({CHROMIUM}, Debian package 'chromium')")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core from npm (installed by `make test` with `npm ci`)."""
+    path = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+    require(path.is_file() and shutil.which("node") is not None, "npm package axe-core")
+    return path.read_text(encoding="utf-8")

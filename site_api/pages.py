@@ -33,13 +33,13 @@ class Lookup:
 
 def canonical_path(raw: str) -> str:
     """Fold the many spellings of one page's URL into one: `/X//./y/index.html` -> `/x/y/`."""
-    path = unquote(raw).replace("\\", "/")
+    path = unquote(raw).replace("\\", "/").lower()
     path = posixpath.normpath("/" + path.lstrip("/"))
     if path.endswith("/index.html") or path == "/index.html":
         path = path[: -len("index.html")]
     if not path.endswith("/"):
         path += "/"
-    return path.replace("//", "/").lower()
+    return path
 
 
 class SiteIndex:

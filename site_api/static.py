@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
-from pathlib import Path, PurePosixPath
-from urllib.parse import unquote
+from pathlib import PurePosixPath
 
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 # Material names its bundles like main.57a0d79d.min.css: the name changes when the bytes do.
 FINGERPRINTED = re.compile(r"\.[0-9a-f]{8,}\.(?:min\.)?(?:css|js|json)$")
 # HTML only ever leaves through the page lookup, so a page cannot be fetched as a plain file.
-NEVER_AS_FILE = {".html", ".htm", ".md"}
+NEVER_AS_FILE = {".html", ".htm", ".md", ".yml", ".yaml"}
 
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -20,26 +22,28 @@ SECURITY_HEADERS = {
 }
 
 
-def asset_path(site_dir: Path, raw_path: str) -> Path | None:
-    """The file under `site_dir` a request path names, or None if it is not a servable asset."""
-    parts = PurePosixPath(unquote(raw_path)).parts
-    if any(part in ("..", ".") or part.startswith(".") for part in parts[1:]):
-        return None
-    relative = PurePosixPath(*parts[1:]) if len(parts) > 1 else None
-    if relative is None or relative.suffix.lower() in NEVER_AS_FILE:
-        return None
-    candidate = site_dir / relative
-    try:
-        candidate.resolve().relative_to(site_dir.resolve())
-    except ValueError:
-        return None
-    return candidate if candidate.is_file() else None
+def is_asset_path(path: str) -> bool:
+    """Whether a (decoded) request path may name a static asset at all."""
+    parts = PurePosixPath(path).parts[1:]
+    if not parts or any(p in ("..", ".") or p.startswith(".") for p in parts):
+        return False
+    return PurePosixPath(parts[-1]).suffix.lower() not in NEVER_AS_FILE
 
 
-def asset_response(path: Path) -> Response:
-    """A file with ETag/Last-Modified (Starlette answers Range and conditional requests)."""
-    if FINGERPRINTED.search(path.name):
-        cache = "public, max-age=31536000, immutable"
-    else:
-        cache = "public, no-cache"
-    return FileResponse(path, headers={"cache-control": cache, **SECURITY_HEADERS})
+class SiteAssets(StaticFiles):
+    """Starlette's static files (ETag, Last-Modified, 304, Range) plus our caching policy."""
+
+    def file_response(
+        self,
+        full_path: str | os.PathLike[str],
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        immutable = FINGERPRINTED.search(os.fspath(full_path))
+        response.headers["cache-control"] = (
+            "public, max-age=31536000, immutable" if immutable else "public, no-cache"
+        )
+        response.headers.update(SECURITY_HEADERS)
+        return response

@@ -44,7 +44,17 @@ def mkdocs_build(config: Path, site_dir: Path) -> subprocess.CompletedProcess[st
     """Run a strict MkDocs build as an editor would, capturing what they would read."""
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site_dir)],
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "-f",
+            str(config),
+            "-d",
+            str(site_dir),
+        ],
         capture_output=True,
         text=True,
         env=env,

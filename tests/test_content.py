@@ -79,13 +79,37 @@ def test_pages_outside_topics_are_free_and_need_no_authors() -> None:
     ("old", "new", "expected"),
     [
         ("title: Example topic\n", "", f"{PATH}:2: title: missing required field"),
-        ("summary: A short summary.\n", "summary: ''\n", f"{PATH}:4: summary: String should have at least 1 character"),
-        ("reviewed: 2026-01-10", "reviewed: last tuesday", f"{PATH}:6: reviewed: Input should be a valid date"),
+        (
+            "summary: A short summary.\n",
+            "summary: ''\n",
+            f"{PATH}:4: summary: String should have at least 1 character",
+        ),
+        (
+            "reviewed: 2026-01-10",
+            "reviewed: last tuesday",
+            f"{PATH}:6: reviewed: Input should be a valid date",
+        ),
         ("id: x\n", "id: Not An Id\n", f"{PATH}:2: id: String should match pattern"),
-        ("aliases: [EX]\n", "aliases: [EX]\nreviewd: 2026-01-01\n", f"{PATH}:9: reviewd: unknown field"),
-        ("related: []\n", "related: []\naccess: secret\n", f"{PATH}:10: access: Input should be 'metered' or 'free'"),
-        ('    doi: "10.1000/xyz123"', '    doi: "not-a-doi"', f"{PATH}:13: references.0.doi: String should match pattern"),
-        ("next_review: 2028-01-10", "next_review: 2025-01-10", f"{PATH}:2: front matter: next_review must be after reviewed"),
+        (
+            "aliases: [EX]\n",
+            "aliases: [EX]\nreviewd: 2026-01-01\n",
+            f"{PATH}:9: reviewd: unknown field",
+        ),
+        (
+            "related: []\n",
+            "related: []\naccess: secret\n",
+            f"{PATH}:10: access: Input should be 'metered' or 'free'",
+        ),
+        (
+            '    doi: "10.1000/xyz123"',
+            '    doi: "not-a-doi"',
+            f"{PATH}:13: references.0.doi: String should match pattern",
+        ),
+        (
+            "next_review: 2028-01-10",
+            "next_review: 2025-01-10",
+            f"{PATH}:2: front matter: next_review must be after reviewed",
+        ),
         ("authors: [rheum]", "authors: []", f"{PATH}:5: authors: List should have at least 1 item"),
         ("aliases: [EX]", "aliases: [EX, EX]", f"{PATH}:8: aliases: 'EX' is listed twice"),
     ],
@@ -98,7 +122,9 @@ def test_field_errors_name_file_line_and_field(old: str, new: str, expected: str
 
 
 def test_missing_front_matter() -> None:
-    assert errors_of("# Just a heading\n") == [f"{PATH}:1: front matter: missing (the file must start with '---')"]
+    assert errors_of("# Just a heading\n") == [
+        f"{PATH}:1: front matter: missing (the file must start with '---')"
+    ]
 
 
 def test_invalid_yaml_names_the_line() -> None:
@@ -117,7 +143,9 @@ def test_citation_of_unknown_key_names_body_line() -> None:
 
 
 def test_reference_never_cited() -> None:
-    found = errors_of(VALID.replace("A claim [@second]. Another claim [@first; @second].", "A claim [@second]."))
+    found = errors_of(
+        VALID.replace("A claim [@second]. Another claim [@first; @second].", "A claim [@second].")
+    )
     assert found == [f"{PATH}:11: references: 'first' is never cited in the body"]
 
 
@@ -129,14 +157,24 @@ def test_reviewed_in_the_future() -> None:
 def test_duplicate_page_id_and_unknown_related() -> None:
     other_text = VALID.replace("related: []", "related: [x, nowhere]")
     first, second = page(), page(other_text, "content/topics/y.md", "topics/y.md")
-    found = [str(e) for e in check_site([first, second], AUTHORS, TODAY, {PATH: VALID, "content/topics/y.md": other_text})]
+    found = [
+        str(e)
+        for e in check_site(
+            [first, second], AUTHORS, TODAY, {PATH: VALID, "content/topics/y.md": other_text}
+        )
+    ]
     assert "content/topics/y.md:2: id: duplicate page id 'x' (also in content/topics/x.md)" in found
     assert "content/topics/y.md:9: related: unknown page id 'nowhere'" in found
 
 
 def test_authors_file_errors_name_the_line() -> None:
-    found = load_authors("content/authors.yml", "a:\n  name: A\n  role: R\n  profession: P\nb:\n  name: B\n  role: R\n")
-    assert [str(e) for e in found] == ["content/authors.yml:6: b.profession: missing required field"]  # type: ignore[union-attr]
+    found = load_authors(
+        "content/authors.yml",
+        "a:\n  name: A\n  role: R\n  profession: P\nb:\n  name: B\n  role: R\n",
+    )
+    assert [str(e) for e in found] == [
+        "content/authors.yml:6: b.profession: missing required field"
+    ]  # type: ignore[union-attr]
 
 
 def test_references_numbered_by_first_citation_and_rendered_as_links() -> None:
@@ -144,6 +182,12 @@ def test_references_numbered_by_first_citation_and_rendered_as_links() -> None:
     ordered = order_references(parsed)
     assert [(n, ref.key) for n, ref in ordered] == [(1, "second"), (2, "first")]
     html = render_citations(parsed.body, {ref.key: n for n, ref in ordered})
-    assert 'A claim <sup class="citation">[<a href="#ref-second" aria-label="Reference 1">1</a>]</sup>.' in html
-    assert '[<a href="#ref-first" aria-label="Reference 2">2</a>, <a href="#ref-second" aria-label="Reference 1">1</a>]' in html
+    assert (
+        'A claim <sup class="citation">[<a href="#ref-second" aria-label="Reference 1">1</a>]</sup>.'
+        in html
+    )
+    assert (
+        '[<a href="#ref-first" aria-label="Reference 2">2</a>, <a href="#ref-second" aria-label="Reference 1">1</a>]'
+        in html
+    )
     assert "[@notacitation] inside code is left alone" in html

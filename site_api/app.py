@@ -2,53 +2,63 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from starlette.exceptions import HTTPException
-from starlette.responses import RedirectResponse, Response
+from datetime import timedelta
 
-from site_api.config import Settings
+from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
+
+from site_api.config import Settings, signing_key
+from site_api.db import make_engine
+from site_api.gate import PageServer
+from site_api.meter import MeterCookie, Rules
 from site_api.pages import SiteIndex
-from site_api.static import SECURITY_HEADERS, SiteAssets, is_asset_path
+from site_api.sessions import SessionStore
+from site_api.static import SiteAssets
 
-PAGE_HEADERS = {"cache-control": "private, no-cache", **SECURITY_HEADERS}
+#: Paths the FastAPI application answers; every other path is a page or an asset.
+API_PREFIXES = ("/api/",)
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """Build the application; raises `ManifestError` when the site is not built or is corrupt."""
+class SiteApp:
+    """Sends API paths to FastAPI and everything else through the page gate."""
+
+    def __init__(self, api: FastAPI, pages: PageServer) -> None:
+        self.api = api
+        self.pages = pages
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith(API_PREFIXES):
+            await self.pages(scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
+
+
+def create_app(settings: Settings) -> SiteApp:
+    """Build the application; raises `ManifestError` or `ConfigError` with a message to act on."""
+    key = signing_key(settings)
     site = SiteIndex.load(settings.site_dir)
-    app = FastAPI(
+    engine = make_engine(settings.database_url)
+    store = SessionStore(
+        engine,
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        absolute=timedelta(days=settings.session_max_days),
+    )
+    rules = Rules(settings.free_pages, settings.meter_window_days * 86400)
+    pages = PageServer(
+        site,
+        SiteAssets(directory=settings.site_dir, follow_symlink=False),
+        store,
+        MeterCookie(key),
+        rules,
+        secure_cookies=settings.env == "production",
+    )
+    api = FastAPI(
         title="Clinical Notebook API",
         docs_url="/api/docs",
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.site = site
-    assets = SiteAssets(directory=settings.site_dir, follow_symlink=False)
-
-    @app.api_route("/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
-    async def serve(request: Request) -> Response:
-        path = request.url.path
-        found = site.lookup(path)
-        if found.page is not None:
-            if found.redirect is not None:
-                return RedirectResponse(found.redirect, status_code=301, headers=SECURITY_HEADERS)
-            page = found.page
-            return Response(
-                page.body,
-                media_type="text/html; charset=utf-8",
-                headers={**PAGE_HEADERS, "etag": page.etag},
-            )
-        if is_asset_path(path):
-            try:
-                return await assets.get_response(path.lstrip("/"), request.scope)
-            except HTTPException:
-                pass  # not a file: fall through to the site's own 404 page
-        return Response(
-            site.not_found,
-            status_code=404,
-            media_type="text/html; charset=utf-8",
-            headers=PAGE_HEADERS,
-        )
-
-    return app
+    api.state.settings = settings
+    api.state.site = site
+    api.state.sessions = store
+    return SiteApp(api, pages)

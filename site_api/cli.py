@@ -9,7 +9,7 @@ import sys
 import click
 from pydantic import ValidationError
 
-from site_api.config import Settings
+from site_api.config import ConfigError, Settings
 from site_api.manifest import ManifestError
 
 
@@ -38,12 +38,12 @@ def serve(host: str, port: int) -> None:
     from site_api.db import upgrade
 
     settings = _settings()
+    if settings.database_url.startswith("sqlite"):
+        upgrade(settings.database_url)  # the embedded database keeps itself up to date
     try:
         app = create_app(settings)
-    except ManifestError as exc:
+    except (ManifestError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
-    if settings.database_url.startswith("sqlite"):
-        upgrade(settings.database_url)
     click.echo(f"Serving {settings.site_dir}/ on http://{host}:{port}/")
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level, proxy_headers=False)
 

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_KEY_FILE = "secret_key"
+MIN_KEY_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """A setting that stops the server from starting safely; the message says which."""
 
 
 class Settings(BaseSettings):
@@ -19,9 +27,34 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     database_url: str = ""
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    secret_key: SecretStr | None = None
+    free_pages: int = Field(default=5, ge=0, le=100)
+    meter_window_days: int = Field(default=30, ge=1, le=366)
+    session_idle_minutes: int = Field(default=8 * 60, ge=1)
+    session_max_days: int = Field(default=7, ge=1)
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.var_dir / 'site.db'}"
         return self
+
+
+def signing_key(settings: Settings) -> bytes:
+    """The key that signs cookies: required in production, kept under var/ in development."""
+    if settings.secret_key is not None:
+        key = settings.secret_key.get_secret_value()
+        if len(key) < MIN_KEY_LENGTH:
+            raise ConfigError(f"SITE_SECRET_KEY must be at least {MIN_KEY_LENGTH} characters")
+        return key.encode()
+    if settings.env == "production":
+        raise ConfigError(
+            "SITE_SECRET_KEY is not set: production needs a random key of at least "
+            f"{MIN_KEY_LENGTH} characters (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    path = settings.var_dir / DEV_KEY_FILE
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip().encode()

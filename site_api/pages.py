@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,17 +9,30 @@ from urllib.parse import unquote
 
 from site_api.content import Manifest, ManifestPage
 from site_api.manifest import ManifestError, load_manifest
+from site_api.meter import page_token
 
 NOT_FOUND_FILE = "404.html"
+GATE_FILE = "gate.html"
+#: Where the theme reserves the per-request countdown (see theme/main.html).
+METER_SLOT = b"<!--meter-->"
 
 
 @dataclass(frozen=True)
 class BuiltPage:
-    """A page ready to send: what the manifest says of it, its bytes and validator."""
+    """A page ready to send: its bytes split around the countdown slot, read once."""
 
     meta: ManifestPage
-    body: bytes
-    etag: str
+    head: bytes
+    tail: bytes
+    token: str  # the page's token in the meter cookie
+
+
+def split_at_slot(html: bytes, where: str) -> tuple[bytes, bytes]:
+    """The bytes before and after the countdown slot; a page without one is a build defect."""
+    head, slot, tail = html.partition(METER_SLOT)
+    if not slot:
+        raise ManifestError(f"{where} has no {METER_SLOT.decode()} slot: rebuild with 'make build'")
+    return head, tail
 
 
 @dataclass(frozen=True)
@@ -56,11 +68,13 @@ class SiteIndex:
                 raise ManifestError(
                     f"{file} is listed in the manifest but missing: rebuild with 'make build'"
                 )
-            page = _built(entry, file.read_bytes())
+            head, tail = split_at_slot(file.read_bytes(), str(file))
+            page = BuiltPage(entry, head, tail, page_token(entry.id))
             self.by_url[entry.url] = page
             self.by_id[entry.id] = page
-        not_found = site_dir / NOT_FOUND_FILE
-        self.not_found = not_found.read_bytes() if not_found.is_file() else b"Not found"
+        self.not_found = split_at_slot(_read(site_dir / NOT_FOUND_FILE), NOT_FOUND_FILE)
+        self.gate = _read(site_dir / GATE_FILE).decode("utf-8")
+        split_at_slot(self.gate.encode(), GATE_FILE)
 
     @classmethod
     def load(cls, site_dir: Path) -> SiteIndex:
@@ -78,5 +92,7 @@ class SiteIndex:
         return Lookup(page, redirect=page.meta.url)
 
 
-def _built(entry: ManifestPage, body: bytes) -> BuiltPage:
-    return BuiltPage(entry, body, '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"')
+def _read(path: Path) -> bytes:
+    if not path.is_file():
+        raise ManifestError(f"{path} is missing: rebuild with 'make build'")
+    return path.read_bytes()

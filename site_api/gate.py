@@ -1,0 +1,168 @@
+"""The page view: resolve the page, identify the visitor, `decide()`, respond. The hot path."""
+
+from __future__ import annotations
+
+import html
+import time
+from urllib.parse import quote
+
+from anyio import to_thread
+from starlette.exceptions import HTTPException
+from starlette.requests import cookie_parser
+from starlette.types import Receive, Scope, Send
+
+from site_api import meter, sessions
+from site_api.meter import MeterCookie, Rules, decide
+from site_api.pages import BuiltPage, SiteIndex
+from site_api.static import SECURITY_HEADERS, SiteAssets, is_asset_path
+
+HTML = b"text/html; charset=utf-8"
+_BASE_HEADERS = [(b"content-type", HTML), (b"vary", b"Cookie")] + [
+    (k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()
+]
+PAGE_CACHE = b"private, no-cache"
+GATE_CACHE = b"private, no-store"
+
+
+def countdown(remaining: int, counted_now: bool, next_url: str) -> bytes:
+    """The anonymous visitor's countdown, correct for the page being served."""
+    if remaining == 0 and counted_now:
+        text = "This is the last page you can view before signing in."
+    elif remaining == 0:
+        text = "You have viewed all your free pages."
+    elif remaining == 1:
+        text = "You can view 1 more page before signing in."
+    else:
+        text = f"You can view {remaining} more pages before signing in."
+    link = quote(next_url, safe="/")
+    return (
+        f'<p class="meter-countdown" role="status">{text} '
+        f'<a href="/sign-in?next={link}">Sign in</a> or '
+        f'<a href="/create-account?next={link}">create a free account</a>.</p>'
+    ).encode()
+
+
+class PageServer:
+    """ASGI app for every path that is not the API: pages through the gate, then assets, then 404."""
+
+    def __init__(
+        self,
+        site: SiteIndex,
+        assets: SiteAssets,
+        store: sessions.SessionStore,
+        cookie: MeterCookie,
+        rules: Rules,
+        secure_cookies: bool,
+    ) -> None:
+        self.site = site
+        self.assets = assets
+        self.store = store
+        self.cookie = cookie
+        self.rules = rules
+        self.secure = "; Secure" if secure_cookies else ""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope["method"]
+        if method not in ("GET", "HEAD"):
+            await _send(send, 405, [(b"allow", b"GET, HEAD")], b"Method not allowed", method)
+            return
+        path: str = scope["path"]
+        found = self.site.lookup(path)
+        if found.page is None:
+            if is_asset_path(path):
+                try:
+                    response = await self.assets.get_response(path.lstrip("/"), scope)
+                except HTTPException:
+                    pass  # not a file: the site's own 404 page
+                else:
+                    await response(scope, receive, send)
+                    return
+            await self._not_found(scope, send)
+            return
+        if found.redirect is not None:
+            await _send(send, 301, [(b"location", found.redirect.encode())], b"", method)
+            return
+        await self._page(found.page, scope, send)
+
+    async def _visitor(self, scope: Scope) -> tuple[bool, meter.MeterState | None]:
+        """Signed in (a live server-side session) or the anonymous meter state from the cookie."""
+        raw = _header(scope, b"cookie")
+        cookies = cookie_parser(raw) if raw else {}
+        token = cookies.get(sessions.COOKIE)
+        if token and await to_thread.run_sync(self.store.user_id, token) is not None:
+            return True, None
+        return False, self.cookie.loads(cookies.get(meter.COOKIE), self.rules)
+
+    async def _page(self, page: BuiltPage, scope: Scope, send: Send) -> None:
+        signed_in, state = await self._visitor(scope)
+        now = int(time.time())
+        method = scope["method"]
+        decision = decide(
+            page.meta.access,
+            page.token,
+            signed_in,
+            state,
+            now,
+            self.rules,
+            count=method == "GET",  # HEAD sends no body, so it never spends a free page
+        )
+        headers: list[tuple[bytes, bytes]] = []
+        if decision.changed and decision.state is not None:
+            headers.append((b"set-cookie", self._set_cookie(decision.state, now)))
+        if not decision.allow:
+            body = self._gate(page)
+            await _send(send, 403, [(b"cache-control", GATE_CACHE), *headers], body, method)
+            return
+        slot = b""
+        if decision.remaining is not None:
+            slot = countdown(decision.remaining, decision.changed, page.meta.url)
+        body = page.head + slot + page.tail
+        await _send(send, 200, [(b"cache-control", PAGE_CACHE), *headers], body, method)
+
+    def _set_cookie(self, state: meter.MeterState, now: int) -> bytes:
+        max_age = max(state.window_start + self.rules.window_seconds - now, 0)
+        value = self.cookie.dumps(state)
+        return (
+            f"{meter.COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{self.secure}"
+        ).encode()
+
+    def _gate(self, page: BuiltPage) -> bytes:
+        """The gate page for `page`: its title and summary, never its body."""
+        fill = {
+            "@@TITLE@@": html.escape(page.meta.title),
+            "@@SUMMARY@@": html.escape(page.meta.summary),
+            "@@NEXT@@": quote(page.meta.url, safe="/"),
+            "@@FREE@@": str(self.rules.free_pages),
+            "@@DAYS@@": str(self.rules.window_seconds // 86400),
+        }
+        text = self.site.gate
+        for slot, value in fill.items():
+            text = text.replace(slot, value)
+        return text.encode()
+
+    async def _not_found(self, scope: Scope, send: Send) -> None:
+        signed_in, state = await self._visitor(scope)
+        head, tail = self.site.not_found
+        slot = b""
+        if not signed_in:
+            used = len(state.pages) if state else 0
+            slot = countdown(max(self.rules.free_pages - used, 0), False, "/")
+        await _send(
+            send, 404, [(b"cache-control", PAGE_CACHE)], head + slot + tail, scope["method"]
+        )
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def _send(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes, method: str
+) -> None:
+    """One complete response; HEAD gets the headers (with the real length) and no body."""
+    all_headers = [*_BASE_HEADERS, (b"content-length", str(len(body)).encode()), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": all_headers})
+    await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})

@@ -1,0 +1,102 @@
+"""The anonymous meter: its state in an HMAC-signed cookie, and the pure `decide()`."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Literal
+
+COOKIE = "meter"
+_VERSION = b"meter-v1"
+_HASH_LEN = 8  # base64url characters per counted page: 48 bits, no collisions among a site's pages
+
+
+@dataclass(frozen=True)
+class Rules:
+    """How many distinct metered pages an anonymous visitor may read per rolling window."""
+
+    free_pages: int = 5
+    window_seconds: int = 30 * 86400
+
+
+@dataclass(frozen=True)
+class MeterState:
+    """When the visitor's window started (Unix seconds) and which pages it has counted."""
+
+    window_start: int
+    pages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with one page view."""
+
+    allow: bool
+    state: MeterState | None  # the state to store, or None when the visitor is not metered
+    remaining: int | None  # pages left after this view; None when not metered
+    changed: bool  # whether the cookie must be (re)written
+
+
+def page_token(page_id: str) -> str:
+    """A short, stable token for a page id, as stored in the cookie."""
+    digest = hashlib.blake2b(page_id.encode(), digest_size=6).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def decide(
+    access: Literal["metered", "free"],
+    page: str,
+    signed_in: bool,
+    state: MeterState | None,
+    now: int,
+    rules: Rules,
+    count: bool = True,
+) -> Decision:
+    """Whether a visitor may see a page, and the meter state afterwards. Pure: no I/O."""
+    if signed_in:
+        return Decision(True, None, None, False)
+    if state is None or not 0 <= now - state.window_start < rules.window_seconds:
+        # The window rolls from the first counted view, so a fresh one starts now.
+        state = MeterState(window_start=now)
+    left = rules.free_pages - len(state.pages)
+    if access == "free" or page in state.pages:
+        return Decision(True, state, max(left, 0), False)
+    if left <= 0:
+        return Decision(False, state, 0, False)
+    if not count:
+        return Decision(True, state, left, False)
+    counted = MeterState(state.window_start, (*state.pages, page))
+    return Decision(True, counted, left - 1, True)
+
+
+class MeterCookie:
+    """Encodes and verifies meter state; anything that does not verify reads as no state."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = hmac.new(key, _VERSION, hashlib.sha256).digest()
+
+    def _sign(self, payload: str) -> str:
+        mac = hmac.new(self._key, payload.encode(), hashlib.sha256).digest()[:16]
+        return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+    def dumps(self, state: MeterState) -> str:
+        """`<start>.<page tokens>.<signature>`: small, cookie-safe, tamper-evident."""
+        payload = f"{state.window_start}.{''.join(state.pages)}"
+        return f"{payload}.{self._sign(payload)}"
+
+    def loads(self, value: str | None, rules: Rules) -> MeterState | None:
+        """The state in a cookie value, or None if it is missing, forged or malformed."""
+        if not value or len(value) > 64 + _HASH_LEN * rules.free_pages:
+            return None
+        payload, _, signature = value.rpartition(".")
+        if not hmac.compare_digest(signature.encode(), self._sign(payload).encode()):
+            return None
+        start, _, tokens = payload.partition(".")
+        if not start.isdigit() or len(tokens) % _HASH_LEN:
+            return None
+        pages = tuple(tokens[i : i + _HASH_LEN] for i in range(0, len(tokens), _HASH_LEN))
+        if len(set(pages)) != len(pages) or len(pages) > rules.free_pages:
+            return None
+        return MeterState(int(start), pages)

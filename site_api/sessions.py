@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from site_api.models import UserSession
 
@@ -53,7 +53,7 @@ class SessionStore:
             if row is None:
                 return None
             if now - row.last_seen > self.idle or now - row.created_at > self.absolute:
-                db.exec(delete(UserSession).where(UserSession.token_hash == row.token_hash))  # type: ignore[call-overload]
+                db.delete(row)
                 db.commit()
                 return None
             if now - row.last_seen > _TOUCH_EVERY:
@@ -65,5 +65,5 @@ class SessionStore:
     def end(self, token: str) -> None:
         """Sign out: delete the session."""
         with Session(self.engine) as db:
-            db.exec(delete(UserSession).where(UserSession.token_hash == _hash(token)))  # type: ignore[call-overload]
+            db.execute(delete(UserSession).where(col(UserSession.token_hash) == _hash(token)))
             db.commit()

@@ -1,9 +1,11 @@
-"""SQLModel tables. Every change arrives with an Alembic revision in `migrations/versions/`."""
+"""SQLModel tables. Every change arrives with an Alembic revision in `migrations/versions/`.
+
+Times are naive UTC: SQLite keeps no time zone, so one convention serves both databases.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-
+from pydantic import NaiveDatetime
 from sqlmodel import Field, SQLModel
 
 
@@ -12,7 +14,7 @@ class User(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320, unique=True, index=True)
-    created_at: datetime
+    created_at: NaiveDatetime
 
 
 class UserSession(SQLModel, table=True):
@@ -22,5 +24,5 @@ class UserSession(SQLModel, table=True):
 
     token_hash: str = Field(primary_key=True, max_length=64)
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
-    created_at: datetime
-    last_seen: datetime
+    created_at: NaiveDatetime
+    last_seen: NaiveDatetime

@@ -16,9 +16,12 @@ import pytest
 
 from site_api.app import create_app
 from site_api.config import Settings
+from site_api.db import upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
+#: The live server's cookie-signing key, so tests can forge what a real visitor's browser holds.
+TEST_KEY = "test-key-" + "x" * 40
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -71,9 +74,20 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite database at the newest schema, migrated once and copied per test."""
+    path = tmp_path_factory.mktemp("db") / "site.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def settings(built_site: Path, tmp_path: Path) -> Settings:
-    return Settings(site_dir=built_site, var_dir=tmp_path / "var")
+def settings(built_site: Path, tmp_path: Path, migrated_db: Path) -> Settings:
+    var = tmp_path / "var"
+    var.mkdir()
+    shutil.copy(migrated_db, var / "site.db")
+    return Settings(site_dir=built_site, var_dir=var, secret_key=TEST_KEY)
 
 
 @pytest.fixture
@@ -99,6 +113,7 @@ def live_server(built_site: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         "SITE_SITE_DIR": str(built_site),
         "SITE_VAR_DIR": str(tmp_path_factory.mktemp("var")),
         "SITE_DATABASE_URL": "",
+        "SITE_SECRET_KEY": TEST_KEY,
     }
     proc = subprocess.Popen(
         [str(Path(sys.executable).with_name("site-api")), "serve", "--port", str(port)],

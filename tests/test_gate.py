@@ -1,0 +1,265 @@
+"""The meter over HTTP: countdown, the gate, and every side door a curious visitor might try."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import TEST_KEY
+from sqlmodel import Session
+
+from site_api.app import create_app
+from site_api.config import ConfigError, Settings
+from site_api.db import make_engine
+from site_api.manifest import load_manifest
+from site_api.meter import MeterCookie, MeterState, page_token
+from site_api.models import User, UserSession
+from site_api.sessions import SessionStore
+
+TOPICS = [
+    "macrophage-activation-syndrome",
+    "stills-disease",
+    "kawasaki-disease",
+    "pancytopenia",
+    "hyperferritinaemia",
+]
+GATED = "cytokine-release-syndrome"
+GATED_URL = f"/topics/{GATED}/"
+
+
+def full_cookie() -> str:
+    """The meter cookie of a visitor who has read the five TOPICS."""
+    state = MeterState(int(time.time()) - 60, tuple(page_token(t) for t in TOPICS))
+    return "meter=" + MeterCookie(TEST_KEY.encode()).dumps(state)
+
+
+@pytest.fixture(scope="module")
+def body_text(built_site: Path) -> str:
+    """A sentence from the gated topic's body, to prove it never leaks."""
+    html = (built_site / "topics" / GATED / "index.html").read_text()
+    first = re.search(r'class="topic-body">.*?<p>(.*?)</p>', html, re.S)
+    assert first
+    return re.sub(r"<[^>]+>", "", first.group(1))[:60]
+
+
+def countdown_of(html: str) -> str:
+    match = re.search(r'<p class="meter-countdown" role="status">(.*?) <a', html)
+    return match.group(1) if match else ""
+
+
+def test_countdown_falls_then_the_gate(client: httpx.Client, body_text: str) -> None:
+    assert countdown_of(client.get("/").text) == "You can view 5 more pages before signing in."
+    expected = [
+        "You can view 4 more pages before signing in.",
+        "You can view 3 more pages before signing in.",
+        "You can view 2 more pages before signing in.",
+        "You can view 1 more page before signing in.",
+        "This is the last page you can view before signing in.",
+    ]
+    for topic, text in zip(TOPICS, expected, strict=True):
+        response = client.get(f"/topics/{topic}/")
+        assert response.status_code == 200
+        assert countdown_of(response.text) == text
+        assert f'href="/sign-in?next=/topics/{topic}/"' in response.text
+        assert "set-cookie" in response.headers
+    gate = client.get(GATED_URL)
+    assert gate.status_code == 403
+    assert gate.headers["cache-control"] == "private, no-store"
+    assert body_text not in gate.text
+    assert '<h1 id="gate-title">Cytokine release syndrome</h1>' in gate.text
+    assert 'href="/sign-in?next=/topics/cytokine-release-syndrome/"' in gate.text
+    assert 'href="/create-account?next=/topics/cytokine-release-syndrome/"' in gate.text
+    manifest = {p.id: p for p in load_manifest(Path(client.app.pages.site.site_dir)).pages}  # type: ignore[attr-defined]
+    assert manifest[GATED].summary.replace("'", "&#x27;") in gate.text
+    again = client.get(f"/topics/{TOPICS[2]}/")
+    assert again.status_code == 200 and "set-cookie" not in again.headers
+    assert countdown_of(again.text) == "You have viewed all your free pages."
+
+
+def test_meter_cookie_flags(client: httpx.Client) -> None:
+    response = client.get(f"/topics/{TOPICS[0]}/")
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("meter=")
+    for flag in ("HttpOnly", "SameSite=Lax", "Path=/"):
+        assert flag in cookie
+    assert "Secure" not in cookie
+    max_age = int(re.search(r"Max-Age=(\d+)", cookie).group(1))  # type: ignore[union-attr]
+    assert 30 * 86400 - 5 <= max_age <= 30 * 86400
+
+
+def test_production_cookie_is_secure_and_needs_a_key(settings: Settings) -> None:
+    from fastapi.testclient import TestClient
+
+    production = settings.model_copy(update={"env": "production"})
+    with TestClient(create_app(production)) as client:
+        assert "Secure" in client.get(f"/topics/{TOPICS[0]}/").headers["set-cookie"]
+    with pytest.raises(ConfigError, match="SITE_SECRET_KEY is not set"):
+        create_app(settings.model_copy(update={"env": "production", "secret_key": None}))
+
+
+def test_development_key_persists_in_var(settings: Settings) -> None:
+    from fastapi.testclient import TestClient
+
+    dev = settings.model_copy(update={"secret_key": None})
+    with TestClient(create_app(dev)) as first:
+        cookie = first.get(f"/topics/{TOPICS[0]}/").headers["set-cookie"].split(";")[0]
+    assert (dev.var_dir / "secret_key").stat().st_mode & 0o077 == 0
+    with TestClient(create_app(dev)) as second:
+        response = second.get(f"/topics/{TOPICS[1]}/", headers={"cookie": cookie})
+    assert countdown_of(response.text) == "You can view 3 more pages before signing in."
+
+
+@pytest.mark.parametrize("path", ["/", "/about/", "/terms/", "/no-such-page/"])
+def test_free_pages_never_count(client: httpx.Client, path: str) -> None:
+    response = client.get(path, headers={"cookie": full_cookie()})
+    assert response.status_code in (200, 404)
+    assert "set-cookie" not in response.headers
+    assert countdown_of(response.text) == "You have viewed all your free pages."
+    assert response.headers["cache-control"].startswith("private")
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "meter=garbage",
+        "meter=" + MeterCookie(b"another-key-" + b"y" * 30).dumps(MeterState(int(time.time()), ())),
+        "meter=1.2.3",
+        "meter=" + "A" * 5000,
+        'meter="\\x00"; session=',
+        "session=" + "z" * 500,
+        "meter",
+    ],
+)
+def test_bad_cookies_read_as_a_fresh_visitor(client: httpx.Client, cookie: str) -> None:
+    response = client.get(f"/topics/{TOPICS[0]}/", headers={"cookie": cookie})
+    assert response.status_code == 200
+    assert countdown_of(response.text) == "You can view 4 more pages before signing in."
+
+
+def test_edited_full_cookie_never_grants_more(client: httpx.Client) -> None:
+    name, value = full_cookie().split("=", 1)
+    start, tokens, signature = value.split(".")
+    edited = f"{name}={start}.{tokens[8:]}.{signature}"  # drop one counted page
+    response = client.get(GATED_URL, headers={"cookie": edited})
+    assert countdown_of(response.text) == "You can view 4 more pages before signing in."
+    assert "set-cookie" in response.headers  # a fresh visitor's meter, not the edited one
+
+
+def signed_in_cookie(settings: Settings, **ages: int) -> str:
+    engine = make_engine(settings.database_url)
+    with Session(engine) as db:
+        user = User(email="reader@example.org", created_at=datetime.now(UTC).replace(tzinfo=None))
+        db.add(user)
+        db.commit()
+        db.refresh(user)
+        assert user.id is not None
+        user_id = user.id
+    store = SessionStore(engine, idle=timedelta(hours=8), absolute=timedelta(days=7))
+    token = store.create(user_id)
+    if ages:
+        with Session(engine) as db:
+            row = db.get(UserSession, hashlib.sha256(token.encode()).hexdigest())
+            assert row is not None
+            row.last_seen = row.last_seen - timedelta(minutes=ages.get("idle_minutes", 0))
+            row.created_at = row.created_at - timedelta(days=ages.get("age_days", 0))
+            db.add(row)
+            db.commit()
+    return f"session={token}"
+
+
+def test_signed_in_reader_is_never_metered(client: httpx.Client, settings: Settings) -> None:
+    cookie = signed_in_cookie(settings) + "; " + full_cookie()
+    response = client.get(GATED_URL, headers={"cookie": cookie})
+    assert response.status_code == 200
+    assert "meter-countdown" not in response.text
+    assert "set-cookie" not in response.headers
+    assert response.headers["cache-control"] == "private, no-cache"
+
+
+@pytest.mark.parametrize("ages", [{"idle_minutes": 8 * 60 + 1}, {"age_days": 8}])
+def test_expired_sessions_are_metered(
+    client: httpx.Client, settings: Settings, ages: dict[str, int]
+) -> None:
+    cookie = signed_in_cookie(settings, **ages) + "; " + full_cookie()
+    assert client.get(GATED_URL, headers={"cookie": cookie}).status_code == 403
+
+
+def raw(
+    base: str, method: str, target: str, headers: dict[str, str]
+) -> tuple[int, dict[str, str], bytes]:
+    """Send the request target exactly as written (no client-side normalisation)."""
+    host, port = base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.request(method, target, headers=headers)
+    response = connection.getresponse()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+
+
+SIDE_DOORS = [
+    ("GET", GATED_URL, {}),
+    ("GET", f"/topics/{GATED}", {}),
+    ("GET", f"/topics/{GATED}/index.html", {}),
+    ("GET", f"//topics/{GATED}/", {}),
+    ("GET", f"/topics/./{GATED}/", {}),
+    ("GET", f"/topics/../topics/{GATED}/", {}),
+    ("GET", "/topics/cytokine%2Drelease%2Dsyndrome/", {}),
+    ("GET", "/topics/cytokine-release-syndrome%2findex.html", {}),
+    ("GET", "/TOPICS/CYTOKINE-RELEASE-SYNDROME/", {}),
+    ("GET", f"/topics/{GATED}/?print=1", {}),
+    ("GET", f"/topics/{GATED}/index.html?x=1", {}),
+    ("HEAD", GATED_URL, {}),
+    ("GET", GATED_URL, {"range": "bytes=0-100000"}),
+    ("GET", GATED_URL, {"if-none-match": "*"}),
+    ("GET", GATED_URL, {"if-modified-since": "Wed, 21 Oct 2015 07:28:00 GMT"}),
+    ("GET", GATED_URL, {"x-forwarded-for": "127.0.0.1", "x-original-url": "/"}),
+    ("GET", f"/topics/{GATED}.md", {}),
+    ("GET", f"/content/topics/{GATED}.md", {}),
+    ("GET", f"/topics/{GATED}/index.md", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "target", "headers"), SIDE_DOORS)
+def test_no_side_door_shows_a_gated_body(
+    live_server: str, body_text: str, method: str, target: str, headers: dict[str, str]
+) -> None:
+    status, response_headers, body = raw(
+        live_server, method, target, {"cookie": full_cookie(), **headers}
+    )
+    assert body_text.encode() not in body
+    if status == 301:
+        assert response_headers["location"] == GATED_URL
+        status, response_headers, body = raw(
+            live_server, method, GATED_URL, {"cookie": full_cookie()}
+        )
+    assert status in (403, 404), (target, status)
+    if status == 403:
+        assert response_headers["cache-control"] == "private, no-store"
+        assert method == "HEAD" or b"Sign in to keep reading" in body
+
+
+def test_published_files_hold_no_metered_body_text(built_site: Path) -> None:
+    manifest = load_manifest(built_site)
+    published = {
+        name: (built_site / name).read_text(encoding="utf-8")
+        for name in ("sitemap.xml", "404.html", "gate.html", "search/search_index.json")
+    }
+    for page in manifest.pages:
+        if page.access != "metered":
+            continue
+        html = (built_site / page.file).read_text(encoding="utf-8")
+        paragraphs = re.findall(r"<p>([^<]{40,})</p>", html.split('class="topic-body">', 1)[1])
+        assert paragraphs, page.id
+        for text in paragraphs:
+            for name, content in published.items():
+                assert text[:40] not in content, (page.id, name)
+
+
+def test_pages_refuse_other_methods(client: httpx.Client) -> None:
+    response = client.post(GATED_URL)
+    assert response.status_code == 405 and response.headers["allow"] == "GET, HEAD"

@@ -8,7 +8,9 @@ import unicodedata
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from mkdocs.commands.build import get_context
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
@@ -30,6 +32,7 @@ from site_api.manifest import manifest_path_for
 
 AUTHORS_FILE = "authors.yml"
 A_TO_Z_MARKER = "<!-- topics:a-z -->"
+GATE_TEMPLATE = "gate.html"
 
 # One build at a time per process; reset in on_config so `mkdocs serve` rebuilds start clean.
 _state: dict[str, Any] = {}
@@ -134,7 +137,8 @@ def _a_to_z(from_uri: str) -> str:
     for label, link, target in entries:
         letter = _fold(label)[:1].upper()
         letter = letter if letter.isalpha() else "#"
-        item = f"- [{label}]({link})" if target is None else f"- {label}: see [{target}]({link})"
+        shown = label[:1].upper() + label[1:]
+        item = f"- [{shown}]({link})" if target is None else f"- {shown}: see [{target}]({link})"
         groups.setdefault(letter, []).append(item)
     jump = " · ".join(f"[{letter}](#az-{letter.lower()})" for letter in groups)
     blocks = [f'<nav class="az-jump" markdown="1" aria-label="Jump to letter">{jump}</nav>']
@@ -156,6 +160,14 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
     if A_TO_Z_MARKER in markdown:
         markdown = markdown.replace(A_TO_Z_MARKER, _a_to_z(page.file.src_uri))
     return markdown
+
+
+def on_template_context(context: Any, template_name: str, config: MkDocsConfig) -> Any:
+    """The gate is served at the gated page's own URL, at any depth: give it absolute URLs."""
+    if template_name != GATE_TEMPLATE:
+        return context
+    base = urlsplit(config.site_url or "/").path
+    return get_context(context["nav"], context["pages"], config, base_url=base)
 
 
 def on_post_build(config: MkDocsConfig) -> None:

@@ -30,24 +30,33 @@ build: $(INSTALLED)
 	$(BIN)/site-api build
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check site_api tests
-	$(BIN)/ruff format --check site_api tests
+	$(BIN)/ruff check site_api tests bench
+	$(BIN)/ruff format --check site_api tests bench
 	$(BIN)/mypy site_api
 
-# Installs what is missing with apt-get when root; otherwise names what to install.
-system-deps:
-	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -z "$$missing" ]; then exit 0; fi; \
-	if [ "$$(id -u)" = 0 ]; then \
-	  echo "installing Debian packages:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	else \
-	  echo "The test suite needs these Debian packages:$$missing"; \
-	  echo "Install them with: sudo apt-get install$$missing"; exit 1; \
+# $(call apt-ensure,PACKAGES,WHO): install missing Debian packages with apt-get when root;
+# otherwise name what to install and stop.
+apt-ensure = missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "$(2) needs these Debian packages:$$missing"; \
+	    echo "Install them with: sudo apt-get install$$missing"; exit 1; \
+	  fi; \
 	fi
+
+system-deps:
+	@$(call apt-ensure,$(DEB_PACKAGES),make test)
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+
+# `make bench`: nginx (static site/) vs site-api serve on the MAS page, on 127.0.0.1 (bench/run.py).
+bench: build
+	@$(call apt-ensure,nginx wrk,make bench)
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf site site-manifest.json .pytest_cache .mypy_cache .ruff_cache

@@ -42,6 +42,7 @@ def create_app(settings: Settings) -> SiteApp:
         engine,
         idle=timedelta(minutes=settings.session_idle_minutes),
         absolute=timedelta(days=settings.session_max_days),
+        cache_seconds=settings.session_cache_seconds,
     )
     rules = Rules(settings.free_pages, settings.meter_window_days * 86400)
     pages = PageServer(

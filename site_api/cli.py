@@ -30,9 +30,18 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-def serve(host: str, port: int) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes; each builds the app from the same SITE_ settings.",
+)
+def serve(host: str, port: int, workers: int) -> None:
     """Serve the built site and the API (the embedded server)."""
-    import uvicorn
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
 
     from site_api.app import create_app
     from site_api.db import upgrade
@@ -41,11 +50,24 @@ def serve(host: str, port: int) -> None:
     if settings.database_url.startswith("sqlite"):
         upgrade(settings.database_url)  # the embedded database keeps itself up to date
     try:
-        app = create_app(settings)
+        # Built once here, before the workers build their own: a bad site or setting stops the
+        # start with a message, and the development key exists before workers race to create it.
+        create_app(settings)
     except (ManifestError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Serving {settings.site_dir}/ on http://{host}:{port}/")
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level, proxy_headers=False)
+    click.echo(f"Serving {settings.site_dir}/ on http://{host}:{port}/ ({workers} worker(s))")
+    # Granian (Rust HTTP core) answers the same ASGI app about 1.7x faster than uvicorn here
+    # (35k vs 21k requests/s on the MAS page, one worker): see README, Benchmarks.
+    Granian(
+        "site_api.asgi:app",
+        factory=True,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        log_level=LogLevels(settings.log_level),
+        log_access=settings.log_level == "debug",
+    ).serve()
 
 
 @main.command()

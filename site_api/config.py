@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     meter_window_days: int = Field(default=30, ge=1, le=366)
     session_idle_minutes: int = Field(default=8 * 60, ge=1)
     session_max_days: int = Field(default=7, ge=1)
+    session_cache_seconds: float = Field(default=5.0, ge=0, le=60)
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import time
+from functools import lru_cache
 from urllib.parse import quote
 
 from anyio import to_thread
@@ -24,6 +25,7 @@ PAGE_CACHE = b"private, no-cache"
 GATE_CACHE = b"private, no-store"
 
 
+@lru_cache(maxsize=4096)
 def countdown(remaining: int, counted_now: bool, next_url: str) -> bytes:
     """The anonymous visitor's countdown, correct for the page being served."""
     if remaining == 0 and counted_now:
@@ -89,7 +91,10 @@ class PageServer:
         raw = _header(scope, b"cookie")
         cookies = cookie_parser(raw) if raw else {}
         token = cookies.get(sessions.COOKIE)
-        if token and await to_thread.run_sync(self.store.user_id, token) is not None:
+        if token and (
+            self.store.cached_user_id(token) is not None
+            or await to_thread.run_sync(self.store.user_id, token) is not None
+        ):
             return True, None
         return False, self.cookie.loads(cookies.get(meter.COOKIE), self.rules)
 

@@ -1,4 +1,4 @@
-"""The anonymous meter: its state in an HMAC-signed cookie, and the pure `decide()`."""
+"""The anonymous meter: its state in a signed (keyed BLAKE2b) cookie, and the pure `decide()`."""
 
 from __future__ import annotations
 
@@ -78,7 +78,8 @@ class MeterCookie:
         self._key = hmac.new(key, _VERSION, hashlib.sha256).digest()
 
     def _sign(self, payload: str) -> str:
-        mac = hmac.new(self._key, payload.encode(), hashlib.sha256).digest()[:16]
+        # Keyed BLAKE2b is a MAC in its own right (RFC 7693), and cheaper than HMAC per view.
+        mac = hashlib.blake2b(payload.encode(), key=self._key, digest_size=16).digest()
         return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
     def dumps(self, state: MeterState) -> str:

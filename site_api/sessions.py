@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, delete
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine, delete, select, update
+from sqlmodel import Session, col
 
 from site_api.models import UserSession
 
 COOKIE = "session"
 # Writing last_seen on every view would make each signed-in page view a database write.
 _TOUCH_EVERY = timedelta(minutes=1)
+# Only live sessions are cached, so random tokens cannot fill it; past this it starts again.
+_CACHE_LIMIT = 50_000
 
 
 def _hash(token: str) -> str:
@@ -25,12 +28,21 @@ def _now() -> datetime:
 
 
 class SessionStore:
-    """Creates, finds and ends sessions; idle and absolute lifetimes from settings."""
+    """Creates, finds and ends sessions; idle and absolute lifetimes from settings.
 
-    def __init__(self, engine: Engine, idle: timedelta, absolute: timedelta) -> None:
+    A live session found in the database is remembered in this process for `cache_seconds`
+    (never past its own expiry), so a signed-in page view is usually no database round trip.
+    Ending a session here forgets it at once; another process notices within `cache_seconds`.
+    """
+
+    def __init__(
+        self, engine: Engine, idle: timedelta, absolute: timedelta, cache_seconds: float = 5.0
+    ) -> None:
         self.engine = engine
         self.idle = idle
         self.absolute = absolute
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[int, float]] = {}
 
     def create(self, user_id: int) -> str:
         """Start a session for a user; returns the token for the cookie (never stored)."""
@@ -43,27 +55,53 @@ class SessionStore:
             db.commit()
         return token
 
+    def cached_user_id(self, token: str) -> int | None:
+        """The user of a session this process saw live a moment ago, without I/O; else None."""
+        hit = self._cache.get(_hash(token))
+        if hit is None:
+            return None
+        if hit[1] < time.monotonic():
+            self._cache.pop(_hash(token), None)
+            return None
+        return hit[0]
+
     def user_id(self, token: str | None) -> int | None:
         """The user a live session token belongs to; expired sessions are deleted."""
         if not token or len(token) > 128:
             return None
+        key = _hash(token)
         now = _now()
-        with Session(self.engine) as db:
-            row = db.exec(select(UserSession).where(UserSession.token_hash == _hash(token))).first()
+        table = UserSession.__table__  # type: ignore[attr-defined]
+        with self.engine.connect() as db:
+            row = db.execute(
+                select(table.c.user_id, table.c.created_at, table.c.last_seen).where(
+                    table.c.token_hash == key
+                )
+            ).first()
             if row is None:
                 return None
-            if now - row.last_seen > self.idle or now - row.created_at > self.absolute:
-                db.delete(row)
+            user_id, created, seen = row
+            idle_end, absolute_end = seen + self.idle, created + self.absolute
+            if now >= idle_end or now >= absolute_end:
+                db.execute(delete(table).where(table.c.token_hash == key))
                 db.commit()
                 return None
-            if now - row.last_seen > _TOUCH_EVERY:
-                row.last_seen = now
-                db.add(row)
+            if now - seen > _TOUCH_EVERY:
+                db.execute(update(table).where(table.c.token_hash == key).values(last_seen=now))
                 db.commit()
-            return row.user_id
+                idle_end = now + self.idle
+        lifetime = min(idle_end, absolute_end) - now
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[key] = (
+            int(user_id),
+            time.monotonic() + min(self.cache_seconds, lifetime.total_seconds()),
+        )
+        return int(user_id)
 
     def end(self, token: str) -> None:
         """Sign out: delete the session."""
+        self._cache.pop(_hash(token), None)
         with Session(self.engine) as db:
             db.execute(delete(UserSession).where(col(UserSession.token_hash) == _hash(token)))
             db.commit()

@@ -263,3 +263,29 @@ def test_published_files_hold_no_metered_body_text(built_site: Path) -> None:
 def test_pages_refuse_other_methods(client: httpx.Client) -> None:
     response = client.post(GATED_URL)
     assert response.status_code == 405 and response.headers["allow"] == "GET, HEAD"
+
+
+def test_ending_a_session_is_seen_at_once_by_this_worker(
+    client: httpx.Client, settings: Settings
+) -> None:
+    session = signed_in_cookie(settings)
+    cookie = session + "; " + full_cookie()
+    assert client.get(GATED_URL, headers={"cookie": cookie}).status_code == 200  # now cached
+    client.app.pages.store.end(session.split("=", 1)[1])  # type: ignore[attr-defined]
+    assert client.get(GATED_URL, headers={"cookie": cookie}).status_code == 403
+
+
+def test_without_the_cache_a_session_deleted_elsewhere_is_seen_at_once(settings: Settings) -> None:
+    from fastapi.testclient import TestClient
+
+    uncached = settings.model_copy(update={"session_cache_seconds": 0})
+    session = signed_in_cookie(uncached)
+    cookie = session + "; " + full_cookie()
+    with TestClient(create_app(uncached)) as client:
+        assert client.get(GATED_URL, headers={"cookie": cookie}).status_code == 200
+        with Session(make_engine(uncached.database_url)) as db:  # another worker signs out
+            db.delete(
+                db.get(UserSession, hashlib.sha256(session.split("=", 1)[1].encode()).hexdigest())
+            )
+            db.commit()
+        assert client.get(GATED_URL, headers={"cookie": cookie}).status_code == 403

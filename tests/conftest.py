@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import socket
@@ -96,6 +97,17 @@ def client(settings: Settings) -> Iterator[httpx.Client]:
 
     with TestClient(create_app(settings), base_url="http://127.0.0.1:8000") as test_client:
         yield test_client
+
+
+def raw_request(
+    base: str, method: str, target: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """Send the request target byte for byte: httpx would normalise dots and escapes first."""
+    host, port = base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.request(method, target, headers=headers or {})
+    response = connection.getresponse()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
 
 
 def free_port() -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import os
 import shutil
 import subprocess
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT
+from conftest import ROOT, raw_request
 
 from site_api.app import create_app
 from site_api.config import Settings
@@ -38,14 +37,6 @@ def test_head_has_no_body(client: httpx.Client) -> None:
     assert response.status_code == 200 and response.content == b""
 
 
-def raw_get(base: str, target: str) -> http.client.HTTPResponse:
-    """Send the request target byte for byte: httpx would normalise dots and escapes first."""
-    host, port = base.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=10)
-    connection.request("GET", target)
-    return connection.getresponse()
-
-
 @pytest.mark.parametrize(
     ("variant", "expected"),
     [
@@ -67,11 +58,10 @@ def raw_get(base: str, target: str) -> http.client.HTTPResponse:
 def test_url_variants_reach_the_one_canonical_page(
     live_server: str, variant: str, expected: int
 ) -> None:
-    response = raw_get(live_server, variant)
-    body = response.read()
-    assert response.status == expected, variant
+    status, headers, body = raw_request(live_server, "GET", variant)
+    assert status == expected, variant
     if expected == 301:
-        assert response.getheader("location") == MAS
+        assert headers["location"] == MAS
     else:
         assert b"<h1>Macrophage activation syndrome</h1>" in body
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import http.client
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import TEST_KEY
+from conftest import TEST_KEY, raw_request
 from sqlmodel import Session
 
 from site_api.app import create_app
@@ -190,17 +189,6 @@ def test_expired_sessions_are_metered(
     assert client.get(GATED_URL, headers={"cookie": cookie}).status_code == 403
 
 
-def raw(
-    base: str, method: str, target: str, headers: dict[str, str]
-) -> tuple[int, dict[str, str], bytes]:
-    """Send the request target exactly as written (no client-side normalisation)."""
-    host, port = base.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=10)
-    connection.request(method, target, headers=headers)
-    response = connection.getresponse()
-    return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-
-
 SIDE_DOORS = [
     ("GET", GATED_URL, {}),
     ("GET", f"/topics/{GATED}", {}),
@@ -228,13 +216,13 @@ SIDE_DOORS = [
 def test_no_side_door_shows_a_gated_body(
     live_server: str, body_text: str, method: str, target: str, headers: dict[str, str]
 ) -> None:
-    status, response_headers, body = raw(
+    status, response_headers, body = raw_request(
         live_server, method, target, {"cookie": full_cookie(), **headers}
     )
     assert body_text.encode() not in body
     if status == 301:
         assert response_headers["location"] == GATED_URL
-        status, response_headers, body = raw(
+        status, response_headers, body = raw_request(
             live_server, method, GATED_URL, {"cookie": full_cookie()}
         )
     assert status in (403, 404), (target, status)

@@ -14,6 +14,7 @@ from site_api.meter import MeterCookie, Rules
 from site_api.pages import SiteIndex
 from site_api.sessions import SessionStore
 from site_api.static import SiteAssets
+from site_api.views import Views
 
 #: Paths the FastAPI application answers; every other path is a page or an asset.
 API_PREFIXES = ("/api/",)
@@ -44,6 +45,7 @@ def create_app(settings: Settings) -> SiteApp:
         absolute=timedelta(days=settings.session_max_days),
         cache_seconds=settings.session_cache_seconds,
     )
+    views = Views(site.shell)
     rules = Rules(settings.free_pages, settings.meter_window_days * 86400)
     pages = PageServer(
         site,
@@ -52,6 +54,7 @@ def create_app(settings: Settings) -> SiteApp:
         MeterCookie(key),
         rules,
         secure_cookies=settings.env == "production",
+        views=views,
     )
     api = FastAPI(
         title="Clinical Notebook API",

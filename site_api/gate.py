@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import time
 from functools import lru_cache
 from urllib.parse import quote
@@ -16,6 +15,7 @@ from site_api import meter, sessions
 from site_api.meter import MeterCookie, Rules, decide
 from site_api.pages import BuiltPage, SiteIndex
 from site_api.static import SECURITY_HEADERS, SiteAssets, is_asset_path
+from site_api.views import Views
 
 HTML = b"text/html; charset=utf-8"
 _BASE_HEADERS = [(b"content-type", HTML), (b"vary", b"Cookie")] + [
@@ -55,6 +55,7 @@ class PageServer:
         cookie: MeterCookie,
         rules: Rules,
         secure_cookies: bool,
+        views: Views,
     ) -> None:
         self.site = site
         self.assets = assets
@@ -62,6 +63,7 @@ class PageServer:
         self.cookie = cookie
         self.rules = rules
         self.secure = "; Secure" if secure_cookies else ""
+        self.views = views
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
@@ -133,17 +135,14 @@ class PageServer:
 
     def _gate(self, page: BuiltPage) -> bytes:
         """The gate page for `page`: its title and summary, never its body."""
-        fill = {
-            "@@TITLE@@": html.escape(page.meta.title),
-            "@@SUMMARY@@": html.escape(page.meta.summary),
-            "@@NEXT@@": quote(page.meta.url, safe="/"),
-            "@@FREE@@": str(self.rules.free_pages),
-            "@@DAYS@@": str(self.rules.window_seconds // 86400),
-        }
-        text = self.site.gate
-        for slot, value in fill.items():
-            text = text.replace(slot, value)
-        return text.encode()
+        return self.views.render(
+            page.meta.title,
+            "gate.html",
+            page=page.meta,
+            next=page.meta.url,
+            free_pages=self.rules.free_pages,
+            days=self.rules.window_seconds // 86400,
+        )
 
     async def _not_found(self, scope: Scope, send: Send) -> None:
         signed_in, state = await self._visitor(scope)

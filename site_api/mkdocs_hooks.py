@@ -32,7 +32,7 @@ from site_api.manifest import manifest_path_for
 
 AUTHORS_FILE = "authors.yml"
 A_TO_Z_MARKER = "<!-- topics:a-z -->"
-GATE_TEMPLATE = "gate.html"
+SHELL_TEMPLATE = "shell.html"
 
 # One build at a time per process; reset in on_config so `mkdocs serve` rebuilds start clean.
 _state: dict[str, Any] = {}
@@ -163,8 +163,8 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
 
 
 def on_template_context(context: Any, template_name: str, config: MkDocsConfig) -> Any:
-    """The gate is served at the gated page's own URL, at any depth: give it absolute URLs."""
-    if template_name != GATE_TEMPLATE:
+    """Server-rendered pages (the gate at the gated page's own URL) need absolute URLs."""
+    if template_name != SHELL_TEMPLATE:
         return context
     base = urlsplit(config.site_url or "/").path
     return get_context(context["nav"], context["pages"], config, base_url=base)

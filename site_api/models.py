@@ -6,15 +6,18 @@ Times are naive UTC: SQLite keeps no time zone, so one convention serves both da
 from __future__ import annotations
 
 from pydantic import NaiveDatetime
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, UniqueConstraint
 
 
 class User(SQLModel, table=True):
-    """A reader's account; sign-in methods and profile arrive with the accounts feature."""
+    """A reader's account. `password_hash` is empty for accounts that only use single sign-on."""
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320, unique=True, index=True)
     created_at: NaiveDatetime
+    password_hash: str | None = Field(default=None, max_length=255)
+    email_verified_at: NaiveDatetime | None = None
+    is_editor: bool = False
 
 
 class UserSession(SQLModel, table=True):
@@ -26,3 +29,38 @@ class UserSession(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
     created_at: NaiveDatetime
     last_seen: NaiveDatetime
+
+
+class EmailToken(SQLModel, table=True):
+    """A single-use token sent by email (verify the address, reset the password), stored hashed."""
+
+    __tablename__ = "email_token"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    purpose: str = Field(max_length=16)
+    expires_at: NaiveDatetime
+    used_at: NaiveDatetime | None = None
+
+
+class OidcIdentity(SQLModel, table=True):
+    """A user's identity at an OpenID provider: (provider, subject) is theirs alone."""
+
+    __tablename__ = "oidc_identity"
+    __table_args__ = (UniqueConstraint("provider", "subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=64)
+    subject: str = Field(max_length=255)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    created_at: NaiveDatetime
+
+
+class RateCounter(SQLModel, table=True):
+    """Attempts under one key (e.g. sign-in failures for an account) in a fixed window."""
+
+    __tablename__ = "rate_counter"
+
+    key: str = Field(primary_key=True, max_length=255)
+    window_start: NaiveDatetime
+    count: int = 0

@@ -12,7 +12,7 @@ from site_api.manifest import ManifestError, load_manifest
 from site_api.meter import page_token
 
 NOT_FOUND_FILE = "404.html"
-GATE_FILE = "gate.html"
+SHELL_FILE = "shell.html"
 #: Where the theme reserves the per-request countdown (see theme/main.html).
 METER_SLOT = b"<!--meter-->"
 
@@ -73,8 +73,7 @@ class SiteIndex:
             self.by_url[entry.url] = page
             self.by_id[entry.id] = page
         self.not_found = split_at_slot(_read(site_dir / NOT_FOUND_FILE), NOT_FOUND_FILE)
-        self.gate = _read(site_dir / GATE_FILE).decode("utf-8")
-        split_at_slot(self.gate.encode(), GATE_FILE)
+        self.shell = _read(site_dir / SHELL_FILE).decode("utf-8")
 
     @classmethod
     def load(cls, site_dir: Path) -> SiteIndex:

@@ -7,17 +7,31 @@ from datetime import timedelta
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
+from site_api import oidc
 from site_api.config import Settings, signing_key
 from site_api.db import make_engine
 from site_api.gate import PageServer
 from site_api.meter import MeterCookie, Rules
 from site_api.pages import SiteIndex
+from site_api.routes import account, auth, email_flows
+from site_api.security import CrossSiteWriteGuard
 from site_api.sessions import SessionStore
 from site_api.static import SiteAssets
 from site_api.views import Views
 
-#: Paths the FastAPI application answers; every other path is a page or an asset.
-API_PREFIXES = ("/api/",)
+#: First path segments the FastAPI application answers; every other path is a page or an asset.
+API_ROOTS = frozenset(
+    {
+        "api",
+        "sign-in",
+        "create-account",
+        "sign-out",
+        "account",
+        "forgot-password",
+        "reset-password",
+        "verify-email",
+    }
+)
 
 
 class SiteApp:
@@ -25,13 +39,14 @@ class SiteApp:
 
     def __init__(self, api: FastAPI, pages: PageServer) -> None:
         self.api = api
+        self.guarded_api = CrossSiteWriteGuard(api)
         self.pages = pages
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope["path"].startswith(API_PREFIXES):
+        if scope["type"] == "http" and scope["path"].split("/", 2)[1] not in API_ROOTS:
             await self.pages(scope, receive, send)
         else:
-            await self.api(scope, receive, send)
+            await self.guarded_api(scope, receive, send)
 
 
 def create_app(settings: Settings) -> SiteApp:
@@ -65,4 +80,11 @@ def create_app(settings: Settings) -> SiteApp:
     api.state.settings = settings
     api.state.site = site
     api.state.sessions = store
+    api.state.engine = engine
+    api.state.views = views
+    api.state.pages = pages
+    api.include_router(auth.router)
+    api.include_router(email_flows.router)
+    api.include_router(account.router)
+    api.include_router(oidc.router)
     return SiteApp(api, pages)

@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_KEY_FILE = "secret_key"
@@ -15,6 +15,16 @@ MIN_KEY_LENGTH = 32
 
 class ConfigError(RuntimeError):
     """A setting that stops the server from starting safely; the message says which."""
+
+
+class OidcProvider(BaseModel):
+    """One OpenID Connect provider: a button on /sign-in and a client registered with it."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    label: str
+    discovery_url: str
+    client_id: str
+    client_secret: SecretStr
 
 
 class Settings(BaseSettings):
@@ -33,6 +43,16 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=8 * 60, ge=1)
     session_max_days: int = Field(default=7, ge=1)
     session_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    public_url: str = "http://127.0.0.1:8000"
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_tls: Literal["starttls", "implicit", "none"] = "starttls"
+    smtp_user: str = ""
+    smtp_password: SecretStr | None = None
+    mail_from: str = "Clinical Notebook <no-reply@localhost>"
+    unverified_read_unlimited: bool = True
+    trusted_proxies: list[str] = Field(default_factory=list)
+    oidc_providers: list[OidcProvider] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from functools import lru_cache
 from urllib.parse import quote
 
@@ -144,13 +145,20 @@ class PageServer:
             days=self.rules.window_seconds // 86400,
         )
 
+    def countdown_for(self, cookies: Mapping[str, str], next_url: str = "/") -> bytes:
+        """The countdown a free page shows this visitor (nothing when signed in). Blocking."""
+        token = cookies.get(sessions.COOKIE)
+        if token and self.store.user_id(token) is not None:
+            return b""
+        state = self.cookie.loads(cookies.get(meter.COOKIE), self.rules)
+        decision = decide("free", "", False, state, int(time.time()), self.rules)
+        return countdown(decision.remaining or 0, False, next_url)
+
     async def _not_found(self, scope: Scope, send: Send) -> None:
-        signed_in, state = await self._visitor(scope)
+        raw = _header(scope, b"cookie")
+        cookies = cookie_parser(raw) if raw else {}
+        slot = await to_thread.run_sync(self.countdown_for, cookies)
         head, tail = self.site.not_found
-        slot = b""
-        if not signed_in:
-            used = len(state.pages) if state else 0
-            slot = countdown(max(self.rules.free_pages - used, 0), False, "/")
         await _send(
             send, 404, [(b"cache-control", PAGE_CACHE)], head + slot + tail, scope["method"]
         )

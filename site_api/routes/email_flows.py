@@ -1,0 +1,7 @@
+"""placeholder: email_flows routes (being written)"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

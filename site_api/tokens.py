@@ -1,0 +1,58 @@
+"""Single-use emailed tokens (verify an address, reset a password), stored only as hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Literal
+
+from sqlalchemy import Engine, delete
+from sqlmodel import Session, col
+
+from site_api.accounts import utcnow
+from site_api.models import EmailToken
+
+Purpose = Literal["verify", "reset"]
+LIFETIME: dict[str, timedelta] = {"verify": timedelta(hours=24), "reset": timedelta(hours=1)}
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue(engine: Engine, user_id: int, purpose: Purpose) -> str:
+    """A new token for the link in an email; earlier unused ones of the same purpose lapse."""
+    token = secrets.token_urlsafe(32)
+    with Session(engine) as db:
+        db.execute(
+            delete(EmailToken).where(
+                col(EmailToken.user_id) == user_id, col(EmailToken.purpose) == purpose
+            )
+        )
+        db.add(
+            EmailToken(
+                token_hash=_hash(token),
+                user_id=user_id,
+                purpose=purpose,
+                expires_at=utcnow() + LIFETIME[purpose],
+            )
+        )
+        db.commit()
+    return token
+
+
+def consume(engine: Engine, token: str, purpose: Purpose) -> int | None:
+    """The user a live token was issued to, marking it used; None if unknown, used or expired."""
+    if not token or len(token) > 128:
+        return None
+    with Session(engine) as db:
+        row = db.get(EmailToken, _hash(token), with_for_update=True)
+        if row is None or row.purpose != purpose or row.used_at is not None:
+            return None
+        if row.expires_at <= utcnow():
+            return None
+        row.used_at = utcnow()
+        db.add(row)
+        db.commit()
+        return row.user_id

@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from site_api import oidc
+from site_api import errors, oidc
 from site_api.config import Settings, signing_key
 from site_api.db import make_engine
 from site_api.gate import PageServer
@@ -70,6 +70,7 @@ def create_app(settings: Settings) -> SiteApp:
         rules,
         secure_cookies=settings.env == "production",
         views=views,
+        unverified_unlimited=settings.unverified_read_unlimited,
     )
     api = FastAPI(
         title="Clinical Notebook API",
@@ -83,6 +84,7 @@ def create_app(settings: Settings) -> SiteApp:
     api.state.engine = engine
     api.state.views = views
     api.state.pages = pages
+    errors.install(api)
     api.include_router(auth.router)
     api.include_router(email_flows.router)
     api.include_router(account.router)

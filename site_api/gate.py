@@ -15,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 from site_api import meter, sessions
 from site_api.meter import MeterCookie, Rules, decide
 from site_api.pages import BuiltPage, SiteIndex
+from site_api.sessions import Reader
 from site_api.static import SECURITY_HEADERS, SiteAssets, is_asset_path
 from site_api.views import Views
 
@@ -23,6 +24,10 @@ _BASE_HEADERS = [(b"content-type", HTML), (b"vary", b"Cookie")] + [
     (k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()
 ]
 PAGE_CACHE = b"private, no-cache"
+UNVERIFIED_REMINDER = (
+    b'<p class="meter-countdown" role="status">Please confirm your email address: follow the '
+    b'link we sent you, or <a href="/account">send it again</a>.</p>'
+)
 GATE_CACHE = b"private, no-store"
 
 
@@ -57,6 +62,7 @@ class PageServer:
         rules: Rules,
         secure_cookies: bool,
         views: Views,
+        unverified_unlimited: bool = True,
     ) -> None:
         self.site = site
         self.assets = assets
@@ -65,6 +71,7 @@ class PageServer:
         self.rules = rules
         self.secure = "; Secure" if secure_cookies else ""
         self.views = views
+        self.unverified_unlimited = unverified_unlimited
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
@@ -89,26 +96,25 @@ class PageServer:
             return
         await self._page(found.page, scope, send)
 
-    async def _visitor(self, scope: Scope) -> tuple[bool, meter.MeterState | None]:
-        """Signed in (a live server-side session) or the anonymous meter state from the cookie."""
+    async def _visitor(self, scope: Scope) -> tuple[Reader | None, meter.MeterState | None]:
+        """The signed-in reader (a live server-side session), and the anonymous meter state."""
         raw = _header(scope, b"cookie")
         cookies = cookie_parser(raw) if raw else {}
         token = cookies.get(sessions.COOKIE)
-        if token and (
-            self.store.cached_user_id(token) is not None
-            or await to_thread.run_sync(self.store.user_id, token) is not None
-        ):
-            return True, None
-        return False, self.cookie.loads(cookies.get(meter.COOKIE), self.rules)
+        reader = None
+        if token:
+            reader = self.store.cached(token) or await to_thread.run_sync(self.store.lookup, token)
+        return reader, self.cookie.loads(cookies.get(meter.COOKIE), self.rules)
 
     async def _page(self, page: BuiltPage, scope: Scope, send: Send) -> None:
-        signed_in, state = await self._visitor(scope)
+        reader, state = await self._visitor(scope)
         now = int(time.time())
         method = scope["method"]
+        unmetered = reader is not None and (reader.verified or self.unverified_unlimited)
         decision = decide(
             page.meta.access,
             page.token,
-            signed_in,
+            unmetered,
             state,
             now,
             self.rules,
@@ -121,9 +127,10 @@ class PageServer:
             body = self._gate(page)
             await _send(send, 403, [(b"cache-control", GATE_CACHE), *headers], body, method)
             return
-        slot = b""
         if decision.remaining is not None:
             slot = countdown(decision.remaining, decision.changed, page.meta.url)
+        else:
+            slot = b"" if reader is None or reader.verified else UNVERIFIED_REMINDER
         body = page.head + slot + page.tail
         await _send(send, 200, [(b"cache-control", PAGE_CACHE), *headers], body, method)
 
@@ -148,8 +155,9 @@ class PageServer:
     def countdown_for(self, cookies: Mapping[str, str], next_url: str = "/") -> bytes:
         """The countdown a free page shows this visitor (nothing when signed in). Blocking."""
         token = cookies.get(sessions.COOKIE)
-        if token and self.store.user_id(token) is not None:
-            return b""
+        reader = self.store.lookup(token) if token else None
+        if reader is not None and (reader.verified or self.unverified_unlimited):
+            return b"" if reader.verified else UNVERIFIED_REMINDER
         state = self.cookie.loads(cookies.get(meter.COOKIE), self.rules)
         decision = decide("free", "", False, state, int(time.time()), self.rules)
         return countdown(decision.remaining or 0, False, next_url)

@@ -5,18 +5,27 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, select, update
 from sqlmodel import Session, col
 
-from site_api.models import UserSession
+from site_api.models import User, UserSession
 
 COOKIE = "session"
 # Writing last_seen on every view would make each signed-in page view a database write.
 _TOUCH_EVERY = timedelta(minutes=1)
 # Only live sessions are cached, so random tokens cannot fill it; past this it starts again.
 _CACHE_LIMIT = 50_000
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who a live session belongs to, as far as page views care."""
+
+    user_id: int
+    verified: bool
 
 
 def _hash(token: str) -> str:
@@ -42,7 +51,7 @@ class SessionStore:
         self.idle = idle
         self.absolute = absolute
         self.cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[int, float]] = {}
+        self._cache: dict[str, tuple[Reader, float]] = {}
 
     def create(self, user_id: int) -> str:
         """Start a session for a user; returns the token for the cookie (never stored)."""
@@ -55,8 +64,8 @@ class SessionStore:
             db.commit()
         return token
 
-    def cached_user_id(self, token: str) -> int | None:
-        """The user of a session this process saw live a moment ago, without I/O; else None."""
+    def cached(self, token: str) -> Reader | None:
+        """The reader of a session this process saw live a moment ago, without I/O; else None."""
         hit = self._cache.get(_hash(token))
         if hit is None:
             return None
@@ -67,20 +76,31 @@ class SessionStore:
 
     def user_id(self, token: str | None) -> int | None:
         """The user a live session token belongs to; expired sessions are deleted."""
+        reader = self.lookup(token)
+        return reader.user_id if reader else None
+
+    def lookup(self, token: str | None) -> Reader | None:
+        """Who a live session token belongs to; expired sessions are deleted."""
         if not token or len(token) > 128:
             return None
         key = _hash(token)
         now = _now()
         table = UserSession.__table__  # type: ignore[attr-defined]
+        users = User.__table__  # type: ignore[attr-defined]
         with self.engine.connect() as db:
             row = db.execute(
-                select(table.c.user_id, table.c.created_at, table.c.last_seen).where(
-                    table.c.token_hash == key
+                select(
+                    table.c.user_id,
+                    table.c.created_at,
+                    table.c.last_seen,
+                    users.c.email_verified_at,
                 )
+                .join(users, users.c.id == table.c.user_id)
+                .where(table.c.token_hash == key)
             ).first()
             if row is None:
                 return None
-            user_id, created, seen = row
+            user_id, created, seen, verified_at = row
             idle_end, absolute_end = seen + self.idle, created + self.absolute
             if now >= idle_end or now >= absolute_end:
                 db.execute(delete(table).where(table.c.token_hash == key))
@@ -91,13 +111,14 @@ class SessionStore:
                 db.commit()
                 idle_end = now + self.idle
         lifetime = min(idle_end, absolute_end) - now
+        reader = Reader(int(user_id), verified_at is not None)
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
         self._cache[key] = (
-            int(user_id),
+            reader,
             time.monotonic() + min(self.cache_seconds, lifetime.total_seconds()),
         )
-        return int(user_id)
+        return reader
 
     def end(self, token: str) -> None:
         """Sign out: delete the session."""

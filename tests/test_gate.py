@@ -150,10 +150,14 @@ def test_edited_full_cookie_never_grants_more(client: httpx.Client) -> None:
     assert "set-cookie" in response.headers  # a fresh visitor's meter, not the edited one
 
 
-def signed_in_cookie(settings: Settings, **ages: int) -> str:
+def signed_in_cookie(
+    settings: Settings, verified: bool = True, email: str = "reader@example.org", **ages: int
+) -> str:
+    """A session cookie of a new reader (email confirmed unless `verified=False`)."""
     engine = make_engine(settings.database_url)
+    now = datetime.now(UTC).replace(tzinfo=None)
     with Session(engine) as db:
-        user = User(email="reader@example.org", created_at=datetime.now(UTC).replace(tzinfo=None))
+        user = User(email=email, created_at=now, email_verified_at=now if verified else None)
         db.add(user)
         db.commit()
         db.refresh(user)
@@ -277,3 +281,21 @@ def test_without_the_cache_a_session_deleted_elsewhere_is_seen_at_once(settings:
             )
             db.commit()
         assert client.get(GATED_URL, headers={"cookie": cookie}).status_code == 403
+
+
+def test_unverified_reader_reads_with_a_reminder(client: httpx.Client, settings: Settings) -> None:
+    cookie = signed_in_cookie(settings, verified=False) + "; " + full_cookie()
+    response = client.get(GATED_URL, headers={"cookie": cookie})
+    assert response.status_code == 200
+    assert "Please confirm your email address" in response.text
+
+
+def test_unverified_reader_is_metered_when_the_setting_says_so(settings: Settings) -> None:
+    from fastapi.testclient import TestClient
+
+    strict = settings.model_copy(update={"unverified_read_unlimited": False})
+    cookie = signed_in_cookie(strict, verified=False) + "; " + full_cookie()
+    with TestClient(create_app(strict)) as client:
+        assert client.get(GATED_URL, headers={"cookie": cookie}).status_code == 403
+        verified = signed_in_cookie(strict, email="verified@example.org") + "; " + full_cookie()
+        assert client.get(GATED_URL, headers={"cookie": verified}).status_code == 200

@@ -88,5 +88,5 @@ def create_app(settings: Settings) -> SiteApp:
     api.include_router(auth.router)
     api.include_router(email_flows.router)
     api.include_router(account.router)
-    api.include_router(oidc.router)
+    oidc.install(api, settings, key)
     return SiteApp(api, pages)

@@ -42,15 +42,26 @@ def issue(engine: Engine, user_id: int, purpose: Purpose) -> str:
     return token
 
 
+def _live(row: EmailToken, purpose: Purpose) -> bool:
+    return row.purpose == purpose and row.used_at is None and row.expires_at > utcnow()
+
+
+def peek(engine: Engine, token: str, purpose: Purpose) -> int | None:
+    """The user a live token was issued to, leaving it unused (to show the form it leads to)."""
+    if not token or len(token) > 128:
+        return None
+    with Session(engine) as db:
+        row = db.get(EmailToken, _hash(token))
+        return row.user_id if row is not None and _live(row, purpose) else None
+
+
 def consume(engine: Engine, token: str, purpose: Purpose) -> int | None:
     """The user a live token was issued to, marking it used; None if unknown, used or expired."""
     if not token or len(token) > 128:
         return None
     with Session(engine) as db:
         row = db.get(EmailToken, _hash(token), with_for_update=True)
-        if row is None or row.purpose != purpose or row.used_at is not None:
-            return None
-        if row.expires_at <= utcnow():
+        if row is None or not _live(row, purpose):
             return None
         row.used_at = utcnow()
         db.add(row)

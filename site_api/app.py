@@ -14,9 +14,9 @@ from site_api.gate import PageServer
 from site_api.meter import MeterCookie, Rules
 from site_api.pages import SiteIndex
 from site_api.routes import account, auth, email_flows
-from site_api.security import CrossSiteWriteGuard
+from site_api.security import CrossSiteWriteGuard, SecurityHeaders
 from site_api.sessions import SessionStore
-from site_api.static import SiteAssets
+from site_api.static import SECURITY_HEADERS, SiteAssets
 from site_api.views import Views
 
 #: First path segments the FastAPI application answers; every other path is a page or an asset.
@@ -39,7 +39,7 @@ class SiteApp:
 
     def __init__(self, api: FastAPI, pages: PageServer) -> None:
         self.api = api
-        self.guarded_api = CrossSiteWriteGuard(api)
+        self.guarded_api = SecurityHeaders(CrossSiteWriteGuard(api), SECURITY_HEADERS)
         self.pages = pages
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -1,16 +1,20 @@
-"""`site-api serve / build / db upgrade`."""
+"""`site-api serve / build / db upgrade / user create / user list`."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 import click
 from pydantic import ValidationError
 
 from site_api.config import ConfigError, Settings
 from site_api.manifest import ManifestError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def _settings() -> Settings:
@@ -95,3 +99,70 @@ def db_upgrade() -> None:
     settings = _settings()
     upgrade(settings.database_url)
     click.echo(f"database at {settings.database_url} is up to date")
+
+
+@main.group()
+def user() -> None:
+    """Accounts, for operators."""
+
+
+def _engine_for(settings: Settings) -> Engine:
+    from site_api.db import make_engine, upgrade
+
+    if settings.database_url.startswith("sqlite"):
+        upgrade(settings.database_url)  # as `serve` does: the embedded database keeps up to date
+    return make_engine(settings.database_url)
+
+
+@user.command("create")
+@click.option("--email", required=True, help="The account's email address.")
+@click.option("--editor", is_flag=True, help="The account may edit topics.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input instead of prompting.",
+)
+def user_create(email: str, editor: bool, password_stdin: bool) -> None:
+    """Create an account, its email address already confirmed."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from site_api import accounts
+
+    settings = _settings()
+    try:
+        address = accounts.normalise_email(email)
+        engine = _engine_for(settings)
+        if accounts.find_user(engine, address) is not None:
+            raise accounts.AccountError("An account with that email address already exists.")
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        created = accounts.create_user(engine, address, password, verified=True, editor=editor)
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"database at {settings.database_url}: {exc}") from None
+    kind = "editor" if created.is_editor else "reader"
+    click.echo(f"created {kind} account {created.email} (email address confirmed)")
+
+
+@user.command("list")
+def user_list() -> None:
+    """Every account: email, created, confirmed, editor."""
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlmodel import Session, col, select
+
+    from site_api.models import User
+
+    settings = _settings()
+    try:
+        with Session(_engine_for(settings)) as db:
+            users = db.exec(select(User).order_by(col(User.email))).all()
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"database at {settings.database_url}: {exc}") from None
+    for row in users:
+        flags = ["confirmed" if row.email_verified_at else "unconfirmed"]
+        flags += ["editor"] if row.is_editor else []
+        flags += [] if row.password_hash else ["single sign-on only"]
+        click.echo(f"{row.email}\t{row.created_at:%Y-%m-%d}\t{', '.join(flags)}")

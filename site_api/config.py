@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     def _default_database(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.var_dir / 'site.db'}"
+        self.public_url = self.public_url.rstrip("/")  # links are built as public_url + "/path"
         return self
 
 

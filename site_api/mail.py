@@ -47,6 +47,13 @@ class Mailer:
                 smtp.login(s.smtp_user, password)
             smtp.send_message(message)
 
+    def send_quietly(self, to: str, subject: str, text: str) -> None:
+        """Send after the answer has gone; a failure is logged, never shown (it would tell too much)."""
+        try:
+            self.send(to, subject, text)
+        except OSError:  # refused connections and smtplib's own errors alike
+            log.exception("could not send %r to %s", subject, to)
+
     def _to_outbox(self, message: EmailMessage) -> None:
         outbox = Path(self.settings.var_dir) / "outbox"
         outbox.mkdir(parents=True, exist_ok=True)

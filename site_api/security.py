@@ -7,7 +7,7 @@ import secrets
 from urllib.parse import unquote, urlsplit
 
 from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSRF_COOKIE = "csrf"
 CSRF_FIELD = "csrf_token"
@@ -86,3 +86,25 @@ def client_address(scope: Scope, trusted_proxies: list[str]) -> str:
     while hops and hops[-1] in trusted_proxies:
         hops.pop()
     return hops[-1] if hops else str(peer)
+
+
+class SecurityHeaders:
+    """Adds the site's security headers to every response of the wrapped app."""
+
+    def __init__(self, app: ASGIApp, headers: dict[str, str]) -> None:
+        self.app = app
+        self.headers = [(k.encode(), v.encode()) for k, v in headers.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in self.headers if k not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -120,6 +120,20 @@ class SessionStore:
         )
         return reader
 
+    def end_user(self, user_id: int, keep: str | None = None) -> None:
+        """End every session of a user (except the one whose token is `keep`), here at once."""
+        keep_hash = _hash(keep) if keep else ""
+        with Session(self.engine) as db:
+            db.execute(
+                delete(UserSession).where(
+                    col(UserSession.user_id) == user_id, col(UserSession.token_hash) != keep_hash
+                )
+            )
+            db.commit()
+        for key, (reader, _) in list(self._cache.items()):
+            if reader.user_id == user_id and key != keep_hash:
+                self._cache.pop(key, None)
+
     def end(self, token: str) -> None:
         """Sign out: delete the session."""
         self._cache.pop(_hash(token), None)

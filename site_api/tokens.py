@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 from typing import Literal
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, update
 from sqlmodel import Session, col
 
 from site_api.accounts import utcnow
@@ -59,11 +59,21 @@ def consume(engine: Engine, token: str, purpose: Purpose) -> int | None:
     """The user a live token was issued to, marking it used; None if unknown, used or expired."""
     if not token or len(token) > 128:
         return None
+    key, now = _hash(token), utcnow()
     with Session(engine) as db:
-        row = db.get(EmailToken, _hash(token), with_for_update=True)
-        if row is None or not _live(row, purpose):
-            return None
-        row.used_at = utcnow()
-        db.add(row)
+        # One conditional UPDATE: of two requests racing with the same link, only one wins.
+        spent = db.execute(
+            update(EmailToken)
+            .where(
+                col(EmailToken.token_hash) == key,
+                col(EmailToken.purpose) == purpose,
+                col(EmailToken.used_at).is_(None),
+                col(EmailToken.expires_at) > now,
+            )
+            .values(used_at=now)
+        )
         db.commit()
-        return row.user_id
+        if spent.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        row = db.get(EmailToken, key)
+        return row.user_id if row is not None else None

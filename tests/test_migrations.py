@@ -34,3 +34,21 @@ def test_foreign_keys_are_enforced_on_sqlite(tmp_path: Path) -> None:
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_upgrading_keeps_dependent_rows(tmp_path: Path) -> None:
+    """Rebuilding the user table (batch migration 0003) must not cascade into its sessions."""
+    url = f"sqlite:///{tmp_path / 'site.db'}"
+    command.upgrade(alembic_config(url), "0002")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO user (id, email, created_at) VALUES (1, 'a@example.org', '2026-01-01')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO user_session VALUES ('h', 1, '2026-01-01', '2026-01-01')"
+        )
+    engine.dispose()
+    upgrade(url)
+    with make_engine(url).connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM user_session").scalar() == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from site_api import accounts, ratelimit, tokens
@@ -102,6 +102,7 @@ def create_account_form(request: Request, next: str = "/") -> Response:
 @router.post("/create-account/")
 def create_account(
     request: Request,
+    background: BackgroundTasks,
     engine: EngineDep,
     settings: SettingsDep,
     email: FormStr = "",
@@ -128,6 +129,7 @@ def create_account(
         )
     mailer = Mailer(settings)
     existing = accounts.find_user(engine, address)
+    # Mail goes after the answer: a slow or failing mail server neither shows nor times.
     if existing is None:
         try:
             user = accounts.create_user(engine, address, password)
@@ -136,11 +138,21 @@ def create_account(
         if user is not None and user.id is not None:
             token = tokens.issue(engine, user.id, "verify")
             link = f"{settings.public_url}/verify-email?token={token}"
-            mailer.send(address, "Confirm your email address", VERIFY_TEXT.format(link=link))
+            background.add_task(
+                mailer.send_quietly,
+                address,
+                "Confirm your email address",
+                VERIFY_TEXT.format(link=link),
+            )
     else:
         accounts.hash_password(password)  # the same work as a new account, so timing tells nothing
         reset = f"{settings.public_url}/forgot-password"
-        mailer.send(address, "You already have an account", EXISTS_TEXT.format(link=reset))
+        background.add_task(
+            mailer.send_quietly,
+            address,
+            "You already have an account",
+            EXISTS_TEXT.format(link=reset),
+        )
     return page(
         request,
         "Check your email",

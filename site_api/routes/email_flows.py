@@ -7,14 +7,14 @@ from datetime import timedelta
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import Response
-from sqlalchemy import Engine, delete
-from sqlmodel import Session, col
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from site_api import accounts, ratelimit, tokens
 from site_api.config import Settings
 from site_api.deps import CurrentUser, EngineDep, OptionalUser, SettingsDep, StoreDep
 from site_api.mail import Mailer
-from site_api.models import User, UserSession
+from site_api.models import User
 from site_api.routes.auth import FormStr, limit_address
 from site_api.routes.forms import page, require_csrf
 from site_api.sessions import COOKIE as SESSION_COOKIE
@@ -35,14 +35,6 @@ FORGOT_SENT = (
 
 def _link(settings: Settings, path: str, token: str) -> str:
     return f"{settings.public_url.rstrip('/')}{path}?token={token}"
-
-
-def _send_quietly(settings: Settings, to: str, subject: str, text: str) -> None:
-    """Send after the answer has gone; a failure is logged, never shown (it would tell too much)."""
-    try:
-        Mailer(settings).send(to, subject, text)
-    except OSError:  # refused connections and smtplib's own errors alike
-        log.exception("could not send %r to %s", subject, to)
 
 
 # Confirm an email address
@@ -201,7 +193,7 @@ def _send_reset_link(engine: Engine, settings: Settings, address: str) -> None:
         log.warning("reset link for %s not sent: too many asked for this hour", address)
         return
     link = _link(settings, "/reset-password", tokens.issue(engine, user.id, "reset"))
-    _send_quietly(settings, user.email, "Reset your password", RESET_TEXT.format(link=link))
+    Mailer(settings).send_quietly(user.email, "Reset your password", RESET_TEXT.format(link=link))
 
 
 # Choose a new password
@@ -293,17 +285,16 @@ def reset_password(
         # The link reached them at this address, which proves it is theirs.
         account.email_verified_at = account.email_verified_at or accounts.utcnow()
         db.add(account)
-        # Whoever knew the old password may hold a session: every one of them ends here.
-        db.execute(delete(UserSession).where(col(UserSession.user_id) == user.id))
         db.commit()
+    # Whoever knew the old password may hold a session: every one of them ends here.
+    store.end_user(user.id)
     # Failed sign-ins with the forgotten password must not lock out the new one.
     ratelimit.reset(engine, f"sign-in:acct:{user.email}")
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         store.end(old)  # the row is gone; this drops this process's cached copy too
     background.add_task(
-        _send_quietly,
-        settings,
+        Mailer(settings).send_quietly,
         user.email,
         "Your password has been changed",
         CHANGED_TEXT.format(link=f"{settings.public_url.rstrip('/')}/forgot-password"),

@@ -117,15 +117,22 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(built_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The live server's var/ (its database and, with no SMTP host, its outbox)."""
+    return tmp_path_factory.mktemp("var")
+
+
+@pytest.fixture(scope="session")
+def live_server(built_site: Path, live_var: Path) -> Iterator[str]:
     """`site-api serve` as a real process on loopback; yields its base URL."""
     port = free_port()
     env = {
         **os.environ,
         "SITE_SITE_DIR": str(built_site),
-        "SITE_VAR_DIR": str(tmp_path_factory.mktemp("var")),
+        "SITE_VAR_DIR": str(live_var),
         "SITE_DATABASE_URL": "",
         "SITE_SECRET_KEY": TEST_KEY,
+        "SITE_PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
     proc = subprocess.Popen(
         [str(Path(sys.executable).with_name("site-api")), "serve", "--port", str(port)],

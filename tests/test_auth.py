@@ -252,3 +252,12 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
 
 def test_session_cookie_name_is_the_one_the_gate_reads() -> None:
     assert sessions.COOKIE == "session"
+
+
+def test_create_account_is_limited_per_account_too(client: httpx.Client) -> None:
+    token = csrf(client)
+    data = {"email": "many@example.org", "password": "short", "csrf_token": token}
+    for _ in range(10):
+        assert client.post("/create-account", data=data).status_code == 400
+    response = client.post("/create-account", data=data)
+    assert response.status_code == 429 and int(response.headers["retry-after"]) > 0

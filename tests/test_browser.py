@@ -120,7 +120,11 @@ def test_print_stylesheet(page: Any, live_server: str) -> None:
     expect(page.locator(".clinical-disclaimer")).to_be_visible()
 
 
-@pytest.mark.parametrize("path", ["/", MAS], ids=["home", "mas"])
+@pytest.mark.parametrize(
+    "path",
+    ["/", MAS, "/sign-in", "/create-account", "/forgot-password"],
+    ids=["home", "mas", "sign-in", "create-account", "forgot-password"],
+)
 def test_no_serious_accessibility_violations(
     page: Any, live_server: str, axe_source: str, path: str
 ) -> None:

@@ -114,6 +114,7 @@ def create_account(
     require_csrf(request, csrf_token)
     target = safe_next(next)
     limit_address(request, "create-account")
+    ratelimit.hit(engine, f"create-account:acct:{email.strip().casefold()}", ACCOUNT_FAILURES)
     try:
         address = accounts.normalise_email(email)
         accounts.check_password(password, address)

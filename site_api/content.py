@@ -21,16 +21,13 @@ from pydantic import (
     model_validator,
 )
 
+from site_api.citations import Citation, find_citations
+
 PageId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 RefKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_:-]{0,63}$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Access = Literal["metered", "free"]
 
-#: `[@key]` or `[@a; @b]` in a page body.
-CITATION_RE = re.compile(
-    r"\[(@[A-Za-z0-9][A-Za-z0-9_:-]*(?:\s*;\s*@[A-Za-z0-9][A-Za-z0-9_:-]*)*)\]"
-)
-FENCE_RE = re.compile(r"^\s*(```|~~~)")
 FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 
 
@@ -43,11 +40,11 @@ def _no_duplicates(values: list[str]) -> list[str]:
     return values
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Author(_Strict):
+class Author(StrictModel):
     """A member of an authoring team, from `content/authors.yml`."""
 
     name: Text
@@ -55,7 +52,7 @@ class Author(_Strict):
     profession: Text
 
 
-class Reference(_Strict):
+class Reference(StrictModel):
     """One entry of a topic's reference list."""
 
     key: RefKey
@@ -65,7 +62,7 @@ class Reference(_Strict):
     url: HttpUrl | None = None
 
 
-class PageMeta(_Strict):
+class PageMeta(StrictModel):
     """Front matter every page carries; `id` is stable across moves and renames."""
 
     id: PageId
@@ -105,14 +102,6 @@ class ContentError:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
-
-
-@dataclass
-class Citation:
-    """Where a citation stands in a body: its keys and 1-based line."""
-
-    keys: list[str]
-    line: int
 
 
 @dataclass
@@ -200,22 +189,6 @@ def parse_page(path: str, src_uri: str, text: str) -> SourcePage | list[ContentE
     page = SourcePage(path, src_uri, meta, body, body_line)
     page.citations = find_citations(body, body_line)
     return page
-
-
-def find_citations(body: str, first_line: int) -> list[Citation]:
-    """Every `[@key]` group in the body outside fenced code, with its line."""
-    found: list[Citation] = []
-    fenced = False
-    for number, line in enumerate(body.splitlines(), start=first_line):
-        if FENCE_RE.match(line):
-            fenced = not fenced
-            continue
-        if fenced:
-            continue
-        for match in CITATION_RE.finditer(line):
-            keys = [k.strip().lstrip("@") for k in match.group(1).split(";")]
-            found.append(Citation(keys, number))
-    return found
 
 
 def front_matter_line(text: str, key: str) -> int:
@@ -334,57 +307,3 @@ def load_authors(path: str, text: str) -> dict[str, Author] | list[ContentError]
                 msg = "missing required field" if err["type"] == "missing" else err["msg"]
                 errors.append(ContentError(path, _line_of(node, loc, 1), f"{where}: {msg}"))
     return errors or authors
-
-
-def order_references(page: SourcePage) -> list[tuple[int, Reference]]:
-    """References numbered by order of first citation."""
-    meta = page.meta
-    assert isinstance(meta, TopicMeta)
-    by_key = {r.key: r for r in meta.references}
-    order: list[str] = []
-    for citation in page.citations:
-        for key in citation.keys:
-            if key in by_key and key not in order:
-                order.append(key)
-    return [(n, by_key[key]) for n, key in enumerate(order, start=1)]
-
-
-def render_citations(body: str, numbers: dict[str, int]) -> str:
-    """Replace `[@a; @b]` with superscript links to the numbered reference list."""
-    out: list[str] = []
-    fenced = False
-    for line in body.splitlines(keepends=True):
-        if FENCE_RE.match(line):
-            fenced = not fenced
-        if not fenced:
-            line = CITATION_RE.sub(lambda m: _citation_html(m, numbers), line)
-        out.append(line)
-    return "".join(out)
-
-
-def _citation_html(match: re.Match[str], numbers: dict[str, int]) -> str:
-    keys = [k.strip().lstrip("@") for k in match.group(1).split(";")]
-    links = ", ".join(
-        f'<a href="#ref-{key}" aria-label="Reference {numbers[key]}">{numbers[key]}</a>'
-        for key in keys
-    )
-    return f'<sup class="citation">[{links}]</sup>'
-
-
-class ManifestPage(_Strict):
-    """What the server needs to know of one built page."""
-
-    id: PageId
-    url: str  # canonical, site-absolute: "/topics/x/"
-    file: str  # the built HTML, relative to the site directory
-    title: str
-    summary: str
-    access: Access
-    aliases: list[str] = Field(default_factory=list)
-
-
-class Manifest(_Strict):
-    """Every page of a build, written by the MkDocs hook and read by the server."""
-
-    version: Literal[1] = 1
-    pages: list[ManifestPage]

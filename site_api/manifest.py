@@ -3,10 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
-from site_api.content import Manifest
+from site_api.content import Access, PageId, StrictModel
+
+
+class ManifestPage(StrictModel):
+    """What the server needs to know of one built page."""
+
+    id: PageId
+    url: str  # canonical, site-absolute: "/topics/x/"
+    file: str  # the built HTML, relative to the site directory
+    title: str
+    summary: str
+    access: Access
+    aliases: list[str] = Field(default_factory=list)
+
+
+class Manifest(StrictModel):
+    """Every page of a build, written by the MkDocs hook and read by the server."""
+
+    version: Literal[1] = 1
+    pages: list[ManifestPage]
 
 
 class ManifestError(RuntimeError):

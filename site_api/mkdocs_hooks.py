@@ -16,19 +16,16 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
+from site_api.citations import order_references, render_citations
 from site_api.content import (
     ContentError,
-    Manifest,
-    ManifestPage,
     SourcePage,
     TopicMeta,
     check_site,
     load_authors,
-    order_references,
     parse_page,
-    render_citations,
 )
-from site_api.manifest import manifest_path_for
+from site_api.manifest import Manifest, ManifestPage, manifest_path_for
 
 AUTHORS_FILE = "authors.yml"
 A_TO_Z_MARKER = "<!-- topics:a-z -->"
@@ -113,7 +110,8 @@ def _topic_view(page: SourcePage) -> dict[str, Any]:
         "reviewed": {"iso": meta.reviewed.isoformat(), "text": _long_date(meta.reviewed)},
         "next_review": {"iso": meta.next_review.isoformat(), "text": _long_date(meta.next_review)},
         "references": [
-            {"n": n, **ref.model_dump(mode="json")} for n, ref in order_references(page)
+            {"n": n, **ref.model_dump(mode="json")}
+            for n, ref in order_references(meta.references, page.citations)
         ],
         "related": [
             {"title": r.meta.title, "summary": r.meta.summary, "url": files[r.src_uri].url}

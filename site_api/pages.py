@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from site_api.content import Manifest, ManifestPage
-from site_api.manifest import ManifestError, load_manifest
+from site_api.manifest import Manifest, ManifestError, ManifestPage, load_manifest
 from site_api.meter import page_token
 
 NOT_FOUND_FILE = "404.html"

@@ -6,14 +6,13 @@ from datetime import date
 
 import pytest
 
+from site_api.citations import order_references, render_citations
 from site_api.content import (
     Author,
     SourcePage,
     check_site,
     load_authors,
-    order_references,
     parse_page,
-    render_citations,
 )
 
 TODAY = date(2026, 11, 25)
@@ -179,7 +178,7 @@ def test_authors_file_errors_name_the_line() -> None:
 
 def test_references_numbered_by_first_citation_and_rendered_as_links() -> None:
     parsed = page()
-    ordered = order_references(parsed)
+    ordered = order_references(parsed.meta.references, parsed.citations)  # type: ignore[attr-defined]
     assert [(n, ref.key) for n, ref in ordered] == [(1, "second"), (2, "first")]
     html = render_citations(parsed.body, {ref.key: n for n, ref in ordered})
     assert (

@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from site_api import errors, oidc
+from site_api import errors, notes, oidc
 from site_api.config import Settings, signing_key
 from site_api.db import make_engine
 from site_api.gate import PageServer
@@ -88,5 +88,6 @@ def create_app(settings: Settings) -> SiteApp:
     api.include_router(auth.router)
     api.include_router(email_flows.router)
     api.include_router(account.router)
+    api.include_router(notes.router)
     oidc.install(api, settings, key)
     return SiteApp(api, pages)

@@ -6,6 +6,7 @@ Times are naive UTC: SQLite keeps no time zone, so one convention serves both da
 from __future__ import annotations
 
 from pydantic import NaiveDatetime
+from sqlalchemy import Text
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
 
@@ -64,3 +65,17 @@ class RateCounter(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=255)
     window_start: NaiveDatetime
     count: int = 0
+
+
+class Note(SQLModel, table=True):
+    """A reader's own note on one page, keyed by the page's stable id (survives moves)."""
+
+    __table_args__ = (UniqueConstraint("user_id", "page_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    page_id: str = Field(max_length=64)
+    text: str = Field(sa_type=Text)
+    version: int = 1
+    created_at: NaiveDatetime
+    updated_at: NaiveDatetime = Field(index=True)

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from site_api.accounts import utcnow
+from site_api.accounts import AccountError, normalise_email, utcnow
 from site_api.models import RateCounter
 
 
@@ -27,6 +27,17 @@ class RateLimited(Exception):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"retry after {retry_after} s")
         self.retry_after = retry_after
+
+
+def account_key(action: str, email: str) -> str:
+    """The counter key of an action for one account: `<action>:acct:<normalised address>`.
+
+    Deleting an account removes every counter ending in `:<address>`."""
+    try:
+        address = normalise_email(email)
+    except AccountError:
+        address = email.strip().casefold()[:254]
+    return f"{action}:acct:{address}"
 
 
 def hit(engine: Engine, key: str, limit: Limit) -> None:

@@ -65,7 +65,7 @@ def sign_in(
     require_csrf(request, csrf_token)
     target = safe_next(next)
     limit_address(request, "sign-in")
-    account_key = f"sign-in:acct:{email.strip().casefold()}"
+    account_key = ratelimit.account_key("sign-in", email)
     ratelimit.check(engine, account_key, ACCOUNT_FAILURES)
     user = accounts.authenticate(engine, email, password)
     if user is None or user.id is None:
@@ -114,7 +114,7 @@ def create_account(
     require_csrf(request, csrf_token)
     target = safe_next(next)
     limit_address(request, "create-account")
-    ratelimit.hit(engine, f"create-account:acct:{email.strip().casefold()}", ACCOUNT_FAILURES)
+    ratelimit.hit(engine, ratelimit.account_key("create-account", email), ACCOUNT_FAILURES)
     try:
         address = accounts.normalise_email(email)
         accounts.check_password(password, address)

@@ -53,10 +53,12 @@ system-deps:
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-# `make bench`: nginx (static site/) vs site-api serve on the MAS page, on 127.0.0.1 (bench/run.py).
+# `make bench`: nginx (static site/) vs site-api serve on the MAS page, on 127.0.0.1 (bench/run.py);
+# then how soon a reader's note is visible on it in Chromium, and layout shift (bench/notes_visible.py).
 bench: build
-	@$(call apt-ensure,nginx wrk,make bench)
+	@$(call apt-ensure,nginx wrk chromium,make bench)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/notes_visible.py
 
 clean:
 	rm -rf site site-manifest.json .pytest_cache .mypy_cache .ruff_cache

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Engine, delete, func, or_, update
+from sqlalchemy import Engine, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from site_api.accounts import utcnow
 from site_api.deps import CurrentUser, EngineDep
 from site_api.models import Note
+from site_api.pages import SiteIndex
 
 MAX_CHARS = 2000
+MAX_VERSION = 2**31 - 1  # fits every database's integer column
 NO_STORE = {"cache-control": "private, no-store"}
 PageIdPath = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 
@@ -29,7 +31,7 @@ class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, max_length=MAX_CHARS)
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 
     @field_validator("text")
     @classmethod
@@ -76,12 +78,13 @@ class Conflict(BaseModel):
 
 
 def _out(note: Note) -> NoteOut:
+    # Stored as naive UTC; sent with their zone so a browser's Date does not read local time.
     return NoteOut(
         page_id=note.page_id,
         text=note.text,
         version=note.version,
-        created_at=note.created_at,
-        updated_at=note.updated_at,
+        created_at=note.created_at.replace(tzinfo=UTC),
+        updated_at=note.updated_at.replace(tzinfo=UTC),
     )
 
 
@@ -109,6 +112,36 @@ def _known_page(request: Request, page_id: str) -> None:
         raise HTTPException(status_code=404, detail="There is no page with that id.")
 
 
+def search(
+    site: SiteIndex, engine: Engine, user_id: int, q: str, limit: int, offset: int
+) -> tuple[list[ListedNote], int]:
+    """A user's notes matching `q` (case-insensitive, in the text or the page title), newest first.
+
+    Filtered in Python: SQLite's lower() knows only ASCII, and one reader's notes are few."""
+    with Session(engine) as db:
+        notes = db.exec(
+            select(Note)
+            .where(Note.user_id == user_id)
+            .order_by(col(Note.updated_at).desc(), col(Note.id).desc())
+        ).all()
+    needle = q.strip().casefold()
+    listed = []
+    for note in notes:
+        page = site.by_id.get(note.page_id)
+        title = page.meta.title if page else None
+        if needle and needle not in note.text.casefold() and needle not in (title or "").casefold():
+            continue
+        listed.append(
+            ListedNote(
+                **_out(note).model_dump(),
+                title=title,
+                url=page.meta.url if page else None,
+                page_exists=page is not None,
+            )
+        )
+    return listed[offset : offset + limit], len(listed)
+
+
 @router.get("", response_model=NotePage, responses={401: {}})
 def list_notes(
     request: Request,
@@ -119,38 +152,8 @@ def list_notes(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JSONResponse:
     """The signed-in user's notes, newest first; `q` searches their text and page titles."""
-    site = request.app.state.site
-    query = select(Note).where(Note.user_id == user.id)
-    if q.strip():
-        needle = q.strip().casefold()
-        matching_pages = [
-            page_id for page_id, page in site.by_id.items() if needle in page.meta.title.casefold()
-        ]
-        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
-            or_(
-                func.lower(Note.text).like(pattern, escape="\\"),
-                col(Note.page_id).in_(matching_pages),
-            )
-        )
-    with Session(engine) as db:
-        total = db.exec(select(func.count()).select_from(query.subquery())).one()
-        rows = db.exec(
-            query.order_by(col(Note.updated_at).desc(), col(Note.id).desc())
-            .offset(offset)
-            .limit(limit)
-        ).all()
-    items = []
-    for note in rows:
-        page = site.by_id.get(note.page_id)
-        items.append(
-            ListedNote(
-                **_out(note).model_dump(),
-                title=page.meta.title if page else None,
-                url=page.meta.url if page else None,
-                page_exists=page is not None,
-            )
-        )
+    assert user.id is not None
+    items, total = search(request.app.state.site, engine, user.id, q, limit, offset)
     return _json(NotePage(items=items, total=total, limit=limit, offset=offset))
 
 
@@ -219,7 +222,7 @@ def delete_note(
     page_id: PageIdPath,
     user: CurrentUser,
     engine: EngineDep,
-    version: Annotated[int, Query(ge=1)],
+    version: Annotated[int, Query(ge=1, le=MAX_VERSION)],
 ) -> Response:
     """Delete the note, if it is still the version the user saw."""
     assert user.id is not None
@@ -244,7 +247,9 @@ def export_rows(request: Request, engine: Engine, user_id: int) -> list[dict[str
     site = request.app.state.site
     with Session(engine) as db:
         notes = db.exec(
-            select(Note).where(Note.user_id == user_id).order_by(col(Note.updated_at).desc())
+            select(Note)
+            .where(Note.user_id == user_id)
+            .order_by(col(Note.updated_at).desc(), col(Note.id).desc())
         ).all()
     rows = []
     for note in notes:
@@ -256,8 +261,8 @@ def export_rows(request: Request, engine: Engine, user_id: int) -> list[dict[str
                 "url": page.meta.url if page else None,
                 "text": note.text,
                 "version": note.version,
-                "created_at": note.created_at.isoformat(),
-                "updated_at": note.updated_at.isoformat(),
+                "created_at": note.created_at.isoformat(timespec="seconds") + "Z",
+                "updated_at": note.updated_at.isoformat(timespec="seconds") + "Z",
             }
         )
     return rows

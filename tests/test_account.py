@@ -338,7 +338,8 @@ def test_export(client: TestClient, reader: User, engine: Engine) -> None:
     )
     assert response.headers["cache-control"] == "private, no-store"
     data = json.loads(response.text)
-    assert set(data) == {"account", "sessions", "single_sign_on", "exported"}
+    assert set(data) == {"account", "sessions", "single_sign_on", "notes", "exported"}
+    assert data["notes"] == []  # the notes themselves: tests/test_account_notes.py
     assert data["account"]["email"] == EMAIL
     assert data["account"]["editor"] is False
     assert data["account"]["created"] == reader.created_at.isoformat(timespec="seconds") + "Z"
@@ -351,7 +352,7 @@ def test_export(client: TestClient, reader: User, engine: Engine) -> None:
     ]
     for secret in (mine, other, digest(mine), digest(other), reader.password_hash or "-"):
         assert secret not in response.text
-    assert "token" not in response.text and "notes" not in response.text
+    assert "token" not in response.text
 
 
 # --- deletion -------------------------------------------------------------------------------

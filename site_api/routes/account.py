@@ -1,4 +1,4 @@
-"""The signed-in reader's account page: password, sign out everywhere, export, delete."""
+"""The signed-in reader's account page: notes, password, sign out everywhere, export, delete."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
 
-from site_api import accounts, ratelimit
+from site_api import accounts, notes, ratelimit
 from site_api.deps import EngineDep, OptionalUser, StoreDep
 from site_api.models import OidcIdentity, RateCounter, User, UserSession
+from site_api.routes import account_notes
 from site_api.routes.forms import NO_STORE, page, require_csrf
 from site_api.sessions import COOKIE as SESSION_COOKIE
 from site_api.sessions import SessionStore
@@ -71,7 +72,11 @@ def _account_page(
     password_messages: list[str] | None = None,
     delete_messages: list[str] | None = None,
     notice: str = "",
+    q: str = "",
+    notes_page: str = "",
 ) -> Response:
+    assert user.id is not None
+    my_notes = account_notes.context(request.app.state.site, engine, user.id, q, notes_page)
     with Session(engine) as db:
         providers = db.exec(
             select(OidcIdentity.provider).where(OidcIdentity.user_id == user.id)
@@ -88,16 +93,55 @@ def _account_page(
         notice=notice,
         password_messages=password_messages or [],
         delete_messages=delete_messages or [],
+        notes=my_notes,
     )
 
 
 @router.get("/account")
 @router.get("/account/")
-def account(request: Request, engine: EngineDep, user: OptionalUser, done: str = "") -> Response:
-    """The account page."""
+def account(
+    request: Request,
+    engine: EngineDep,
+    user: OptionalUser,
+    done: str = "",
+    q: str = "",
+    notes_page: str = "",
+) -> Response:
+    """The account page; `q` searches the reader's notes, `notes_page` pages through them."""
     if user is None:
         return _to_sign_in()
-    return _account_page(request, engine, user, notice=DONE.get(done, ""))
+    return _account_page(
+        request, engine, user, notice=DONE.get(done, ""), q=q, notes_page=notes_page
+    )
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {**NO_STORE, "content-disposition": f'attachment; filename="{filename}"'}
+
+
+@router.get("/account/notes.json")
+def notes_json(request: Request, engine: EngineDep, user: OptionalUser) -> Response:
+    """Every note of this reader, newest first, as a JSON download."""
+    if user is None or user.id is None:
+        return _to_sign_in()
+    data = {
+        "notes": notes.export_rows(request, engine, user.id),
+        "exported": _time(accounts.utcnow()),
+    }
+    return JSONResponse(data, headers=_attachment("clinical-notebook-notes.json"))
+
+
+@router.get("/account/notes.csv")
+def notes_csv(request: Request, engine: EngineDep, user: OptionalUser) -> Response:
+    """Every note of this reader, newest first, as a CSV download for a spreadsheet."""
+    if user is None or user.id is None:
+        return _to_sign_in()
+    body = account_notes.csv_bytes(notes.export_rows(request, engine, user.id))
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers=_attachment("clinical-notebook-notes.csv"),
+    )
 
 
 @router.post("/account/password")
@@ -155,7 +199,7 @@ def _time(value: datetime | None) -> str | None:
 @router.get("/account/export.json")
 def export(request: Request, engine: EngineDep, user: OptionalUser) -> Response:
     """Everything stored about this account, as a JSON download."""
-    if user is None:
+    if user is None or user.id is None:
         return _to_sign_in()
     current = request.cookies.get(SESSION_COOKIE)
     current_hash = _hash(current) if current else ""
@@ -190,15 +234,10 @@ def export(request: Request, engine: EngineDep, user: OptionalUser) -> Response:
             {"provider": i.provider, "subject": i.subject, "linked": _time(i.created_at)}
             for i in identities
         ],
+        "notes": notes.export_rows(request, engine, user.id),
         "exported": _time(accounts.utcnow()),
     }
-    return JSONResponse(
-        data,
-        headers={
-            **NO_STORE,
-            "content-disposition": 'attachment; filename="clinical-notebook-account.json"',
-        },
-    )
+    return JSONResponse(data, headers=_attachment("clinical-notebook-account.json"))
 
 
 @router.post("/account/delete")

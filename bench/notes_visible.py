@@ -1,0 +1,245 @@
+"""`make bench`, part 2: how soon a reader's note is visible on a topic, and whether anything moves.
+
+Starts its own `site-api serve` on loopback (fresh database, one reader with a note on the MAS
+page), then loads the page in Debian's Chromium repeatedly, signed in and anonymous. For each
+load, from navigation start (performance.timeOrigin): first contentful paint (the reference,
+measured in the same load), the moment the notes panel holds the note (or, anonymous, the
+invitation; a MutationObserver) and the next frame after it, the GET /api/notes request, and the
+cumulative layout shift (PerformanceObserver 'layout-shift'). Prints median and p95.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from site_api.sessions import COOKIE
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE = ROOT / "site"
+BIN = ROOT / ".venv" / "bin"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PAGE_ID = "macrophage-activation-syndrome"
+PAGE = f"/topics/{PAGE_ID}/"
+LOADS = 20
+NOTE = "Bench note: on-call haematology +44 20 7946 0958; protocol https://www.example.org/hlh."
+INVITATION = "Create an account to add page annotations"
+
+#: Installed before any page script: records paint, the panel filling, and layout shifts.
+PROBE = """
+(() => {
+  const probe = window.__probe = {fcp: null, filled: null, frame: null, cls: 0, shifts: 0};
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (e.name === "first-contentful-paint") probe.fcp = e.startTime;
+  }).observe({type: "paint", buffered: true});
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (!e.hadRecentInput) { probe.cls += e.value; probe.shifts++; }
+  }).observe({type: "layout-shift", buffered: true});
+  const watcher = new MutationObserver(() => {
+    const slot = document.querySelector("[data-notes-slot]");
+    if (probe.filled !== null || !slot || !slot.textContent.includes(%s)) return;
+    probe.filled = performance.now();
+    requestAnimationFrame(() => { probe.frame = performance.now(); });
+    watcher.disconnect();
+  });
+  watcher.observe(document, {childList: true, subtree: true, characterData: true});
+})();
+"""
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(var: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+    """A fresh `site-api serve` with one reader; returns the process, base URL, session token."""
+    env = {**os.environ, "SITE_SITE_DIR": str(SITE), "SITE_VAR_DIR": str(var)}
+    env["SITE_LOG_LEVEL"] = "warning"
+    subprocess.run(
+        [str(BIN / "site-api"), "db", "upgrade"], env=env, check=True, capture_output=True
+    )
+    from site_api.accounts import create_user
+    from site_api.db import make_engine
+    from site_api.sessions import SessionStore
+
+    engine = make_engine(f"sqlite:///{var / 'site.db'}")
+    user = create_user(engine, "bench-notes@example.org", None, verified=True)
+    assert user.id is not None
+    token = SessionStore(engine, idle=timedelta(hours=8), absolute=timedelta(days=7)).create(
+        user.id
+    )
+    port = free_port()
+    cmd = [str(BIN / "site-api"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    log = (var / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        if proc.poll() is not None:
+            sys.exit(f"site-api serve exited:\n{(var / 'serve.log').read_text()}")
+        try:
+            httpx.get(base + "/", timeout=1)
+            return proc, base, token
+        except httpx.TransportError:
+            time.sleep(0.1)
+    sys.exit("site-api serve did not answer in 30 s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop the server's process group: TERM, then KILL after 5 s."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(5)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+
+
+def measure(context: Any, url: str, expected: str) -> list[dict[str, float]]:
+    """One warm-up load, then LOADS loads of `url`, each in a new tab of the same context."""
+    context.add_init_script(PROBE % json.dumps(expected))
+    rows = []
+    for n in range(LOADS + 1):
+        page = context.new_page()
+        page.goto(url, wait_until="load")
+        page.wait_for_function("window.__probe.frame !== null", timeout=10_000)
+        page.wait_for_timeout(300)  # any late shift would show up now
+        row = page.evaluate(
+            """() => {
+              const p = window.__probe;
+              const nav = performance.getEntriesByType("navigation")[0];
+              const api = performance.getEntriesByType("resource")
+                .filter((e) => e.name.includes("/api/notes/"));
+              return {fcp: p.fcp, filled: p.filled, frame: p.frame, cls: p.cls, shifts: p.shifts,
+                      dcl: nav.domContentLoadedEventEnd, load: nav.loadEventEnd,
+                      api_requests: api.length,
+                      api_start: api.length ? api[0].startTime : NaN,
+                      api_end: api.length ? api[0].responseEnd : NaN};
+            }"""
+        )
+        page.close()
+        if n:  # the first load warms the caches and the server
+            rows.append(row)
+    return rows
+
+
+def pct(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(math.ceil(p / 100 * len(ordered)) - 1, 0)]
+
+
+def report(name: str, rows: list[dict[str, float]]) -> list[str]:
+    """Median and p95 of each figure for one scenario, as text lines."""
+
+    def col(key: str) -> list[float]:
+        return [r[key] for r in rows]
+
+    figures = [
+        ("first contentful paint (reference)", col("fcp")),
+        ("DOMContentLoaded", col("dcl")),
+        ("GET /api/notes sent", col("api_start")),
+        ("GET /api/notes answered", col("api_end")),
+        ("panel filled (DOM)", col("filled")),
+        ("panel filled, next frame (visible)", col("frame")),
+        ("visible minus first paint", [r["frame"] - r["fcp"] for r in rows]),
+    ]
+    lines = [
+        f"{name}: {len(rows)} loads",
+        f"  {'ms from navigation start':<40} {'median':>8} {'p95':>8}",
+    ]
+    for label, values in figures:
+        lines.append(f"  {label:<40} {statistics.median(values):>8.1f} {pct(values, 95):>8.1f}")
+    ratio = [r["frame"] / r["fcp"] for r in rows]
+    lines.append(
+        f"  {'visible / first paint (ratio)':<40} {statistics.median(ratio):>8.2f} {pct(ratio, 95):>8.2f}"
+    )
+    cls = col("cls")
+    lines.append(
+        f"  layout shift (CLS): max {max(cls):.4f}, median {statistics.median(cls):.4f}; "
+        f"loads with any shift: {sum(1 for r in rows if r['shifts'])}/{len(rows)}; "
+        f"API requests per load: {sorted({int(r['api_requests']) for r in rows})}"
+    )
+    return lines
+
+
+def main() -> None:
+    """Measure signed in (with a note) and anonymous; print and write bench/notes_visible.txt."""
+    if not Path(CHROMIUM).exists():
+        sys.exit(f"Chromium is needed ({CHROMIUM}): sudo apt-get install -y chromium")
+    if not (SITE / "assets" / "javascripts" / "notes.js").exists():
+        sys.exit("site/ has no notes.js: run `make build` (site-api build) first")
+    from playwright.sync_api import sync_playwright
+
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="notes-bench-") as tmp:
+        proc, base, token = start_server(Path(tmp))
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                reader = browser.new_context(viewport={"width": 1280, "height": 800})
+                reader.add_cookies([{"name": COOKIE, "value": token, "url": base}])
+                saved = reader.request.put(
+                    f"{base}/api/notes/{PAGE_ID}",
+                    data=json.dumps({"text": NOTE, "version": None}),
+                    headers={"content-type": "application/json"},
+                )
+                if saved.status != 201:
+                    sys.exit(f"could not save the bench note: {saved.status} {saved.text()}")
+                signed_in = measure(reader, base + PAGE, NOTE)
+                anonymous_context = browser.new_context(viewport={"width": 1280, "height": 800})
+                anonymous = measure(anonymous_context, base + PAGE, INVITATION)
+                version = browser.version
+                browser.close()
+        finally:
+            stop(proc)
+    lines = [
+        f"GET {PAGE} in Chromium {version} (headless, 1280x800, warm cache) from site-api serve "
+        "on 127.0.0.1",
+        "",
+        *report("signed in, with a note", signed_in),
+        "",
+        *report("anonymous (the invitation)", anonymous),
+        "",
+        f"machine: {os.cpu_count()} CPUs shared by Chromium and the server; load average (1 min) "
+        f"before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f}",
+        "visible = the first animation frame after the panel holds the text (MutationObserver + "
+        "requestAnimationFrame); p95 is nearest-rank",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    (ROOT / "bench" / "notes_visible.txt").write_text(text)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the server
+    main()

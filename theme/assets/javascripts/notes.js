@@ -1,0 +1,460 @@
+/* "My notes for this page": the signed-in reader's own note at the top of a topic.
+ *
+ * The page HTML is the same for every visitor, so one request after load decides what the
+ * reserved panel shows: GET /api/notes/<page id> → 401 an invitation to create an account,
+ * 404 an empty panel with "Add a note", 200 the note. The note is never part of the page HTML.
+ * That request is started early by a <link rel="preload"> in the page's head (main.html).
+ *
+ * Safety: every node is built with createElement/textContent; nothing is parsed as HTML. The
+ * only attribute ever set from note text is an href, and only after webHref() or telHref()
+ * made it an http(s) URL (parsed by URL) or "tel:" followed by digits and "+".
+ */
+(() => {
+  "use strict";
+
+  const slot = document.querySelector("[data-notes-slot]");
+  if (!slot || !window.fetch || !slot.replaceChildren) {
+    if (slot) slot.hidden = true; // an old browser: no notes rather than an empty box
+    return;
+  }
+
+  const LIMIT = 2000;
+  const api = "/api/notes/" + encodeURIComponent(slot.dataset.pageId || "");
+  const here = encodeURIComponent(location.pathname).replace(/%2F/gi, "/");
+  let note = null; // the note as last saved on the server (null: none)
+  let busy = false;
+
+  /* Web addresses: http(s):// or www., up to a space, quote, angle bracket or invisible
+     formatting character (so a bidi override cannot hide inside a link). */
+  const WEB = /\b(?:https?:\/\/|www\.)[^\s<>"\p{Cf}\p{Z}]+/giu;
+  /* Telephone numbers: digits with single spaces or hyphens, optional "+" and (area code). */
+  const PHONE = /(?<![\w+/.-])\+?(?:\(\d{1,5}\)|\d)(?:[ -]?(?:\(\d{1,5}\)|\d))+(?![\w/]|[.,]\d)/g;
+  const DATE = /^(?:\d{4}-\d\d?-\d\d?|\d\d?-\d\d?-\d{4})$/;
+
+  /* h("button", {class: "x", type: "button", onclick: f}, "text", node…): attribute values
+     come from this file only; note text only ever goes in as text nodes. */
+  function h(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      else if (name === "class") node.className = value;
+      else node.setAttribute(name, value);
+    }
+    for (const child of children) {
+      if (child !== null && child !== undefined && child !== false) {
+        node.append(typeof child === "string" ? document.createTextNode(child) : child);
+      }
+    }
+    return node;
+  }
+
+  function button(label, onclick, primary) {
+    const cls = primary ? "page-notes__button page-notes__button--primary" : "page-notes__button";
+    return h("button", { type: "button", class: cls, onclick }, label);
+  }
+
+  /* The button that takes focus when the reader comes back to the note (Edit or Add a note). */
+  function mainButton(label, onclick, primary) {
+    const node = button(label, onclick, primary);
+    node.dataset.main = "";
+    return node;
+  }
+
+  /* The href for a web address in a note, or null: only http and https, as the URL parser
+     understands the address (it also percent-encodes anything that could break out). */
+  function webHref(raw) {
+    try {
+      const url = new URL(/^www\./i.test(raw) ? "https://" + raw : raw);
+      if ((url.protocol === "https:" || url.protocol === "http:") && url.hostname) return url.href;
+    } catch (error) {
+      /* not an address: stays text */
+    }
+    return null;
+  }
+
+  /* The href for a telephone number, or null: "tel:" and digits, with a leading "+". */
+  function telHref(raw) {
+    if (DATE.test(raw)) return null;
+    const international = raw.startsWith("+");
+    const digits = (international ? raw.replace("(0)", "") : raw).replace(/\D/g, "");
+    if (digits.length < 7 || digits.length > 15) return null;
+    // National numbers start with 0 (UK style): a bare run of digits is more often a
+    // quantity, a date or a reference than a number to ring.
+    if (!international && !/^\(?0/.test(raw)) return null;
+    return "tel:" + (international ? "+" : "") + digits;
+  }
+
+  /* Trailing punctuation ends a sentence, not an address (a ")" closing a "(" in it stays). */
+  function trimAddress(raw) {
+    let end = raw.length;
+    while (end > 0 && /[.,;:!?'")\]}]/.test(raw[end - 1])) {
+      if (raw[end - 1] === ")") {
+        const part = raw.slice(0, end);
+        if (part.split("(").length > part.split(")").length - 1) break;
+      }
+      end -= 1;
+    }
+    return raw.slice(0, end);
+  }
+
+  function link(href, text) {
+    const a = h("a", { class: "page-notes__link", rel: "noopener noreferrer nofollow" }, text);
+    a.href = href;
+    return a;
+  }
+
+  function appendPhones(parent, text) {
+    let last = 0;
+    for (const match of text.matchAll(PHONE)) {
+      const href = telHref(match[0]);
+      if (!href) continue;
+      parent.append(text.slice(last, match.index), link(href, match[0]));
+      last = match.index + match[0].length;
+    }
+    parent.append(text.slice(last));
+  }
+
+  /* The note as plain text (CSS keeps its line breaks) with addresses and numbers as links. */
+  function noteText(text, id) {
+    const box = h("div", { class: "page-notes__text" });
+    if (id) box.id = id;
+    let last = 0;
+    for (const match of text.matchAll(WEB)) {
+      const raw = trimAddress(match[0]);
+      const href = raw && webHref(raw);
+      if (!href) continue;
+      appendPhones(box, text.slice(last, match.index));
+      box.append(link(href, raw));
+      last = match.index + raw.length;
+    }
+    appendPhones(box, text.slice(last));
+    return box;
+  }
+
+  /* --- The panel ------------------------------------------------------------------------- */
+
+  const inner = h("div", { class: "page-notes__inner" });
+  const status = h("p", { class: "page-notes__status", role: "status", "aria-live": "polite" });
+  slot.replaceChildren(inner, status);
+
+  function say(message, isError) {
+    status.textContent = message || "";
+    status.classList.toggle("page-notes__status--error", Boolean(isError));
+  }
+
+  function head(...actions) {
+    return h(
+      "div",
+      { class: "page-notes__head" },
+      h("h2", { class: "page-notes__title", id: "page-notes-title" }, "My notes for this page"),
+      actions.length ? h("div", { class: "page-notes__actions" }, ...actions) : null,
+    );
+  }
+
+  function show(...nodes) {
+    inner.replaceChildren(...nodes);
+    slot.setAttribute("aria-labelledby", "page-notes-title");
+    slot.removeAttribute("aria-label");
+    slot.classList.toggle("page-notes--has-note", note !== null);
+    slot.removeAttribute("aria-busy");
+  }
+
+  function focus(selector) {
+    const target = inner.querySelector(selector);
+    if (target) target.focus();
+  }
+
+  function showAnonymous() {
+    const next = "?next=" + here;
+    inner.replaceChildren(
+      h(
+        "div",
+        { class: "page-notes__head" },
+        h("p", { class: "page-notes__title", id: "page-notes-title" },
+          "Create an account to add page annotations"),
+      ),
+      h(
+        "p",
+        { class: "page-notes__hint" },
+        h("a", { href: "/create-account" + next }, "Create an account"),
+        " or ",
+        h("a", { href: "/sign-in" + next }, "sign in"),
+        " to keep your own private notes at the top of each topic.",
+      ),
+    );
+    slot.setAttribute("aria-labelledby", "page-notes-title");
+    slot.removeAttribute("aria-label");
+    slot.removeAttribute("aria-busy");
+  }
+
+  function showNote() {
+    if (note === null) {
+      show(
+        head(mainButton("Add a note", () => edit("", null), true)),
+        h("p", { class: "page-notes__hint" },
+          "You have no note on this page. Only you can see your notes."),
+      );
+      return;
+    }
+    const text = noteText(note.text, "page-notes-text");
+    text.classList.add("page-notes__text--clamped");
+    const more = h("button", {
+      type: "button", class: "page-notes__button", hidden: "",
+      "aria-expanded": "false", "aria-controls": "page-notes-text",
+      onclick: () => {
+        const open = text.classList.toggle("page-notes__text--clamped") === false;
+        more.setAttribute("aria-expanded", String(open));
+        more.textContent = open ? "Show less" : "Show all";
+      },
+    }, "Show all");
+    show(
+      head(more, mainButton("Edit", () => edit(note.text, note)), button("Delete", confirmDelete)),
+      text,
+    );
+    // Long notes show their first lines until asked: the reserved height holds on load.
+    more.hidden = text.scrollHeight <= text.clientHeight + 1;
+  }
+
+  function showError(message) {
+    show(head(button("Try again", load)), h("p", { class: "page-notes__hint" }, message));
+  }
+
+  /* --- Editing --------------------------------------------------------------------------- */
+
+  function count(text) {
+    return [...text].length; // code points, as the server counts
+  }
+
+  function edit(text, base) {
+    say("");
+    const area = h("textarea", {
+      id: "page-notes-input", class: "page-notes__input", rows: "5",
+      "aria-describedby": "page-notes-limit page-notes-count", spellcheck: "true",
+    });
+    area.value = text;
+    const counter = h("p", { class: "page-notes__count", id: "page-notes-count" });
+    let wasOver = false;
+    const update = () => {
+      const n = count(area.value);
+      const over = n > LIMIT;
+      counter.textContent =
+        n.toLocaleString("en-GB") + " of " + LIMIT.toLocaleString("en-GB") + " characters" +
+        (over ? ": " + (n - LIMIT).toLocaleString("en-GB") + " too many" : "");
+      counter.classList.toggle("page-notes__count--over", over);
+      area.setAttribute("aria-invalid", String(over));
+      if (over !== wasOver) say(over ? "Your note is over the 2,000-character limit." : "");
+      wasOver = over;
+    };
+    area.addEventListener("input", update);
+    area.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    const form = h(
+      "form",
+      { class: "page-notes__editor", novalidate: "", onsubmit: (event) => {
+        event.preventDefault();
+        submit(area.value, base);
+      } },
+      h("label", { for: "page-notes-input", class: "page-notes__label" }, "Your note"),
+      h("p", { class: "page-notes__hint", id: "page-notes-limit" },
+        "Up to 2,000 characters, visible only to you. Web addresses and phone numbers " +
+        "become links."),
+      area,
+      counter,
+      h(
+        "div",
+        { class: "page-notes__actions" },
+        h("button", { type: "submit", class: "page-notes__button page-notes__button--primary" },
+          "Save note"),
+        button("Cancel", () => {
+          say("");
+          showNote();
+          focus("[data-main]");
+        }),
+      ),
+    );
+    show(head(), form);
+    update();
+    area.focus();
+  }
+
+  function submit(text, base) {
+    if (!text.trim()) {
+      say("Write something first, or cancel.", true);
+      focus("textarea");
+      return;
+    }
+    if (count(text) > LIMIT) {
+      say("Your note is over the 2,000-character limit: shorten it, then save.", true);
+      focus("textarea");
+      return;
+    }
+    save(text, base);
+  }
+
+  async function request(method, url, body) {
+    // A plain GET, so the first one is answered by the page's <link rel="preload"> (main.html).
+    const init = { method, credentials: "same-origin" };
+    if (body !== undefined) {
+      init.headers = { "Content-Type": "application/json" }; // writes are taken only as JSON
+      init.body = JSON.stringify(body);
+    }
+    const response = await fetch(url, init);
+    let data = null;
+    if (response.status !== 204) {
+      try {
+        data = await response.json();
+      } catch (error) {
+        data = null;
+      }
+    }
+    return { status: response.status, data };
+  }
+
+  function problem(result, action) {
+    if (result.status === 401) return "You are signed out. Sign in again in another tab, then " + action + " again.";
+    const detail = result.data && result.data.detail;
+    if (Array.isArray(detail) && detail[0] && typeof detail[0].msg === "string") {
+      return "Not saved: " + detail[0].msg.replace(/^Value error, /, "") + ".";
+    }
+    return "Something went wrong (" + result.status + "). Please " + action + " again.";
+  }
+
+  async function save(text, base) {
+    if (busy) return;
+    busy = true;
+    say("Saving…");
+    let result;
+    try {
+      result = await request("PUT", api, { text, version: base ? base.version : null });
+    } catch (error) {
+      say("Not saved: the site could not be reached. Check your connection and save again.", true);
+      return;
+    } finally {
+      busy = false;
+    }
+    if (result.status === 200 || result.status === 201) {
+      note = result.data;
+      showNote();
+      say("Note saved.");
+      focus("[data-main]");
+    } else if (result.status === 409) {
+      conflict(text, result.data ? result.data.current : null);
+    } else {
+      say(problem(result, "save"), true);
+    }
+  }
+
+  /* Saved elsewhere since this tab loaded it: show both, let the reader choose. */
+  function conflict(mine, current) {
+    note = current;
+    const saved = current
+      ? noteText(current.text)
+      : h("p", { class: "page-notes__hint" }, "The saved note has been deleted.");
+    show(
+      head(),
+      h(
+        "div",
+        { class: "page-notes__conflict" },
+        h("p", { class: "page-notes__alert", tabindex: "-1" },
+          "This note was changed in another tab or on another device after you opened it. " +
+          "Your text below is not saved yet: choose which to keep."),
+        h(
+          "div",
+          { class: "page-notes__versions" },
+          h("div", { class: "page-notes__version page-notes__version--mine" },
+            h("h3", {}, "Your unsaved text"), noteText(mine)),
+          h("div", { class: "page-notes__version page-notes__version--saved" },
+            h("h3", {}, "Saved note"), saved),
+        ),
+        h(
+          "div",
+          { class: "page-notes__actions" },
+          button("Keep mine", () => save(mine, current), true),
+          button("Use the saved note", () => {
+            showNote();
+            say("Showing the saved note; your text was discarded.");
+            focus("[data-main]");
+          }),
+          button("Edit mine", () => edit(mine, current)),
+        ),
+      ),
+    );
+    say("Not saved: this note was changed elsewhere.", true);
+    focus(".page-notes__alert");
+  }
+
+  /* --- Deleting -------------------------------------------------------------------------- */
+
+  function confirmDelete() {
+    show(
+      head(),
+      h("p", { class: "page-notes__alert", tabindex: "-1" },
+        "Delete your note on this page? This cannot be undone."),
+      h(
+        "div",
+        { class: "page-notes__actions" },
+        button("Delete note", remove, true),
+        button("Keep note", () => {
+          showNote();
+          focus("[data-main]");
+        }),
+      ),
+    );
+    focus(".page-notes__alert");
+  }
+
+  async function remove() {
+    if (busy || note === null) return;
+    busy = true;
+    say("Deleting…");
+    let result;
+    try {
+      result = await request("DELETE", api + "?version=" + encodeURIComponent(note.version));
+    } catch (error) {
+      say("Not deleted: the site could not be reached. Check your connection and try again.", true);
+      return;
+    } finally {
+      busy = false;
+    }
+    if (result.status === 204 || result.status === 404) {
+      note = null;
+      showNote();
+      say(result.status === 204 ? "Note deleted." : "This note had already been deleted.");
+    } else if (result.status === 409) {
+      note = result.data ? result.data.current : null;
+      showNote();
+      say("Not deleted: the note was changed elsewhere. This is the saved note now.", true);
+    } else {
+      showNote();
+      say(problem(result, "delete"), true);
+    }
+    focus("[data-main]");
+  }
+
+  /* --- Loading --------------------------------------------------------------------------- */
+
+  async function load() {
+    let result;
+    try {
+      result = await request("GET", api);
+    } catch (error) {
+      showError("Your notes could not be loaded: the site could not be reached.");
+      return;
+    }
+    if (result.status === 401) {
+      showAnonymous();
+    } else if (result.status === 404 || (result.status === 200 && result.data)) {
+      note = result.status === 200 ? result.data : null;
+      showNote();
+      say("");
+    } else {
+      showError("Your notes could not be loaded (error " + result.status + ").");
+    }
+  }
+
+  load();
+})();

@@ -4,8 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 INSTALLED := $(VENV)/.installed
-# Debian packages the test suite drives for real (chromium for the browser tests).
-DEB_PACKAGES := chromium fonts-liberation
+# Debian packages the test suite drives for real: chromium (browser tests), postgresql, nginx.
+DEB_PACKAGES := chromium fonts-liberation postgresql nginx
 export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: run test build install system-deps lint bench clean

@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from site_api import errors, notes, oidc
+from site_api import errors, health, notes, oidc
 from site_api.config import Settings, signing_key
 from site_api.db import make_engine
 from site_api.gate import PageServer
@@ -30,21 +30,39 @@ API_ROOTS = frozenset(
         "forgot-password",
         "reset-password",
         "verify-email",
+        "healthz",
+        "readyz",
     }
 )
+#: nginx's auth_request and error_page ask these (see deploy/nginx.conf); raw ASGI, no FastAPI
+#: routing on the path every production page view takes.
+GATE_PATH = "/api/gate"
+GATE_PAGE_PATH = "/api/gate/page"
 
 
 class SiteApp:
     """Sends API paths to FastAPI and everything else through the page gate."""
 
-    def __init__(self, api: FastAPI, pages: PageServer) -> None:
+    def __init__(self, api: FastAPI, pages: PageServer, log_level: str = "info") -> None:
         self.api = api
         self.guarded_api = SecurityHeaders(CrossSiteWriteGuard(api), SECURITY_HEADERS)
         self.pages = pages
+        self.logged = health.RequestLog(self._dispatch, health.access_logger(log_level))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].split("/", 2)[1] not in API_ROOTS:
+        await self.logged(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.guarded_api(scope, receive, send)
+            return
+        path = scope["path"]
+        if path.split("/", 2)[1] not in API_ROOTS:
             await self.pages(scope, receive, send)
+        elif path == GATE_PATH:
+            await self.pages.auth_request(scope, receive, send)
+        elif path == GATE_PAGE_PATH:
+            await self.pages.gate_page(scope, receive, send)
         else:
             await self.guarded_api(scope, receive, send)
 
@@ -89,5 +107,6 @@ def create_app(settings: Settings) -> SiteApp:
     api.include_router(email_flows.router)
     api.include_router(account.router)
     api.include_router(notes.router)
+    api.include_router(health.router)
     oidc.install(api, settings, key)
-    return SiteApp(api, pages)
+    return SiteApp(api, pages, settings.log_level)

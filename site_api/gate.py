@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from anyio import to_thread
 from starlette.exceptions import HTTPException
@@ -14,7 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from site_api import meter, sessions
 from site_api.meter import MeterCookie, Rules, decide
-from site_api.pages import BuiltPage, SiteIndex
+from site_api.pages import BuiltPage, Lookup, SiteIndex
 from site_api.sessions import Reader
 from site_api.static import SECURITY_HEADERS, SiteAssets, is_asset_path
 from site_api.views import Views
@@ -29,6 +30,19 @@ UNVERIFIED_REMINDER = (
     b'link we sent you, or <a href="/account">send it again</a>.</p>'
 )
 GATE_CACHE = b"private, no-store"
+#: What nginx's try_files gets for a path that is no page: a dot-file, never published.
+NO_PAGE_FILE = "/.no-page"
+
+
+@dataclass(frozen=True)
+class View:
+    """The outcome of one page view: 200 page, 301 to `location`, 403 gate, or 404."""
+
+    status: int
+    page: BuiltPage | None
+    slot: bytes = b""  # the countdown (or reminder) for the page's slot
+    set_cookie: bytes | None = None  # the meter Set-Cookie value, when the state changed
+    location: str = ""
 
 
 @lru_cache(maxsize=4096)
@@ -80,36 +94,42 @@ class PageServer:
             return
         path: str = scope["path"]
         found = self.site.lookup(path)
+        if found.page is None and is_asset_path(path):
+            try:
+                response = await self.assets.get_response(path.lstrip("/"), scope)
+            except HTTPException:
+                pass  # not a file: the site's own 404 page
+            else:
+                await response(scope, receive, send)
+                return
+        view = await self.view(found, _header(scope, b"cookie"), method)
+        headers = [(b"set-cookie", view.set_cookie)] if view.set_cookie else []
+        if view.status == 301:
+            await _send(send, 301, [(b"location", view.location.encode())], b"", method)
+        elif view.status == 404:
+            head, tail = self.site.not_found
+            body = head + view.slot + tail
+            await _send(send, 404, [(b"cache-control", PAGE_CACHE)], body, method)
+        elif view.status == 403:
+            assert view.page is not None
+            body = self._gate(view.page)
+            await _send(send, 403, [(b"cache-control", GATE_CACHE), *headers], body, method)
+        else:
+            assert view.page is not None
+            body = view.page.head + view.slot + view.page.tail
+            await _send(send, 200, [(b"cache-control", PAGE_CACHE), *headers], body, method)
+
+    async def view(self, found: Lookup, cookie_header: str | None, method: str) -> View:
+        """What one page view gets: the single gate decision behind both doors (in-process and
+        nginx's auth_request), so the rules exist once."""
+        cookies = cookie_parser(cookie_header) if cookie_header else {}
         if found.page is None:
-            if is_asset_path(path):
-                try:
-                    response = await self.assets.get_response(path.lstrip("/"), scope)
-                except HTTPException:
-                    pass  # not a file: the site's own 404 page
-                else:
-                    await response(scope, receive, send)
-                    return
-            await self._not_found(scope, send)
-            return
+            return View(404, None, slot=await to_thread.run_sync(self.countdown_for, cookies))
         if found.redirect is not None:
-            await _send(send, 301, [(b"location", found.redirect.encode())], b"", method)
-            return
-        await self._page(found.page, scope, send)
-
-    async def _visitor(self, scope: Scope) -> tuple[Reader | None, meter.MeterState | None]:
-        """The signed-in reader (a live server-side session), and the anonymous meter state."""
-        raw = _header(scope, b"cookie")
-        cookies = cookie_parser(raw) if raw else {}
-        token = cookies.get(sessions.COOKIE)
-        reader = None
-        if token:
-            reader = self.store.cached(token) or await to_thread.run_sync(self.store.lookup, token)
-        return reader, self.cookie.loads(cookies.get(meter.COOKIE), self.rules)
-
-    async def _page(self, page: BuiltPage, scope: Scope, send: Send) -> None:
-        reader, state = await self._visitor(scope)
+            return View(301, found.page, location=found.redirect)
+        page = found.page
+        reader, state = await self._visitor(cookies)
         now = int(time.time())
-        method = scope["method"]
         unmetered = reader is not None and (reader.verified or self.unverified_unlimited)
         decision = decide(
             page.meta.access,
@@ -120,19 +140,61 @@ class PageServer:
             self.rules,
             count=method == "GET",  # HEAD sends no body, so it never spends a free page
         )
-        headers: list[tuple[bytes, bytes]] = []
+        cookie = None
         if decision.changed and decision.state is not None:
-            headers.append((b"set-cookie", self._set_cookie(decision.state, now)))
+            cookie = self._set_cookie(decision.state, now)
         if not decision.allow:
-            body = self._gate(page)
-            await _send(send, 403, [(b"cache-control", GATE_CACHE), *headers], body, method)
-            return
+            return View(403, page, set_cookie=cookie)
         if decision.remaining is not None:
             slot = countdown(decision.remaining, decision.changed, page.meta.url)
         else:
             slot = b"" if reader is None or reader.verified else UNVERIFIED_REMINDER
-        body = page.head + slot + page.tail
-        await _send(send, 200, [(b"cache-control", PAGE_CACHE), *headers], body, method)
+        return View(200, page, slot=slot, set_cookie=cookie)
+
+    async def _visitor(
+        self, cookies: Mapping[str, str]
+    ) -> tuple[Reader | None, meter.MeterState | None]:
+        """The signed-in reader (a live server-side session), and the anonymous meter state."""
+        token = cookies.get(sessions.COOKIE)
+        reader = None
+        if token:
+            reader = self.store.cached(token) or await to_thread.run_sync(self.store.lookup, token)
+        return reader, self.cookie.loads(cookies.get(meter.COOKIE), self.rules)
+
+    async def auth_request(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """`GET /api/gate`: nginx's `auth_request` for the page at `X-Original-URI`.
+
+        204: serve the file in `X-Page-File`, with `X-Meter-Countdown` in the slot and
+        `X-Meter-Set-Cookie` as the cookie; 403: the gate (nginx fetches /api/gate/page);
+        401: redirect to `X-Gate-Location` (auth_request passes on only 2xx, 401 and 403).
+        An unknown page is a 204 naming a file that never exists, so nginx answers its 404 page.
+        """
+        uri = _original_path(scope)
+        method = _header(scope, b"x-original-method") or "GET"
+        view = await self.view(self.site.lookup(uri), _header(scope, b"cookie"), method)
+        headers: list[tuple[bytes, bytes]] = [(b"cache-control", b"no-store")]
+        if view.set_cookie:
+            headers.append((b"x-meter-set-cookie", view.set_cookie))
+        if view.status == 301:
+            headers.append((b"x-gate-location", view.location.encode()))
+            status = 401
+        elif view.status == 403:
+            status = 403
+        else:
+            page_file = f"/{view.page.meta.file}" if view.page else NO_PAGE_FILE
+            headers += [(b"x-page-file", page_file.encode()), (b"x-meter-countdown", view.slot)]
+            status = 204
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def gate_page(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """`GET /api/gate/page`: the gate page (403) for `X-Original-URI`, for nginx's error_page."""
+        found = self.site.lookup(_original_path(scope))
+        if found.page is None:
+            await self._not_found(scope, send)
+            return
+        body = self._gate(found.page)
+        await _send(send, 403, [(b"cache-control", GATE_CACHE)], body, scope["method"])
 
     def _set_cookie(self, state: meter.MeterState, now: int) -> bytes:
         max_age = max(state.window_start + self.rules.window_seconds - now, 0)
@@ -170,6 +232,12 @@ class PageServer:
         await _send(
             send, 404, [(b"cache-control", PAGE_CACHE)], head + slot + tail, scope["method"]
         )
+
+
+def _original_path(scope: Scope) -> str:
+    """The decoded path of the URI nginx was asked for (`X-Original-URI`, as `$request_uri`)."""
+    raw = _header(scope, b"x-original-uri") or "/"
+    return unquote(raw.split("?", 1)[0])
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -31,7 +31,8 @@ class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, max_length=MAX_CHARS)
-    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
+    # A save writes version + 1, which must fit too (PostgreSQL refuses an out-of-range integer).
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION - 1)
 
     @field_validator("text")
     @classmethod

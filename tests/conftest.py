@@ -20,6 +20,9 @@ from site_api.config import Settings
 from site_api.db import upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
+#: The throwaway PostgreSQL cluster's fixtures (loaded after this module, so they can use it).
+pytest_plugins = ["pg"]
+
 CHROMIUM = "/usr/bin/chromium"
 #: The live server's cookie-signing key, so tests can forge what a real visitor's browser holds.
 TEST_KEY = "test-key-" + "x" * 40
@@ -83,12 +86,23 @@ def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def settings(built_site: Path, tmp_path: Path, migrated_db: Path) -> Settings:
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def settings(
+    request: pytest.FixtureRequest, built_site: Path, tmp_path: Path, migrated_db: Path
+) -> Settings:
+    """The API's settings over a fresh database at the newest schema: SQLite, then PostgreSQL."""
     var = tmp_path / "var"
     var.mkdir()
-    shutil.copy(migrated_db, var / "site.db")
-    return Settings(site_dir=built_site, var_dir=var, secret_key=TEST_KEY)
+    database_url = ""  # the default: var/site.db
+    if request.param == "postgres":
+        database_url = request.getfixturevalue("postgres_database")
+    else:
+        shutil.copy(migrated_db, var / "site.db")
+    return Settings(
+        site_dir=built_site, var_dir=var, secret_key=TEST_KEY, database_url=database_url
+    )
 
 
 @pytest.fixture
@@ -125,6 +139,9 @@ def live_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def live_server(built_site: Path, live_var: Path) -> Iterator[str]:
     """`site-api serve` as a real process on loopback; yields its base URL."""
+    # Its output (a JSON access log line per request) goes to a file: a pipe nobody reads
+    # fills up after some 64 KiB and then blocks the server mid-request.
+    log_path = live_var.parent / "live_server.log"
     port = free_port()
     env = {
         **os.environ,
@@ -134,13 +151,13 @@ def live_server(built_site: Path, live_var: Path) -> Iterator[str]:
         "SITE_SECRET_KEY": TEST_KEY,
         "SITE_PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("site-api")), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).with_name("site-api")), "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
@@ -150,7 +167,7 @@ def live_server(built_site: Path, live_var: Path) -> Iterator[str]:
                 break
             except httpx.TransportError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    out = proc.stdout.read() if proc.stdout else ""
+                    out = log_path.read_text(errors="replace")
                     raise RuntimeError(f"site-api serve did not start:\n{out}") from None
                 time.sleep(0.1)
         yield base

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 from test_gate import GATED_URL, full_cookie
 
@@ -366,9 +367,12 @@ def count(engine: Engine, table: type, **where: object) -> int:
         return int(db.exec(query).one())
 
 
-def test_sqlite_enforces_foreign_keys(engine: Engine) -> None:
-    with engine.connect() as connection:
-        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+def test_the_database_enforces_foreign_keys(engine: Engine) -> None:
+    """SQLite with its PRAGMA on, PostgreSQL always: a session of no user is refused."""
+    now = datetime(2026, 1, 1)
+    with Session(engine) as db, pytest.raises(IntegrityError):
+        db.add(UserSession(token_hash="h", user_id=987654, created_at=now, last_seen=now))
+        db.commit()
 
 
 def test_delete_account_removes_every_row_of_it(

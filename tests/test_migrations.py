@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from pg import admin
 from sqlmodel import SQLModel
 
 from site_api import models  # noqa: F401  (registers the tables)
@@ -52,3 +54,26 @@ def test_upgrading_keeps_dependent_rows(tmp_path: Path) -> None:
     upgrade(url)
     with make_engine(url).connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM user_session").scalar() == 1
+
+
+@pytest.mark.postgres
+def test_migrations_on_postgres_match_the_models_and_step_down(postgres_server: str) -> None:
+    """On an empty PostgreSQL database: up to head, models == schema, down to base, up again."""
+    admin(postgres_server, "CREATE DATABASE migrations_empty")
+    url = postgres_server + "migrations_empty"
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    engine.dispose()
+    assert diff == [], f"models and migrations disagree: {diff}"
+    command.downgrade(alembic_config(url), "base")
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        tables = connection.exec_driver_sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        ).scalars()
+        assert set(tables) <= {"alembic_version"}
+    engine.dispose()
+    upgrade(url)
+    admin(postgres_server, "DROP DATABASE migrations_empty WITH (FORCE)")

@@ -1,0 +1,86 @@
+"""Render deploy/nginx.conf and security-headers.conf for one built site (stdlib only).
+
+    python deploy/render.py --site /srv/site --api 127.0.0.1:8000 --listen 127.0.0.1:8080 \
+        --prefix /run/site-nginx
+    nginx -p /run/site-nginx -e /run/site-nginx/error.log -c /run/site-nginx/nginx.conf
+
+Run it again after every build: the Content-Security-Policy lists the sha256 of each inline
+script and style MkDocs Material writes into the pages (they change with Material's version).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import re
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+# Inline <script> without src whose type the browser executes (JSON data blocks are not run).
+_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)([^>]*)>(.*?)</script>", re.S | re.I)
+_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.S | re.I)
+_DATA_TYPE = re.compile(r"""\btype=["']?(?!text/javascript|module)""", re.I)
+
+
+def _sha256(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode()}'"
+
+
+def inline_hashes(site: Path) -> tuple[list[str], list[str]]:
+    """CSP source expressions for every distinct inline script and style in the site's HTML."""
+    scripts: set[str] = set()
+    styles: set[str] = set()
+    for page in site.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        for attrs, body in _SCRIPT.findall(html):
+            if not _DATA_TYPE.search(attrs):
+                scripts.add(_sha256(body))
+        styles.update(_sha256(body) for body in _STYLE.findall(html))
+    return sorted(scripts), sorted(styles)
+
+
+def render(site: Path, api: str, listen: str, prefix: Path, user: str = "www-data") -> Path:
+    """Write nginx.conf and security-headers.conf into `prefix`; returns the nginx.conf path."""
+    site, prefix = site.resolve(), prefix.resolve()
+    if not (site / "index.html").is_file():
+        raise SystemExit(f"{site}/index.html is missing: build the site first ('make build')")
+    prefix.mkdir(parents=True, exist_ok=True)
+    for name in TEMP_DIRS:
+        (prefix / name).mkdir(exist_ok=True)
+    scripts, styles = inline_hashes(site)
+    slots = {
+        "@PREFIX@": str(prefix),
+        "@SITE@": str(site),
+        "@API@": api,
+        "@LISTEN@": listen,
+        "@USER@": user,
+        "@SCRIPT_HASHES@": " ".join(scripts),
+        "@STYLE_HASHES@": " ".join(styles),
+    }
+    for name in ("nginx.conf", "security-headers.conf"):
+        text = (HERE / name).read_text(encoding="utf-8")
+        for slot, value in slots.items():
+            text = text.replace(slot, value)
+        leftover = sorted(set(re.findall(r"@[A-Z_]+@", text)))
+        if leftover:
+            raise SystemExit(f"deploy/{name}: unfilled slots {', '.join(leftover)}")
+        (prefix / name).write_text(text, encoding="utf-8")
+    return prefix / "nginx.conf"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--site", type=Path, default=Path("site"), help="built site directory")
+    parser.add_argument("--api", default="127.0.0.1:8000", help="site-api serve address")
+    parser.add_argument("--listen", default="127.0.0.1:8080", help="nginx listen address")
+    parser.add_argument("--user", default="www-data", help="worker account when run as root")
+    parser.add_argument("--prefix", type=Path, required=True, help="nginx run directory")
+    args = parser.parse_args()
+    print(render(args.site, args.api, args.listen, args.prefix, args.user))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+"""The production topology: real nginx with deploy/'s config in front of `site-api serve`."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import ROOT, TEST_KEY, free_port, raw_request, require
+from test_gate import GATED, GATED_URL, TOPICS, body_text, countdown_of, full_cookie
+from test_gate import signed_in_cookie as new_session
+
+from site_api.config import Settings
+
+pytestmark = pytest.mark.nginx
+NGINX = shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin")
+__all__ = ["body_text"]  # a fixture, imported for use here
+
+
+@dataclass(frozen=True)
+class Front:
+    """nginx's base URL, the API's own, the API's JSON request log, and its settings."""
+
+    base: str
+    api: str
+    api_log: Path
+    nginx_log: Path
+    settings: Settings
+
+    def api_requests(self) -> list[dict[str, object]]:
+        lines = self.api_log.read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not start:\n{log.read_text()}") from None
+            time.sleep(0.1)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="module")
+def front(built_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
+    """`site-api serve --workers 2` behind nginx (unprivileged, temp prefix), on loopback."""
+    require(NGINX is not None, "nginx (Debian package 'nginx')")
+    assert NGINX is not None
+    tmp = tmp_path_factory.mktemp("topology")
+    var, prefix = tmp / "var", tmp / "nginx"
+    api_port, port = free_port(), free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "SITE_SITE_DIR": str(built_site),
+        "SITE_VAR_DIR": str(var),
+        "SITE_DATABASE_URL": "",
+        "SITE_SECRET_KEY": TEST_KEY,
+        "SITE_PUBLIC_URL": base,
+    }
+    render = [sys.executable, str(ROOT / "deploy" / "render.py"), "--site", str(built_site)]
+    render += ["--api", f"127.0.0.1:{api_port}", "--listen", f"127.0.0.1:{port}"]
+    render += ["--user", getpass.getuser()]  # workers read the test's private build directory
+    subprocess.run([*render, "--prefix", str(prefix)], check=True, capture_output=True)
+    api_log, nginx_out = tmp / "api.log", tmp / "nginx.out"
+    serve = [str(Path(sys.executable).with_name("site-api")), "serve", "--workers", "2"]
+    with api_log.open("wb") as out:
+        api = subprocess.Popen([*serve, "--port", str(api_port)], env=env, stdout=out, stderr=out)
+    procs = [api]
+    try:
+        _wait(f"http://127.0.0.1:{api_port}/healthz", api, api_log)
+        conf = prefix / "nginx.conf"
+        cmd = [NGINX, "-e", str(prefix / "error.log"), "-p", str(prefix), "-c", str(conf)]
+        with nginx_out.open("wb") as out:
+            procs.append(subprocess.Popen(cmd, stdout=out, stderr=out))
+        _wait(base + "/assets/javascripts/notes.js", procs[-1], nginx_out)
+        settings = Settings(site_dir=built_site, var_dir=var, secret_key=TEST_KEY)
+        yield Front(base, f"http://127.0.0.1:{api_port}", api_log, prefix / "access.log", settings)
+    finally:
+        for proc in reversed(procs):
+            _stop(proc)
+
+
+def test_countdown_on_five_topics_then_the_gate(front: Front, body_text: str) -> None:
+    with httpx.Client(base_url=front.base) as browser:  # keeps the meter cookie, as a browser
+        expected = [4, 3, 2, 1]
+        for topic, left in zip(TOPICS, [*expected, 0], strict=True):
+            response = browser.get(f"/topics/{topic}/")
+            assert response.status_code == 200
+            assert response.headers["server"] == "nginx"
+            assert response.headers["cache-control"] == "private, no-cache"
+            assert "set-cookie" in response.headers and "HttpOnly" in response.headers["set-cookie"]
+            text = countdown_of(response.text)
+            if left:
+                assert (
+                    text
+                    == f"You can view {left} more page{'s' if left > 1 else ''} before signing in."
+                )
+            else:
+                assert text == "This is the last page you can view before signing in."
+            assert "<!--meter-->" not in response.text
+        gate = browser.get(GATED_URL)
+        assert gate.status_code == 403
+        assert gate.headers["cache-control"] == "private, no-store"
+        assert body_text not in gate.text
+        assert '<h1 id="gate-title">Cytokine release syndrome</h1>' in gate.text
+        again = browser.get(f"/topics/{TOPICS[0]}/")
+        assert countdown_of(again.text) == "You have viewed all your free pages."
+        assert "set-cookie" not in again.headers
+
+
+def test_signed_in_reader_reads_the_gated_page_and_keeps_a_note(
+    front: Front, body_text: str
+) -> None:
+    cookie = new_session(front.settings, email="nginx-reader@example.org")
+    headers = {"cookie": cookie + "; " + full_cookie()}
+    response = httpx.get(front.base + GATED_URL, headers=headers)
+    assert response.status_code == 200
+    assert body_text in response.text
+    assert "meter-countdown" not in response.text and "set-cookie" not in response.headers
+    saved = httpx.put(
+        f"{front.base}/api/notes/{GATED}",
+        json={"text": "Check ferritin", "version": None},
+        headers=headers,
+    )
+    assert saved.status_code == 201, saved.text
+    read = httpx.get(f"{front.base}/api/notes/{GATED}", headers=headers)
+    assert read.status_code == 200 and read.json()["text"] == "Check ferritin"
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "headers"),
+    [
+        ("GET", f"//topics/{GATED}/", {}),
+        ("GET", f"/topics/{GATED}/index.html", {}),
+        ("GET", f"/topics/{GATED}", {}),
+        ("GET", "/TOPICS/CYTOKINE-RELEASE-SYNDROME/", {}),
+        ("GET", "/topics/cytokine-release-syndrome%2findex.html", {}),
+        ("GET", "/topics/cytokine%2Drelease%2Dsyndrome/", {}),
+        ("GET", f"/topics/../topics/{GATED}/", {}),
+        ("GET", f"/topics/{GATED}/?print=1", {}),
+        ("HEAD", GATED_URL, {}),
+        ("GET", GATED_URL, {"range": "bytes=0-100000"}),
+        ("GET", GATED_URL, {"if-none-match": "*"}),
+        ("GET", GATED_URL, {"x-original-uri": "/", "x-original-method": "HEAD"}),
+        ("GET", f"/topics/{GATED}.md", {}),
+        ("GET", f"/topics/{GATED}/index.md", {}),
+        ("GET", "/site-manifest.json", {}),
+        ("GET", "/.no-page", {}),
+    ],
+)
+def test_no_side_door_shows_a_gated_body(
+    front: Front, body_text: str, method: str, target: str, headers: dict[str, str]
+) -> None:
+    status, response_headers, body = raw_request(
+        front.base, method, target, {"cookie": full_cookie(), **headers}
+    )
+    assert body_text.encode() not in body
+    if status == 301:
+        assert response_headers["location"] == GATED_URL
+        status, response_headers, body = raw_request(
+            front.base, method, GATED_URL, {"cookie": full_cookie()}
+        )
+        assert body_text.encode() not in body
+    assert status in (403, 404), (target, status)
+    if status == 403:
+        assert response_headers["cache-control"] == "private, no-store"
+        assert method == "HEAD" or b"Sign in to keep reading" in body
+
+
+def test_head_spends_no_free_page(front: Front) -> None:
+    status, headers, body = raw_request(front.base, "HEAD", f"/topics/{TOPICS[0]}/")
+    assert status == 200 and body == b"" and "set-cookie" not in headers
+
+
+def test_unknown_page_is_the_404_page_with_a_countdown(front: Front) -> None:
+    response = httpx.get(front.base + "/no-such-topic/", headers={"cookie": full_cookie()})
+    assert response.status_code == 404
+    assert countdown_of(response.text) == "You have viewed all your free pages."
+
+
+def test_static_assets_never_reach_python(front: Front, built_site: Path) -> None:
+    css = next((built_site / "assets" / "stylesheets").glob("main.*.min.css")).name
+    asset = f"/assets/stylesheets/{css}"
+    response = httpx.get(front.base + asset)
+    assert response.status_code == 200 and response.headers["server"] == "nginx"
+    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    plain = httpx.get(front.base + "/assets/javascripts/notes.js")
+    assert plain.status_code == 200 and plain.headers["cache-control"] == "public, no-cache"
+    page = httpx.get(front.base + "/about/")
+    assert page.status_code == 200
+    time.sleep(0.2)
+    logged = front.api_requests()
+    assert not [r for r in logged if str(r["path"]).startswith("/assets/")]
+    # The page view reached Python only as the gate question, under nginx's request id.
+    nginx_line = json.loads(front.nginx_log.read_text().splitlines()[-1])
+    assert nginx_line["uri"] == "/about/"
+    asked = [r for r in logged if r["request_id"] == nginx_line["request_id"]]
+    assert [(r["path"], r["status"]) for r in asked] == [("/api/gate", 204)]
+
+
+def test_gate_endpoints_answer_nginx_only(front: Front) -> None:
+    for path in ("/api/gate", "/api/gate/page"):
+        status, _, _ = raw_request(front.base, "GET", path, {"x-original-uri": GATED_URL})
+        assert status == 404
+
+
+@pytest.mark.parametrize("path", ["/", GATED_URL, "/no-such/", "/sign-in", "/api/notes", "/js"])
+def test_security_headers_once_on_every_door(front: Front, path: str) -> None:
+    target = "/assets/javascripts/notes.js" if path == "/js" else path
+    response = httpx.get(front.base + target, headers={"cookie": full_cookie()})
+    for name, value in [
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "strict-origin-when-cross-origin"),
+        ("x-frame-options", "DENY"),
+    ]:
+        assert response.headers.get_list(name) == [value], (target, name)
+    [csp] = response.headers.get_list("content-security-policy")
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+    assert directives["script-src"].startswith("'self' 'sha256-")
+    assert directives["frame-ancestors"] == "'none'"
+
+
+def test_health_through_the_workers(front: Front) -> None:
+    assert httpx.get(front.api + "/healthz").json() == {"status": "ok"}
+    assert httpx.get(front.api + "/readyz").status_code == 200

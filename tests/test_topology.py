@@ -16,12 +16,13 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import ROOT, TEST_KEY, free_port, raw_request, require
+from pg import TEMPLATE, admin
 from test_gate import GATED, GATED_URL, TOPICS, body_text, countdown_of, full_cookie
 from test_gate import signed_in_cookie as new_session
 
 from site_api.config import Settings
 
-pytestmark = pytest.mark.nginx
+pytestmark = [pytest.mark.nginx, pytest.mark.postgres]
 NGINX = shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin")
 __all__ = ["body_text"]  # a fixture, imported for use here
 
@@ -63,9 +64,17 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="module")
-def front(built_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Front]:
-    """`site-api serve --workers 2` behind nginx (unprivileged, temp prefix), on loopback."""
+def front(
+    built_site: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_server: str,
+    postgres_template: str,
+) -> Iterator[Front]:
+    """`site-api serve --workers 2` on PostgreSQL behind nginx (unprivileged), on loopback."""
+    del postgres_template  # only needed to exist
     require(NGINX is not None, "nginx (Debian package 'nginx')")
+    admin(postgres_server, f"CREATE DATABASE topology TEMPLATE {TEMPLATE}")  # made by the fixture
+    database_url = postgres_server + "topology"
     assert NGINX is not None
     tmp = tmp_path_factory.mktemp("topology")
     var, prefix = tmp / "var", tmp / "nginx"
@@ -75,7 +84,7 @@ def front(built_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         **os.environ,
         "SITE_SITE_DIR": str(built_site),
         "SITE_VAR_DIR": str(var),
-        "SITE_DATABASE_URL": "",
+        "SITE_DATABASE_URL": database_url,
         "SITE_SECRET_KEY": TEST_KEY,
         "SITE_PUBLIC_URL": base,
     }
@@ -95,7 +104,9 @@ def front(built_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         with nginx_out.open("wb") as out:
             procs.append(subprocess.Popen(cmd, stdout=out, stderr=out))
         _wait(base + "/assets/javascripts/notes.js", procs[-1], nginx_out)
-        settings = Settings(site_dir=built_site, var_dir=var, secret_key=TEST_KEY)
+        settings = Settings(
+            site_dir=built_site, var_dir=var, secret_key=TEST_KEY, database_url=database_url
+        )
         yield Front(base, f"http://127.0.0.1:{api_port}", api_log, prefix / "access.log", settings)
     finally:
         for proc in reversed(procs):

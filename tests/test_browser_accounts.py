@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 import re
 import time
-from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -26,13 +25,6 @@ READ = [
 GATED = "/topics/stills-disease/"
 EMAIL = "journey@example.org"
 FIRST, SECOND = "first sturdy passphrase 1", "second sturdy passphrase 2"
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context()
-    yield context.new_page()
-    context.close()
 
 
 def mail_to(outbox: Path, subject: str, after: float) -> Message:

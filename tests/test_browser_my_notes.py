@@ -4,7 +4,6 @@ JavaScript."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +48,6 @@ def sign_in_with_notes(page: Any, live_server: str, email: str) -> None:
             f"{live_server}/api/notes/{page_id}", data={"text": text, "version": None}
         )
         assert response.status == 201, response.text()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context()
-    yield context.new_page()
-    context.close()
 
 
 def items(page: Any) -> Any:

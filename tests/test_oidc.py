@@ -395,15 +395,6 @@ def oidc_live_server(
         proc.wait(timeout=10)
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context()
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
 def sign_in_with_provider(page: Any, login: str) -> None:
     """On /sign-in: press the provider's button, log in at its form, consent if it asks."""
     from playwright.sync_api import expect

@@ -5,16 +5,15 @@ from __future__ import annotations
 import http.client
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from servers import SITE_API, free_port, start, stop, wait_http
 
 from site_api.app import create_app
 from site_api.config import Settings
@@ -125,12 +124,6 @@ def raw_request(
     return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def live_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The live server's var/ (its database and, with no SMTP host, its outbox)."""
@@ -140,41 +133,23 @@ def live_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def live_server(built_site: Path, live_var: Path) -> Iterator[str]:
     """`site-api serve` as a real process on loopback; yields its base URL."""
-    # Its output (a JSON access log line per request) goes to a file: a pipe nobody reads
-    # fills up after some 64 KiB and then blocks the server mid-request.
-    log_path = live_var.parent / "live_server.log"
+    log_path = live_var.parent / "live_server.log"  # a JSON access log line per request
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "SITE_SITE_DIR": str(built_site),
         "SITE_VAR_DIR": str(live_var),
         "SITE_DATABASE_URL": "",
         "SITE_SECRET_KEY": TEST_KEY,
-        "SITE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "SITE_PUBLIC_URL": base,
     }
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).with_name("site-api")), "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    proc = start([SITE_API, "serve", "--port", str(port)], log_path, env)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(base + "/", timeout=1)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    out = log_path.read_text(errors="replace")
-                    raise RuntimeError(f"site-api serve did not start:\n{out}") from None
-                time.sleep(0.1)
+        wait_http(base + "/", proc, log_path, timeout=20)
         yield base
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
 
 
 @pytest.fixture(scope="session")

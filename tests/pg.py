@@ -1,49 +1,25 @@
 """A real PostgreSQL for the tests: a throwaway cluster from Debian's binaries, one per session.
 
-`postgres_server` runs initdb and pg_ctl in a temporary directory (as the `postgres` system user
-when the tests run as root, since initdb refuses root) and yields a base URL to which a database
-name is appended. `postgres_template` migrates a database once per session; `postgres_database`
+`postgres_server` is `servers.postgres_cluster()` for the session: initdb and pg_ctl in a
+temporary directory, as the `postgres` system user when the tests run as root; it yields a base
+URL to which a database name is appended. `postgres_template` migrates a database once per session; `postgres_database`
 copies it per test with CREATE DATABASE ... TEMPLATE, which takes milliseconds.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
-import pwd
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import free_port, require
+from conftest import require
+from servers import postgres_bindir, postgres_cluster
 
 from site_api.db import upgrade
 
-PG_ROOT = Path("/usr/lib/postgresql")
 TEMPLATE = "template_site"
 _names = itertools.count(1)
-
-
-def postgres_bindir() -> Path | None:
-    """The newest Debian PostgreSQL server's bin/ directory, if one is installed."""
-    versions = sorted(
-        (p for p in PG_ROOT.glob("*/bin") if (p / "initdb").is_file() and (p / "pg_ctl").is_file()),
-        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
-    )
-    return versions[-1] if versions else None
-
-
-def _as_server_user(tmp: Path) -> list[str]:
-    """The command prefix that runs the server binaries as a non-root user (initdb refuses root)."""
-    if os.geteuid() != 0:
-        return []
-    user = pwd.getpwnam("postgres")  # created by the Debian package
-    os.chown(tmp, user.pw_uid, user.pw_gid)
-    return ["runuser", "-u", "postgres", "--"]
 
 
 def admin(base_url: str, *statements: str) -> None:
@@ -60,50 +36,8 @@ def postgres_server() -> Iterator[str]:
     bindir = postgres_bindir()
     require(bindir is not None, "PostgreSQL server (Debian package 'postgresql')")
     assert bindir is not None
-    # Not under pytest's tmp_path: its parents are private to root, and the socket path is short.
-    tmp = Path(tempfile.mkdtemp(prefix="pg-"))
-    prefix = _as_server_user(tmp)
-    data, log = tmp / "data", tmp / "server.log"
-    port = free_port()
-    try:
-        subprocess.run(
-            [
-                *prefix,
-                str(bindir / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C.UTF-8",
-                "--no-sync",
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        options = (
-            f"-k {tmp} -p {port} -c listen_addresses=127.0.0.1 -c max_connections=200"
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
-        started = subprocess.run(
-            [*prefix, str(bindir / "pg_ctl"), "start", "-w", "-t", "30"]
-            + ["-D", str(data), "-l", str(log), "-o", options],
-            capture_output=True,
-            text=True,
-        )
-        if started.returncode != 0:
-            server_log = log.read_text(errors="replace") if log.is_file() else ""
-            raise RuntimeError(f"PostgreSQL did not start:\n{started.stderr}\n{server_log}")
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/"
-    finally:
-        if (data / "postmaster.pid").exists():
-            subprocess.run(
-                [*prefix, str(bindir / "pg_ctl"), "stop", "-m", "immediate", "-D", str(data)],
-                capture_output=True,
-            )
-        shutil.rmtree(tmp, ignore_errors=True)
+    with postgres_cluster(bindir) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

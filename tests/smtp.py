@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import free_port
+from servers import free_port
 
 
 class Mailbox:

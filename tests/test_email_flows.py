@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from conftest import free_port
 from fastapi.testclient import TestClient
+from servers import free_port
 from smtp import Mailbox, body, link, smtp_server
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import TEST_KEY, free_port
+from conftest import TEST_KEY
+from servers import free_port
 from sqlmodel import Session
 from synthetic_site import build_synthetic_site, topic_ids
 

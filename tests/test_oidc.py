@@ -17,8 +17,9 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx
 import pytest
-from conftest import ROOT, TEST_KEY, free_port, require
+from conftest import ROOT, TEST_KEY, require
 from fastapi.testclient import TestClient
+from servers import free_port
 from sqlmodel import Session, select
 from test_browser_meter import GATED, READ, body_sentence, front_matter, url
 

@@ -43,6 +43,7 @@ class View:
     slot: bytes = b""  # the countdown (or reminder) for the page's slot
     set_cookie: bytes | None = None  # the meter Set-Cookie value, when the state changed
     location: str = ""
+    signed_in: bool = False  # a live session read it: the same answer for that session a while
 
 
 @lru_cache(maxsize=4096)
@@ -149,7 +150,7 @@ class PageServer:
             slot = countdown(decision.remaining, decision.changed, page.meta.url)
         else:
             slot = b"" if reader is None or reader.verified else UNVERIFIED_REMINDER
-        return View(200, page, slot=slot, set_cookie=cookie)
+        return View(200, page, slot=slot, set_cookie=cookie, signed_in=unmetered)
 
     async def _visitor(
         self, cookies: Mapping[str, str]
@@ -168,11 +169,20 @@ class PageServer:
         `X-Meter-Set-Cookie` as the cookie; 403: the gate (nginx fetches /api/gate/page);
         401: redirect to `X-Gate-Location` (auth_request passes on only 2xx, 401 and 403).
         An unknown page is a 204 naming a file that never exists, so nginx answers its 404 page.
+
+        A signed-in reader's 204 carries `X-Accel-Expires`: nginx may reuse it for that session
+        cookie and page as long as a worker would trust the session from memory (the session
+        cache time). Every other answer spends or reads the meter and is `no-store`.
         """
         uri = _original_path(scope)
         method = _header(scope, b"x-original-method") or "GET"
         view = await self.view(self.site.lookup(uri), _header(scope, b"cookie"), method)
-        headers: list[tuple[bytes, bytes]] = [(b"cache-control", b"no-store")]
+        reuse = int(self.store.cache_seconds) if view.signed_in else 0
+        headers: list[tuple[bytes, bytes]] = (
+            [(b"x-accel-expires", str(reuse).encode())]
+            if reuse
+            else [(b"cache-control", b"no-store")]
+        )
         if view.set_cookie:
             headers.append((b"x-meter-set-cookie", view.set_cookie))
         if view.status == 301:

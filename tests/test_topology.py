@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
-import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, TEST_KEY, free_port, raw_request, require
+from conftest import TEST_KEY, raw_request, require
 from pg import TEMPLATE, admin
+from servers import nginx_binary, topology
 from test_gate import GATED, GATED_URL, TOPICS, body_text, countdown_of, full_cookie
 from test_gate import signed_in_cookie as new_session
 
 from site_api.config import Settings
+from site_api.db import make_engine
+from site_api.sessions import SessionStore
 
 pytestmark = [pytest.mark.nginx, pytest.mark.postgres]
-NGINX = shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin")
 __all__ = ["body_text"]  # a fixture, imported for use here
 
 
@@ -41,26 +40,9 @@ class Front:
         lines = self.api_log.read_text(encoding="utf-8").splitlines()
         return [json.loads(line) for line in lines if line.startswith("{")]
 
-
-def _wait(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not start:\n{log.read_text()}") from None
-            time.sleep(0.1)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    def nginx_requests(self) -> list[dict[str, object]]:
+        time.sleep(1.2)  # nginx writes its access log in buffers flushed every second
+        return [json.loads(line) for line in self.nginx_log.read_text().splitlines()]
 
 
 @pytest.fixture(scope="module")
@@ -72,45 +54,29 @@ def front(
 ) -> Iterator[Front]:
     """`site-api serve --workers 2` on PostgreSQL behind nginx (unprivileged), on loopback."""
     del postgres_template  # only needed to exist
-    require(NGINX is not None, "nginx (Debian package 'nginx')")
+    nginx = nginx_binary()
+    require(nginx is not None, "nginx (Debian package 'nginx')")
+    assert nginx is not None
     admin(postgres_server, f"CREATE DATABASE topology TEMPLATE {TEMPLATE}")  # made by the fixture
     database_url = postgres_server + "topology"
-    assert NGINX is not None
     tmp = tmp_path_factory.mktemp("topology")
-    var, prefix = tmp / "var", tmp / "nginx"
-    api_port, port = free_port(), free_port()
-    base = f"http://127.0.0.1:{port}"
+    var = tmp / "var"
     env = {
         **os.environ,
-        "SITE_SITE_DIR": str(built_site),
         "SITE_VAR_DIR": str(var),
         "SITE_DATABASE_URL": database_url,
         "SITE_SECRET_KEY": TEST_KEY,
-        "SITE_PUBLIC_URL": base,
+        "SITE_SESSION_CACHE_SECONDS": "1",  # nginx reuses a signed-in answer for 1 s
     }
-    render = [sys.executable, str(ROOT / "deploy" / "render.py"), "--site", str(built_site)]
-    render += ["--api", f"127.0.0.1:{api_port}", "--listen", f"127.0.0.1:{port}"]
-    render += ["--user", getpass.getuser()]  # workers read the test's private build directory
-    subprocess.run([*render, "--prefix", str(prefix)], check=True, capture_output=True)
-    api_log, nginx_out = tmp / "api.log", tmp / "nginx.out"
-    serve = [str(Path(sys.executable).with_name("site-api")), "serve", "--workers", "2"]
-    with api_log.open("wb") as out:
-        api = subprocess.Popen([*serve, "--port", str(api_port)], env=env, stdout=out, stderr=out)
-    procs = [api]
-    try:
-        _wait(f"http://127.0.0.1:{api_port}/healthz", api, api_log)
-        conf = prefix / "nginx.conf"
-        cmd = [NGINX, "-e", str(prefix / "error.log"), "-p", str(prefix), "-c", str(conf)]
-        with nginx_out.open("wb") as out:
-            procs.append(subprocess.Popen(cmd, stdout=out, stderr=out))
-        _wait(base + "/assets/javascripts/notes.js", procs[-1], nginx_out)
+    with topology(nginx, built_site, tmp, env, workers=2) as running:
         settings = Settings(
-            site_dir=built_site, var_dir=var, secret_key=TEST_KEY, database_url=database_url
+            site_dir=built_site,
+            var_dir=var,
+            secret_key=TEST_KEY,
+            database_url=database_url,
+            session_cache_seconds=1,
         )
-        yield Front(base, f"http://127.0.0.1:{api_port}", api_log, prefix / "access.log", settings)
-    finally:
-        for proc in reversed(procs):
-            _stop(proc)
+        yield Front(running.base, running.api, running.api_log, running.nginx_log, settings)
 
 
 def test_countdown_on_five_topics_then_the_gate(front: Front, body_text: str) -> None:
@@ -221,14 +187,54 @@ def test_static_assets_never_reach_python(front: Front, built_site: Path) -> Non
     assert plain.status_code == 200 and plain.headers["cache-control"] == "public, no-cache"
     page = httpx.get(front.base + "/about/")
     assert page.status_code == 200
-    time.sleep(0.2)
+    [nginx_line] = front.nginx_requests()[-1:]
     logged = front.api_requests()
     assert not [r for r in logged if str(r["path"]).startswith("/assets/")]
     # The page view reached Python only as the gate question, under nginx's request id.
-    nginx_line = json.loads(front.nginx_log.read_text().splitlines()[-1])
     assert nginx_line["uri"] == "/about/"
     asked = [r for r in logged if r["request_id"] == nginx_line["request_id"]]
     assert [(r["path"], r["status"]) for r in asked] == [("/api/gate", 204)]
+
+
+def gate_questions(front: Front, uri: str, count: int) -> list[int]:
+    """For the last `count` page views of `uri` (nginx's log), how many gate questions each asked."""
+    views = [line for line in front.nginx_requests() if line["uri"] == uri][-count:]
+    asked = [r["request_id"] for r in front.api_requests() if r["path"] == "/api/gate"]
+    return [asked.count(view["request_id"]) for view in views]
+
+
+def test_signed_in_answer_is_reused_briefly_and_the_file_sent_as_is(
+    front: Front, built_site: Path
+) -> None:
+    cookie = new_session(front.settings, email="cached-reader@example.org")
+    # identity: a length to compare (browsers ask for gzip, and nginx compresses pages)
+    headers = {"cookie": cookie + "; " + full_cookie(), "accept-encoding": "identity"}
+    published = (built_site / "topics" / GATED / "index.html").read_bytes()
+    for _ in range(3):
+        response = httpx.get(front.base + GATED_URL, headers=headers)
+        assert response.status_code == 200
+        # Nothing to splice for a reader: the published file, byte for byte, with its length.
+        assert response.content == published
+        assert response.headers["content-length"] == str(len(published))
+        assert response.headers["cache-control"] == "private, no-cache"
+    assert gate_questions(front, GATED_URL, 3) == [1, 0, 0]
+    # Ended elsewhere (sign out everywhere): nginx and the workers trust it 1 s at most.
+    SessionStore(
+        make_engine(front.settings.database_url),
+        idle=timedelta(hours=1),
+        absolute=timedelta(days=1),
+    ).end(cookie.split("=", 1)[1])
+    time.sleep(2.5)
+    after = httpx.get(front.base + GATED_URL, headers=headers)
+    assert after.status_code == 403 and published not in after.content
+
+
+def test_anonymous_answers_are_never_reused(front: Front) -> None:
+    with httpx.Client(base_url=front.base) as visitor:
+        for _ in range(3):
+            response = visitor.get("/about/")
+            assert response.status_code == 200 and "meter-countdown" in response.text
+    assert gate_questions(front, "/about/", 3) == [1, 1, 1]
 
 
 def test_gate_endpoints_answer_nginx_only(front: Front) -> None:

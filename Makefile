@@ -30,8 +30,8 @@ build: $(INSTALLED)
 	$(BIN)/site-api build
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check site_api tests bench
-	$(BIN)/ruff format --check site_api tests bench
+	$(BIN)/ruff check site_api tests bench deploy
+	$(BIN)/ruff format --check site_api tests bench deploy
 	$(BIN)/mypy site_api
 
 # $(call apt-ensure,PACKAGES,WHO): install missing Debian packages with apt-get when root;

@@ -1,16 +1,24 @@
-"""`make bench`: nginx vs `site-api serve` on the MAS topic page, on 127.0.0.1, with wrk."""
+"""`make bench`: the MAS topic page on 127.0.0.1 with wrk, every server started in this run.
+
+Plain nginx serving the file is the reference. Then the embedded server (`site-api serve`, SQLite)
+and the production topology (nginx with deploy/'s configuration asking `site-api serve
+--workers 2` on PostgreSQL about every page through auth_request), each for a signed-in reader and
+anonymous visitors; every row is also given as a ratio to plain nginx.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
@@ -18,66 +26,43 @@ from typing import NamedTuple
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the servers the tests start, started the same way here
+from servers import (  # noqa: E402
+    SITE_API,
+    free_port,
+    front_door,
+    nginx_binary,
+    postgres_bindir,
+    postgres_cluster,
+    render_nginx,
+    start,
+    stop,
+    topology,
+    wait_http,
+)
+
 SITE = ROOT / "site"
-BIN = ROOT / ".venv" / "bin"
 PAGE = "/topics/macrophage-activation-syndrome/"
 COUNTDOWN = "more pages before signing in"
 WRK = ["wrk", "-t2", "-c32", "--latency"]
 WARMUP, DURATION = "2s", "10s"
-PROCS: list[subprocess.Popen[bytes]] = []
+#: The servers' log level: `SITE_LOG_LEVEL` when set, else warning (no line per request).
+LOG_LEVEL = os.environ.get("SITE_LOG_LEVEL", "warning")
+#: `site-api serve --workers N` behind nginx: the tested topology (2) and one worker, which on a
+#: small machine shared with the load generator can do better.
+WORKERS = (2, 1)
+TARGETS = {"signed-in": 0.5, "anonymous": 0.25}  # production topology vs plain nginx (issue #6)
 
 
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """Start a server in its own process group, output to `log`; remembered for cleanup."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    PROCS.append(proc)
-    return proc
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop one server's whole process group: TERM, then KILL after 5 s."""
-    for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
-        if proc.poll() is not None:
-            break
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(wait)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    """Poll `url` until the server answers (30 s at most)."""
-    for _ in range(300):
-        if proc.poll() is not None:
-            sys.exit(f"server exited early:\n{log.read_text()}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    sys.exit(f"server at {url} did not answer in 30 s:\n{log.read_text()}")
-
-
-def cpu_seconds(pgid: int) -> float:
-    """User+system CPU seconds of every live process in a process group."""
+def cpu_seconds(pgids: tuple[int, ...]) -> float:
+    """User+system CPU seconds of every live process in these process groups."""
     total, tick = 0.0, os.sysconf("SC_CLK_TCK")
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == pgid:
+        if int(fields[2]) in pgids:
             total += (int(fields[11]) + int(fields[12])) / tick
     return total
 
@@ -99,13 +84,13 @@ class Row(NamedTuple):
     errors: list[str]
 
 
-def wrk(name: str, url: str, headers: list[str], pgid: int) -> Row:
+def wrk(name: str, url: str, headers: list[str], *pgids: int) -> Row:
     """Warm up, then one bounded wrk run; requests/s, p50/p99 (ms), server CPU %, errors."""
     hdr = [a for h in headers for a in ("-H", h)]
     subprocess.run([*WRK, "-d", WARMUP, *hdr, url], check=True, capture_output=True)
-    cpu0, t0 = cpu_seconds(pgid), time.monotonic()
+    cpu0, t0 = cpu_seconds(pgids), time.monotonic()
     run = subprocess.run([*WRK, "-d", DURATION, *hdr, url], check=True, capture_output=True)
-    cpu = 100 * (cpu_seconds(pgid) - cpu0) / (time.monotonic() - t0)
+    cpu = 100 * (cpu_seconds(pgids) - cpu0) / (time.monotonic() - t0)
     out = run.stdout.decode()
     pct = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
     errors = re.findall(r"^\s*(Non-2xx or 3xx responses: \d+|Socket errors: .*)$", out, re.M)
@@ -113,108 +98,179 @@ def wrk(name: str, url: str, headers: list[str], pgid: int) -> Row:
     return Row(name, rps, to_ms(pct["50"]), to_ms(pct["99"]), cpu, errors)
 
 
-def check(url: str, headers: dict[str, str], countdown: bool) -> None:
-    """One request before loading: 200, and the countdown present exactly when expected."""
+def check(url: str, headers: dict[str, str], countdown: bool, set_cookie: bool) -> httpx.Response:
+    """One request before loading: 200, countdown and Set-Cookie present exactly when expected."""
     r = httpx.get(url, headers=headers)
-    has = COUNTDOWN in r.text
-    if r.status_code != 200 or has != countdown:
-        sys.exit(f"pre-check failed for {url} {headers}: {r.status_code}, countdown present={has}")
-    cookie = "set-cookie" in r.headers
+    has, cookie = COUNTDOWN in r.text, "set-cookie" in r.headers
+    if r.status_code != 200 or has != countdown or cookie != set_cookie:
+        sys.exit(
+            f"pre-check failed for {url} {headers}: {r.status_code}, countdown={has}, "
+            f"set-cookie={cookie}"
+        )
     print(f"  check ok: {r.status_code}, {len(r.content)} B, countdown={has}, set-cookie={cookie}")
+    return r
 
 
-def seed_session(env: dict[str, str], var: Path) -> str:
-    """Upgrade the bench database, create a user and a session; returns the session token."""
-    subprocess.run(
-        [str(BIN / "site-api"), "db", "upgrade"], env=env, check=True, capture_output=True
-    )
+def seed_session(env: dict[str, str], database_url: str) -> str:
+    """Migrate the database, create a reader (email confirmed) and a session; returns its token."""
+    subprocess.run([SITE_API, "db", "upgrade"], env=env, check=True, capture_output=True)
     from sqlmodel import Session
 
     from site_api.db import make_engine
     from site_api.models import User
     from site_api.sessions import SessionStore
 
-    engine = make_engine(f"sqlite:///{var / 'site.db'}")
+    engine = make_engine(database_url)
     with Session(engine) as db:
-        user = User(email="bench@example.org", created_at=datetime.now(UTC).replace(tzinfo=None))
+        now = datetime.now(UTC).replace(tzinfo=None)
+        user = User(email="bench@example.org", created_at=now, email_verified_at=now)
         db.add(user)
         db.commit()
         db.refresh(user)
         assert user.id is not None
     store = SessionStore(engine, idle=timedelta(hours=8), absolute=timedelta(days=7))
-    return store.create(user.id)
+    token = store.create(user.id)
+    engine.dispose()
+    return token
 
 
-def bench_app(name: str, cmd: list[str], env: dict[str, str], log: Path, token: str) -> list[Row]:
-    """Start one site-api configuration, check both paths, load anonymous then signed-in."""
-    proc = start(cmd, env, log)
-    url = f"http://127.0.0.1:{cmd[cmd.index('--port') + 1]}{PAGE}"
-    wait_ready(url, proc, log)
-    check(url, {}, countdown=True)
-    check(url, {"Cookie": f"session={token}"}, countdown=False)
-    rows = [wrk(f"{name}, anonymous (no cookie)", url, [], proc.pid)]
-    rows.append(wrk(f"{name}, signed-in", url, [f"Cookie: session={token}"], proc.pid))
-    stop(proc)
-    return rows
+def load_page(name: str, url: str, token: str, *pgids: int) -> list[Row]:
+    """The page for a signed-in reader, for a visitor within the meter re-reading a page already
+    counted (cookie unchanged), and for a first visit each time (counted, Set-Cookie)."""
+    signed_in = check(url, {"Cookie": f"session={token}"}, countdown=False, set_cookie=False)
+    if "meter-countdown" in signed_in.text:
+        sys.exit(f"pre-check failed for {url}: the signed-in reader got a notice in the slot")
+    meter = check(url, {}, countdown=True, set_cookie=True).cookies["meter"]
+    check(url, {"Cookie": f"meter={meter}"}, countdown=True, set_cookie=False)
+    return [
+        wrk(f"{name}, signed-in", url, [f"Cookie: session={token}"], *pgids),
+        wrk(f"{name}, anonymous within the meter", url, [f"Cookie: meter={meter}"], *pgids),
+        wrk(f"{name}, anonymous first visit", url, [], *pgids),
+    ]
+
+
+@contextmanager
+def plain_nginx(nginx: str, tmp: Path) -> Iterator[tuple[str, int]]:
+    """nginx serving site/ as static files (bench/nginx.conf.template); yields page URL, pgid."""
+    conf, port = (ROOT / "bench" / "nginx.conf.template").read_text(), free_port()
+    for slot, value in {"@PREFIX@": str(tmp), "@PORT@": str(port), "@SITE@": str(SITE)}.items():
+        conf = conf.replace(slot, value)
+    (tmp / "nginx.conf").write_text(conf)
+    cmd = [nginx, "-e", str(tmp / "error.log"), "-p", str(tmp), "-c", str(tmp / "nginx.conf")]
+    proc = start(cmd, tmp / "nginx.log")
+    try:
+        url = f"http://127.0.0.1:{port}{PAGE}"
+        wait_http(url, proc, tmp / "nginx.log")
+        check(url, {}, countdown=False, set_cookie=False)
+        yield url, proc.pid
+    finally:
+        stop(proc)
+
+
+def floor(nginx: str, tmp: Path) -> Row:
+    """deploy/'s nginx in front of bench/noop_gate.py on Granian: the cost of the front door."""
+    api_port, port = free_port(), free_port()
+    render_nginx(SITE, f"127.0.0.1:{api_port}", f"127.0.0.1:{port}", tmp)
+    granian = [str(Path(sys.executable).with_name("granian")), "--interface", "asgi"]
+    granian += ["--host", "127.0.0.1", "--port", str(api_port), "--log-level", "warning"]
+    granian += ["--working-dir", str(ROOT / "bench"), "noop_gate:app"]
+    gate = start(granian, tmp / "gate.log")
+    try:
+        wait_http(f"http://127.0.0.1:{api_port}/", gate, tmp / "gate.log")
+        with front_door(nginx, tmp, f"http://127.0.0.1:{port}") as front:
+            url = f"http://127.0.0.1:{port}{PAGE}"
+            check(url, {}, countdown=True, set_cookie=False)
+            return wrk("floor: nginx auth_request, no-op gate", url, [], front.pid, gate.pid)
+    finally:
+        stop(gate)
 
 
 def main() -> None:
     """Run every scenario once and print the table (also written to bench/results.txt)."""
-    nginx = shutil.which("nginx", path=os.environ["PATH"] + ":/usr/sbin")
-    if not nginx or not shutil.which("wrk"):
-        sys.exit("nginx and wrk are needed: sudo apt-get install -y nginx wrk")
+    nginx, bindir = nginx_binary(), postgres_bindir()
+    if not nginx or not shutil.which("wrk") or bindir is None:
+        sys.exit(
+            "nginx, wrk and PostgreSQL are needed: sudo apt-get install -y nginx wrk postgresql"
+        )
     load_before = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="site-bench-"))
+    env = {**os.environ, "SITE_SECRET_KEY": secrets.token_urlsafe(32), "SITE_LOG_LEVEL": LOG_LEVEL}
+    rows: list[Row] = []
     try:
-        conf, port = (ROOT / "bench" / "nginx.conf.template").read_text(), free_port()
-        for slot, value in {"@PREFIX@": str(tmp), "@PORT@": str(port), "@SITE@": str(SITE)}.items():
-            conf = conf.replace(slot, value)
-        (tmp / "nginx.conf").write_text(conf)
-        print("nginx (static site/)")
-        cmd = [nginx, "-e", str(tmp / "error.log"), "-p", str(tmp), "-c", str(tmp / "nginx.conf")]
-        proc = start(cmd, dict(os.environ), tmp / "nginx.log")
-        url = f"http://127.0.0.1:{port}{PAGE}"
-        wait_ready(url, proc, tmp / "nginx.log")
-        check(url, {}, countdown=False)
-        rows = [wrk("nginx static (reference)", url, [], proc.pid)]
-        stop(proc)
+        print("plain nginx (static site/)")
+        (tmp / "static").mkdir()
+        with plain_nginx(nginx, tmp / "static") as (url, pgid):
+            rows.append(wrk("plain nginx, static file (reference)", url, [], pgid))
 
+        print(
+            "floor: nginx (deploy/ config) asking a gate that decides nothing (bench/noop_gate.py)"
+        )
+        rows.append(floor(nginx, tmp / "floor"))
+
+        print("site-api serve, SQLite (the embedded server)")
         var = tmp / "var"
-        env = {**os.environ, "SITE_SITE_DIR": str(SITE), "SITE_VAR_DIR": str(var)}
-        env["SITE_LOG_LEVEL"] = "warning"
-        token = seed_session(env, var)
-        print("site-api serve (1 worker)")
-        listen = ["--host", "127.0.0.1", "--port", str(free_port())]
-        serve = [str(BIN / "site-api"), "serve", *listen]
-        rows += bench_app("site-api serve", serve, env, tmp / "serve.log", token)
-        print("site-api serve --workers 2")
-        listen = ["--host", "127.0.0.1", "--port", str(free_port())]
-        serve = [str(BIN / "site-api"), "serve", "--workers", "2", *listen]
-        rows += bench_app("site-api serve --workers 2", serve, env, tmp / "serve2.log", token)
-    finally:
-        for proc in PROCS:
+        embedded = {**env, "SITE_SITE_DIR": str(SITE), "SITE_VAR_DIR": str(var)}
+        token = seed_session(embedded, f"sqlite:///{var / 'site.db'}")
+        port = free_port()
+        proc = start([SITE_API, "serve", "--port", str(port)], tmp / "serve.log", embedded)
+        try:
+            url = f"http://127.0.0.1:{port}{PAGE}"
+            wait_http(url, proc, tmp / "serve.log")
+            rows += load_page("embedded", url, token, proc.pid)
+        finally:
             stop(proc)
+
+        with postgres_cluster(bindir, durable=True) as server:
+            database_url = server + "postgres"
+            production = {**env, "SITE_VAR_DIR": str(tmp / "var-pg")}
+            production["SITE_DATABASE_URL"] = database_url
+            token = seed_session(production, database_url)
+            for workers in WORKERS:
+                print(f"production: nginx, auth_request, {workers} worker(s), PostgreSQL")
+                run_dir = tmp / f"topology-{workers}"
+                run_dir.mkdir()
+                with topology(nginx, SITE, run_dir, production, workers) as front:
+                    pgids = (front.nginx.pid, front.workers.pid)
+                    name = f"production, {workers} worker{'s' if workers > 1 else ''}"
+                    rows += load_page(name, front.base + PAGE, token, *pgids)
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
     report(rows, load_before, os.getloadavg())
+
+
+def target(row: Row) -> float | None:
+    """The issue's floor for a production-topology row, as a ratio to plain nginx."""
+    if not row.name.startswith("production"):
+        return None
+    return TARGETS["signed-in" if row.name.endswith("signed-in") else "anonymous"]
 
 
 def report(rows: list[Row], before: tuple[float, ...], after: tuple[float, ...]) -> None:
     """Print the table and the load notes; write the same text to bench/results.txt."""
     wrk_args = f"wrk {' '.join(WRK[1:])} -d{DURATION} after a {WARMUP} warm-up"
-    head = f"{'scenario':<40} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'vs nginx':>9} {'server CPU':>11}"
-    lines = [f"GET {PAGE} on 127.0.0.1; {wrk_args}", "", head]
+    head = (
+        f"{'scenario':<44} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'vs nginx':>8} "
+        f"{'target':>7} {'CPU':>5}"
+    )
+    lines = [f"GET {PAGE} on 127.0.0.1; {wrk_args}; log level {LOG_LEVEL}", "", head]
     for r in rows:
-        ratio = r.rps / rows[0].rps
+        ratio, floor = r.rps / rows[0].rps, target(r)
+        goal = "" if floor is None else f"{'>=' if ratio >= floor else '< '}{floor:.2f}"
         lines.append(
-            f"{r.name:<40} {r.rps:>10.0f} {r.p50:>8.2f} {r.p99:>8.2f} {ratio:>9.3f} {r.cpu:>10.0f}%"
+            f"{r.name:<44} {r.rps:>8.0f} {r.p50:>7.2f} {r.p99:>7.2f} {ratio:>8.3f} "
+            f"{goal:>7} {r.cpu:>4.0f}%"
         )
         lines += [f"    ! {e}" for e in r.errors]
     lines += [
         "",
-        f"machine: {os.cpu_count()} CPUs, shared by wrk (2 threads) and the server; load average "
+        f"machine: {os.cpu_count()} CPUs, shared by wrk (2 threads) and the servers; load average "
         f"(1, 5 min) before {before[0]:.2f} {before[1]:.2f}, after {after[0]:.2f} {after[1]:.2f}",
-        "anonymous = no cookie: a fresh visitor each request, counted, answered with a Set-Cookie",
-        "server CPU = the server's process-group CPU time / wall time (100% = one core)",
+        "embedded = site-api serve, one process, SQLite; production = nginx (deploy/nginx.conf) "
+        "asking site-api serve --workers N on PostgreSQL (fsync on) through auth_request",
+        "within the meter = a meter cookie that already counts this page (re-read, no new cookie); "
+        "first visit = no cookie, so every request is counted and answered with a Set-Cookie",
+        "CPU = nginx's and site-api's process groups' CPU time / wall time (100% = one core; "
+        "PostgreSQL not included)",
     ]
     text = "\n".join(lines) + "\n"
     print("\n" + text)

@@ -42,8 +42,21 @@ def inline_hashes(site: Path) -> tuple[list[str], list[str]]:
     return sorted(scripts), sorted(styles)
 
 
-def render(site: Path, api: str, listen: str, prefix: Path, user: str = "www-data") -> Path:
-    """Write nginx.conf and security-headers.conf into `prefix`; returns the nginx.conf path."""
+HSTS = 'add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;'
+
+
+def render(
+    site: Path,
+    api: list[str],
+    listen: str,
+    prefix: Path,
+    user: str = "www-data",
+    hsts: bool = False,
+) -> Path:
+    """Write nginx.conf and security-headers.conf into `prefix`; returns the nginx.conf path.
+
+    `api` lists the `site-api serve` addresses (host:port or unix:/path), one per API host.
+    """
     site, prefix = site.resolve(), prefix.resolve()
     if not (site / "index.html").is_file():
         raise SystemExit(f"{site}/index.html is missing: build the site first ('make build')")
@@ -54,7 +67,8 @@ def render(site: Path, api: str, listen: str, prefix: Path, user: str = "www-dat
     slots = {
         "@PREFIX@": str(prefix),
         "@SITE@": str(site),
-        "@API@": api,
+        "@API@": "\n        ".join(f"server {address};" for address in api),
+        "@HSTS@": HSTS if hsts else "",
         "@LISTEN@": listen,
         "@USER@": user,
         "@SCRIPT_HASHES@": " ".join(scripts),
@@ -74,12 +88,21 @@ def render(site: Path, api: str, listen: str, prefix: Path, user: str = "www-dat
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--site", type=Path, default=Path("site"), help="built site directory")
-    parser.add_argument("--api", default="127.0.0.1:8000", help="site-api serve address")
+    parser.add_argument(
+        "--api",
+        action="append",
+        help="site-api serve address (host:port or unix:/path); repeat for each API host "
+        "(default 127.0.0.1:8000)",
+    )
     parser.add_argument("--listen", default="127.0.0.1:8080", help="nginx listen address")
     parser.add_argument("--user", default="www-data", help="worker account when run as root")
     parser.add_argument("--prefix", type=Path, required=True, help="nginx run directory")
+    parser.add_argument(
+        "--hsts", action="store_true", help="send Strict-Transport-Security (served over HTTPS)"
+    )
     args = parser.parse_args()
-    print(render(args.site, args.api, args.listen, args.prefix, args.user))
+    api = args.api or ["127.0.0.1:8000"]
+    print(render(args.site, api, args.listen, args.prefix, args.user, args.hsts))
 
 
 if __name__ == "__main__":

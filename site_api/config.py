@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     site_dir: Path = Path("site")
     var_dir: Path = Path("var")
     database_url: str = ""
+    database_pool_size: int = Field(default=5, ge=1, le=100)
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     secret_key: SecretStr | None = None
     free_pages: int = Field(default=5, ge=0, le=100)

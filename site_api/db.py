@@ -13,10 +13,14 @@ from sqlmodel import create_engine
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def make_engine(url: str) -> Engine:
-    """An engine; SQLite gets WAL, a busy timeout and foreign keys on every connection."""
+def make_engine(url: str, pool_size: int = 5) -> Engine:
+    """An engine; SQLite gets WAL, a busy timeout and foreign keys on every connection.
+
+    A server database (PostgreSQL) gets `pool_size` kept connections and as many again under
+    bursts: each worker process opens at most 2 x `pool_size`.
+    """
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
     # A pool as large as anyio's worker threads, so no request opens (and PRAGMAs) a connection.
     engine = create_engine(
         url,

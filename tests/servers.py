@@ -161,19 +161,32 @@ def topology(
     api_port, port = free_port(), free_port()
     base, api = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{api_port}"
     env = {**env, "SITE_SITE_DIR": str(site), "SITE_PUBLIC_URL": base}
-    render = [sys.executable, str(ROOT / "deploy" / "render.py"), "--site", str(site)]
-    render += ["--api", f"127.0.0.1:{api_port}", "--listen", f"127.0.0.1:{port}"]
-    render += ["--user", getpass.getuser(), "--prefix", str(prefix)]  # workers read `site`
-    subprocess.run(render, check=True, capture_output=True)
-    api_log, nginx_out = tmp / "api.log", tmp / "nginx.out"
+    render_nginx(site, f"127.0.0.1:{api_port}", f"127.0.0.1:{port}", prefix)
+    api_log = tmp / "api.log"
     serve = [SITE_API, "serve", "--workers", str(workers), "--port", str(api_port)]
     with ExitStack() as running:
         api_proc = start(serve, api_log, env)
         running.callback(stop, api_proc)
         wait_http(f"{api}/healthz", api_proc, api_log)
-        conf = prefix / "nginx.conf"
-        cmd = [nginx, "-e", str(prefix / "error.log"), "-p", str(prefix), "-c", str(conf)]
-        nginx_proc = start(cmd, nginx_out)
-        running.callback(stop, nginx_proc)
-        wait_http(f"{base}/assets/javascripts/notes.js", nginx_proc, nginx_out)
+        nginx_proc = running.enter_context(front_door(nginx, prefix, base))
         yield Topology(base, api, api_log, prefix / "access.log", nginx_proc, api_proc)
+
+
+def render_nginx(site: Path, api: str, listen: str, prefix: Path) -> None:
+    """deploy/render.py for this site and these addresses, into `prefix`."""
+    render = [sys.executable, str(ROOT / "deploy" / "render.py"), "--site", str(site)]
+    render += ["--api", api, "--listen", listen, "--prefix", str(prefix)]
+    render += ["--user", getpass.getuser()]  # nginx's workers read `site` as this user
+    subprocess.run(render, check=True, capture_output=True)
+
+
+@contextmanager
+def front_door(nginx: str, prefix: Path, base: str) -> Iterator[subprocess.Popen[bytes]]:
+    """nginx on the configuration rendered into `prefix`, once it serves an asset at `base`."""
+    conf, out = prefix / "nginx.conf", prefix / "nginx.out"
+    proc = start([nginx, "-e", str(prefix / "error.log"), "-p", str(prefix), "-c", str(conf)], out)
+    try:
+        wait_http(f"{base}/assets/javascripts/notes.js", proc, out)
+        yield proc
+    finally:
+        stop(proc)

@@ -172,3 +172,14 @@ def test_every_setting_is_in_the_readme() -> None:
         assert f"`SITE_{name.upper()}`" in readme, (
             f"SITE_{name.upper()} is not documented in README.md"
         )
+
+
+def test_postgres_pool_is_sized_by_the_setting() -> None:
+    from sqlalchemy.pool import QueuePool
+
+    from site_api.db import make_engine
+
+    engine = make_engine("postgresql+psycopg://site@127.0.0.1:1/site", pool_size=3)
+    assert isinstance(engine.pool, QueuePool)
+    assert engine.pool.size() == 3 and engine.pool._max_overflow == 3  # at most 6 per worker
+    engine.dispose()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
-import logging
 
 import httpx
 
 from site_api.db import make_engine
-from site_api.health import JsonFormatter
+from site_api.health import AccessLog
 
 
 def test_healthz_and_readyz(client: httpx.Client) -> None:
@@ -30,8 +30,24 @@ def test_request_id_passed_through_or_made(client: httpx.Client) -> None:
     assert len(made) == 16 and made != client.get("/api/notes").headers["x-request-id"]
 
 
-def test_log_lines_are_json() -> None:
-    record = logging.LogRecord("site_api.access", logging.INFO, "", 0, "request", None, None)
-    record.fields = {"request_id": "abc", "status": 200}
-    line = json.loads(JsonFormatter().format(record))
-    assert line["msg"] == "request" and line["request_id"] == "abc" and line["status"] == 200
+def test_log_lines_are_json_written_in_batches() -> None:
+    stream = io.StringIO()
+    log = AccessLog(stream, interval=60)  # the thread will not write during the test
+    log.write({"request_id": "abc", "status": 200})
+    log.write({"request_id": 'd"ef', "status": 404})
+    assert stream.getvalue() == ""  # nothing written on the request's path
+    log.close()
+    lines = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert [(x["request_id"], x["status"], x["msg"]) for x in lines] == [
+        ("abc", 200, "request"),
+        ('d"ef', 404, "request"),
+    ]
+
+
+def test_a_stalled_log_drops_the_oldest_lines_not_requests() -> None:
+    stream = io.StringIO()
+    log = AccessLog(stream, interval=60, limit=3)
+    for n in range(5):
+        log.write({"n": n})
+    log.close()
+    assert [json.loads(text)["n"] for text in stream.getvalue().splitlines()] == [2, 3, 4]

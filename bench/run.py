@@ -46,8 +46,9 @@ PAGE = "/topics/macrophage-activation-syndrome/"
 COUNTDOWN = "more pages before signing in"
 WRK = ["wrk", "-t2", "-c32", "--latency"]
 WARMUP, DURATION = "2s", "10s"
-#: The servers' log level: `SITE_LOG_LEVEL` when set, else warning (no line per request).
-LOG_LEVEL = os.environ.get("SITE_LOG_LEVEL", "warning")
+#: The servers' log level: `SITE_LOG_LEVEL` when set, else info, the default (a JSON line per
+#: request); `SITE_LOG_LEVEL=warning make bench` measures without those lines.
+LOG_LEVEL = os.environ.get("SITE_LOG_LEVEL", "info")
 #: `site-api serve --workers N` behind nginx: the tested topology (2) and one worker, which on a
 #: small machine shared with the load generator can do better.
 WORKERS = (2, 1)

@@ -6,7 +6,9 @@ import io
 import json
 
 import httpx
+import pytest
 
+from site_api.config import Settings
 from site_api.db import make_engine
 from site_api.health import AccessLog
 
@@ -51,3 +53,23 @@ def test_a_stalled_log_drops_the_oldest_lines_not_requests() -> None:
         log.write({"n": n})
     log.close()
     assert [json.loads(text)["n"] for text in stream.getvalue().splitlines()] == [2, 3, 4]
+
+
+@pytest.mark.parametrize(("level", "gate_logged"), [("info", False), ("debug", True)])
+def test_gate_questions_get_a_line_only_at_debug(
+    settings: Settings, level: str, gate_logged: bool
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from site_api.app import SiteApp, create_app
+
+    stream = io.StringIO()
+    log = AccessLog(stream, interval=60)
+    built = create_app(settings)
+    app = SiteApp(built.api, built.pages, level, log=log)
+    with TestClient(app) as client:
+        assert client.get("/api/gate", headers={"x-original-uri": "/about/"}).status_code == 204
+        assert client.get("/api/notes").status_code == 401
+    log.close()
+    paths = [json.loads(text)["path"] for text in stream.getvalue().splitlines()]
+    assert paths == (["/api/gate"] if gate_logged else []) + ["/api/notes"]

@@ -67,6 +67,7 @@ def front(
         "SITE_DATABASE_URL": database_url,
         "SITE_SECRET_KEY": TEST_KEY,
         "SITE_SESSION_CACHE_SECONDS": "1",  # nginx reuses a signed-in answer for 1 s
+        "SITE_LOG_LEVEL": "debug",  # a line for every gate question too, to count them
     }
     with topology(nginx, built_site, tmp, env, workers=2) as running:
         settings = Settings(

@@ -53,10 +53,11 @@ system-deps:
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-# `make bench`: nginx (static site/) vs site-api serve on the MAS page, on 127.0.0.1 (bench/run.py);
-# then how soon a reader's note is visible on it in Chromium, and layout shift (bench/notes_visible.py).
+# `make bench`: plain nginx vs the embedded server and the production topology (nginx, workers,
+# PostgreSQL) on the MAS page, on 127.0.0.1 (bench/run.py); then how soon a reader's note is
+# visible on it in Chromium, and layout shift (bench/notes_visible.py).
 bench: build
-	@$(call apt-ensure,nginx wrk chromium,make bench)
+	@$(call apt-ensure,nginx wrk postgresql chromium,make bench)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/notes_visible.py
 

@@ -14,23 +14,21 @@ import json
 import math
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from site_api.sessions import COOKIE
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the servers the tests start, started the same way here
+from servers import SITE_API, free_port, start, stop, wait_http  # noqa: E402
+
+from site_api.sessions import COOKIE  # noqa: E402
+
 SITE = ROOT / "site"
-BIN = ROOT / ".venv" / "bin"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -70,20 +68,11 @@ PROBE = """
 """
 
 
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(var: Path) -> tuple[subprocess.Popen[bytes], str, str]:
     """A fresh `site-api serve` with one reader; returns the process, base URL, session token."""
     env = {**os.environ, "SITE_SITE_DIR": str(SITE), "SITE_VAR_DIR": str(var)}
     env["SITE_LOG_LEVEL"] = "warning"
-    subprocess.run(
-        [str(BIN / "site-api"), "db", "upgrade"], env=env, check=True, capture_output=True
-    )
+    subprocess.run([SITE_API, "db", "upgrade"], env=env, check=True, capture_output=True)
     from site_api.accounts import create_user
     from site_api.db import make_engine
     from site_api.sessions import SessionStore
@@ -95,33 +84,15 @@ def start_server(var: Path) -> tuple[subprocess.Popen[bytes], str, str]:
         user.id
     )
     port = free_port()
-    cmd = [str(BIN / "site-api"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    log = (var / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    cmd = [SITE_API, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    proc = start(cmd, var / "serve.log", env)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        if proc.poll() is not None:
-            sys.exit(f"site-api serve exited:\n{(var / 'serve.log').read_text()}")
-        try:
-            httpx.get(base + "/", timeout=1)
-            return proc, base, token
-        except httpx.TransportError:
-            time.sleep(0.1)
-    sys.exit("site-api serve did not answer in 30 s")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the server's process group: TERM, then KILL after 5 s."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        if proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(5)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
+    try:
+        wait_http(base + "/", proc, var / "serve.log")
+    except RuntimeError as exc:
+        stop(proc)
+        sys.exit(str(exc))
+    return proc, base, token
 
 
 def measure(context: Any, url: str, expected: str) -> list[dict[str, float]]:

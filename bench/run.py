@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import NamedTuple
 
@@ -115,20 +115,13 @@ def check(url: str, headers: dict[str, str], countdown: bool, set_cookie: bool) 
 def seed_session(env: dict[str, str], database_url: str) -> str:
     """Migrate the database, create a reader (email confirmed) and a session; returns its token."""
     subprocess.run([SITE_API, "db", "upgrade"], env=env, check=True, capture_output=True)
-    from sqlmodel import Session
-
+    from site_api.accounts import create_user
     from site_api.db import make_engine
-    from site_api.models import User
     from site_api.sessions import SessionStore
 
     engine = make_engine(database_url)
-    with Session(engine) as db:
-        now = datetime.now(UTC).replace(tzinfo=None)
-        user = User(email="bench@example.org", created_at=now, email_verified_at=now)
-        db.add(user)
-        db.commit()
-        db.refresh(user)
-        assert user.id is not None
+    user = create_user(engine, "bench@example.org", None, verified=True)
+    assert user.id is not None
     store = SessionStore(engine, idle=timedelta(hours=8), absolute=timedelta(days=7))
     token = store.create(user.id)
     engine.dispose()

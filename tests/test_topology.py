@@ -230,6 +230,37 @@ def test_signed_in_answer_is_reused_briefly_and_the_file_sent_as_is(
     assert after.status_code == 403 and published not in after.content
 
 
+@pytest.mark.parametrize("method", ["GET", "HEAD"])  # the API allows no HEAD: nor does nginx
+def test_nginx_answers_an_anonymous_notes_read_as_the_api_would(front: Front, method: str) -> None:
+    path = f"/api/notes/{GATED}"
+    direct = httpx.request(method, front.api + path)
+    time.sleep(0.3)  # the API writes its log lines every 0.1 s
+    asked = len([r for r in front.api_requests() if r["path"] == path])
+    through = httpx.request(method, front.base + path)
+    assert through.status_code == direct.status_code == (401 if method == "GET" else 405)
+    assert through.content == direct.content
+    for name in ("content-type", "cache-control", "x-content-type-options", "referrer-policy"):
+        assert through.headers.get_list(name) == direct.headers.get_list(name), name
+    time.sleep(0.3)
+    answered_by_nginx = method == "GET"
+    now = len([r for r in front.api_requests() if r["path"] == path])
+    assert now == asked + (0 if answered_by_nginx else 1)
+
+
+def test_notes_writes_and_reads_with_a_session_cookie_still_reach_the_api(front: Front) -> None:
+    path = f"/api/notes/{GATED}"
+    asked = len([r for r in front.api_requests() if r["path"] == path])
+    write = httpx.put(front.base + path, json={"text": "x", "version": None})
+    assert write.status_code == 401 and write.json() == {"detail": "Sign in first."}
+    assert write.headers.get_list("cache-control") == ["private, no-store"]
+    stale = httpx.get(front.base + path, headers={"cookie": "session=ended-long-ago"})
+    assert stale.status_code == 401 and stale.headers.get_list("cache-control") == [
+        "private, no-store"
+    ]
+    time.sleep(0.3)  # the API writes its log lines every 0.1 s
+    assert len([r for r in front.api_requests() if r["path"] == path]) == asked + 2
+
+
 def test_anonymous_answers_are_never_reused(front: Front) -> None:
     with httpx.Client(base_url=front.base) as visitor:
         for _ in range(3):

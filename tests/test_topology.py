@@ -15,9 +15,11 @@ import pytest
 from conftest import TEST_KEY, raw_request, require
 from pg import TEMPLATE, admin
 from servers import nginx_binary, topology
+from test_auth import PASSWORD, sign_in
 from test_gate import GATED, GATED_URL, TOPICS, body_text, countdown_of, full_cookie
 from test_gate import signed_in_cookie as new_session
 
+from site_api.accounts import create_user
 from site_api.config import Settings
 from site_api.db import make_engine
 from site_api.sessions import SessionStore
@@ -68,6 +70,7 @@ def front(
         "SITE_SECRET_KEY": TEST_KEY,
         "SITE_SESSION_CACHE_SECONDS": "1",  # nginx reuses a signed-in answer for 1 s
         "SITE_LOG_LEVEL": "debug",  # a line for every gate question too, to count them
+        "SITE_TRUSTED_PROXIES": '["127.0.0.1"]',  # nginx, as README's production settings say
     }
     with topology(nginx, built_site, tmp, env, workers=2) as running:
         settings = Settings(
@@ -106,6 +109,23 @@ def test_countdown_on_five_topics_then_the_gate(front: Front, body_text: str) ->
         again = browser.get(f"/topics/{TOPICS[0]}/")
         assert countdown_of(again.text) == "You have viewed all your free pages."
         assert "set-cookie" not in again.headers
+
+
+def test_sign_in_through_nginx_then_read_past_the_meter(front: Front, body_text: str) -> None:
+    engine = make_engine(front.settings.database_url)
+    create_user(engine, "nginx-sign-in@example.org", PASSWORD, verified=True)
+    engine.dispose()
+    with httpx.Client(base_url=front.base) as browser:  # a visitor whose free pages are spent
+        browser.cookies.set("meter", full_cookie().split("=", 1)[1])
+        assert browser.get(GATED_URL).status_code == 403
+        signed = sign_in(browser, "nginx-sign-in@example.org", PASSWORD, GATED_URL)
+        assert signed.status_code == 303 and signed.headers["location"] == GATED_URL
+        [cookie] = [c for c in signed.headers.get_list("set-cookie") if c.startswith("session=")]
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+        assert signed.headers["server"] == "nginx"
+        page = browser.get(GATED_URL)
+        assert page.status_code == 200 and body_text in page.text
+        assert "meter-countdown" not in page.text
 
 
 def test_signed_in_reader_reads_the_gated_page_and_keeps_a_note(

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -315,3 +316,46 @@ def test_security_headers_once_on_every_door(front: Front, path: str) -> None:
 def test_health_through_the_workers(front: Front) -> None:
     assert httpx.get(front.api + "/healthz").json() == {"status": "ok"}
     assert httpx.get(front.api + "/readyz").status_code == 200
+
+
+CSP_PROBE = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation",
+  (e) => window.__csp.push(e.violatedDirective + " " + e.blockedURI + " " + e.sourceFile));
+"""
+
+
+@pytest.mark.browser
+def test_pages_work_in_chromium_under_nginx_and_its_csp(front: Front, page: Any) -> None:
+    """A reader's view of the production door: countdown, notes invitation, the site's own
+    search (a web worker and the index), all with the CSP on and nothing it had to block."""
+    page.add_init_script(CSP_PROBE)
+    page.goto(front.base + f"/topics/{TOPICS[0]}/")
+    expect = page.locator(".meter-countdown")
+    assert "You can view 4 more pages before signing in." in expect.inner_text()
+    page.get_by_text("Create an account to add page annotations").wait_for()
+    page.locator(".md-search__input").fill("kawasaki")
+    page.locator(".md-search-result__item").first.wait_for(timeout=10_000)
+    assert "Kawasaki disease" in page.locator(".md-search-result__item").first.inner_text()
+    assert page.evaluate("window.__csp") == []
+
+
+@pytest.mark.browser
+def test_signed_in_note_shows_in_chromium_under_nginx(front: Front, page: Any) -> None:
+    cookie = new_session(front.settings, email="chromium-reader@example.org")
+    headers = {"cookie": cookie}
+    saved = httpx.put(
+        f"{front.base}/api/notes/{GATED}",
+        json={"text": "Haematology on call 0161 555 0123", "version": None},
+        headers=headers,
+    )
+    assert saved.status_code == 201
+    page.context.add_cookies(
+        [{"name": "session", "value": cookie.split("=", 1)[1], "url": front.base}]
+    )
+    page.add_init_script(CSP_PROBE)
+    page.goto(front.base + GATED_URL)
+    page.get_by_text("Haematology on call").wait_for()
+    assert page.get_by_role("link", name="0161 555 0123").get_attribute("href") == "tel:01615550123"
+    assert page.locator(".meter-countdown").count() == 0
+    assert page.evaluate("window.__csp") == []

@@ -334,7 +334,11 @@ def test_pages_work_in_chromium_under_nginx_and_its_csp(front: Front, page: Any)
     expect = page.locator(".meter-countdown")
     assert "You can view 4 more pages before signing in." in expect.inner_text()
     page.get_by_text("Create an account to add page annotations").wait_for()
-    page.locator(".md-search__input").fill("kawasaki")
+    search = page.locator(".md-search__input")
+    search.click()
+    # Material says this once its worker has loaded the index; typing earlier can be dropped.
+    page.locator(".md-search-result__meta", has_text="Type to start searching").wait_for()
+    search.press_sequentially("kawasaki", delay=20)
     page.locator(".md-search-result__item").first.wait_for(timeout=10_000)
     assert "Kawasaki disease" in page.locator(".md-search-result__item").first.inner_text()
     assert page.evaluate("window.__csp") == []

@@ -24,22 +24,19 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the servers the tests start, started the same way here
-from servers import SITE_API, free_port, start, stop, wait_http  # noqa: E402
+from servers import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SITE_API,
+    free_port,
+    start,
+    stop,
+    wait_http,
+)
 
 from site_api.sessions import COOKIE  # noqa: E402
 
 SITE = ROOT / "site"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PAGE_ID = "macrophage-activation-syndrome"
 PAGE = f"/topics/{PAGE_ID}/"
 LOADS = 20

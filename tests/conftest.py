@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import SITE_API, free_port, start, stop, wait_http
+from servers import CHROMIUM, CHROMIUM_ARGS, SITE_API, free_port, start, stop, wait_http
 
 from site_api.app import create_app
 from site_api.config import Settings
@@ -23,19 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The throwaway PostgreSQL cluster's fixtures (loaded after this module, so they can use it).
 pytest_plugins = ["pg"]
 
-CHROMIUM = "/usr/bin/chromium"
 #: The live server's cookie-signing key, so tests can forge what a real visitor's browser holds.
 TEST_KEY = "test-key-" + "x" * 40
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def require(available: bool, what: str) -> None:

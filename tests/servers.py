@@ -29,6 +29,18 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 PG_ROOT = Path("/usr/lib/postgresql")
 SITE_API = str(Path(sys.executable).with_name("site-api"))
+#: Debian's Chromium, driven by Playwright (whose own browser download is not used).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def free_port() -> int:
@@ -43,11 +55,13 @@ def nginx_binary() -> str | None:
     return shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin")
 
 
-def start(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def start(
+    cmd: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
     """Start a server in a new process group (its pid is the group's id), output to `log`."""
     with log.open("ab") as out:
         return subprocess.Popen(
-            cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            cmd, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
 
 

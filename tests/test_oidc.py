@@ -6,9 +6,6 @@ import html
 import os
 import re
 import shutil
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +16,7 @@ import httpx
 import pytest
 from conftest import ROOT, TEST_KEY, require
 from fastapi.testclient import TestClient
-from servers import free_port
+from servers import SITE_API, free_port, start, stop, wait_http
 from sqlmodel import Session, select
 from test_browser_meter import GATED, READ, body_sentence, front_matter, url
 
@@ -42,20 +39,6 @@ CSRF = "csrf-token-for-tests"
 PASSWORD = "correct horse battery staple 42"
 
 
-def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, what: str) -> None:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"{what} did not start:\n{log.read_text(errors='replace')}")
-        time.sleep(0.1)
-
-
 @pytest.fixture(scope="session")
 def site_port() -> int:
     """The port of this module's live server, chosen early: the provider must know its callback."""
@@ -73,20 +56,15 @@ def issuer(site_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     port = free_port()
     log = tmp_path_factory.mktemp("oidc") / "provider.log"
     redirect_uris = [IN_PROCESS + CALLBACK, f"http://127.0.0.1:{site_port}{CALLBACK}"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [node, str(SERVER), str(port), CLIENT_ID, CLIENT_SECRET, *redirect_uris],
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    proc = start(
+        [node, str(SERVER), str(port), CLIENT_ID, CLIENT_SECRET, *redirect_uris], log, cwd=ROOT
+    )
     issuer = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(issuer + "/.well-known/openid-configuration", proc, log, "oidc-provider")
+        wait_http(issuer + "/.well-known/openid-configuration", proc, log, timeout=20)
         yield issuer
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
 
 
 def provider_config(issuer: str) -> dict[str, str]:
@@ -381,19 +359,12 @@ def oidc_live_server(
         "SITE_OIDC_PROVIDERS": json.dumps([provider_config(issuer)]),
     }
     log = tmp_path_factory.mktemp("oidc-serve") / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).with_name("site-api")), "serve", "--port", str(site_port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    proc = start([SITE_API, "serve", "--port", str(site_port)], log, env)
     try:
-        wait_until_up(base + "/", proc, log, "site-api serve")
+        wait_http(base + "/", proc, log, timeout=20)
         yield base
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
 
 
 def sign_in_with_provider(page: Any, login: str) -> None:

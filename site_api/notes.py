@@ -108,6 +108,18 @@ def find(engine: Engine, user_id: int, page_id: str) -> Note | None:
         return db.exec(select(Note).where(Note.user_id == user_id, Note.page_id == page_id)).first()
 
 
+def newest_first(engine: Engine, user_id: int) -> list[Note]:
+    """Every note of a user, the most recently saved first."""
+    with Session(engine) as db:
+        return list(
+            db.exec(
+                select(Note)
+                .where(Note.user_id == user_id)
+                .order_by(col(Note.updated_at).desc(), col(Note.id).desc())
+            ).all()
+        )
+
+
 def _known_page(request: Request, page_id: str) -> None:
     if page_id not in request.app.state.site.by_id:
         raise HTTPException(status_code=404, detail="There is no page with that id.")
@@ -119,12 +131,7 @@ def search(
     """A user's notes matching `q` (case-insensitive, in the text or the page title), newest first.
 
     Filtered in Python: SQLite's lower() knows only ASCII, and one reader's notes are few."""
-    with Session(engine) as db:
-        notes = db.exec(
-            select(Note)
-            .where(Note.user_id == user_id)
-            .order_by(col(Note.updated_at).desc(), col(Note.id).desc())
-        ).all()
+    notes = newest_first(engine, user_id)
     needle = q.strip().casefold()
     listed = []
     for note in notes:
@@ -246,12 +253,7 @@ def delete_note(
 def export_rows(request: Request, engine: Engine, user_id: int) -> list[dict[str, Any]]:
     """Every note of a user with its page's title and URL, newest first (for downloads)."""
     site = request.app.state.site
-    with Session(engine) as db:
-        notes = db.exec(
-            select(Note)
-            .where(Note.user_id == user_id)
-            .order_by(col(Note.updated_at).desc(), col(Note.id).desc())
-        ).all()
+    notes = newest_first(engine, user_id)
     rows = []
     for note in notes:
         page = site.by_id.get(note.page_id)

@@ -55,21 +55,17 @@ class SiteApp:
         self.guarded_api = SecurityHeaders(CrossSiteWriteGuard(api), SECURITY_HEADERS)
         self.pages = pages
         level = logging.getLevelName(log_level.upper())
-        # One JSON line per request at INFO and DEBUG; above, the wrapper is left out altogether.
-        logged = level <= logging.INFO
-        self.entry = (
-            health.RequestLog(self._dispatch, log or health.access_log())
-            if logged
-            else self._dispatch
-        )
         # nginx's gate question is part of a page view that nginx logs itself (same request id,
         # status and timing), so it gets a line of its own here only at DEBUG.
-        self.quiet_gate = level > logging.DEBUG
+        unlogged = frozenset({GATE_PATH}) if level > logging.DEBUG else frozenset()
+        # One JSON line per request at INFO and DEBUG; above, the wrapper is left out altogether.
+        self.entry = (
+            health.RequestLog(self._dispatch, log or health.access_log(), unlogged)
+            if level <= logging.INFO
+            else self._dispatch
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.quiet_gate and scope["type"] == "http" and scope["path"] == GATE_PATH:
-            await self.pages.auth_request(scope, receive, send)
-            return
         await self.entry(scope, receive, send)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:

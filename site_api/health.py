@@ -114,14 +114,18 @@ def access_log() -> AccessLog:
 
 class RequestLog:
     """Tags each request with an id (nginx's `X-Request-ID`, else a new one), echoes it in the
-    response, and logs method, path, status and duration once the response has started."""
+    response, and logs method, path, status and duration once the response has started.
+    Paths in `unlogged` pass straight through (someone else logs them)."""
 
-    def __init__(self, app: ASGIApp, log: AccessLog) -> None:
+    def __init__(
+        self, app: ASGIApp, log: AccessLog, unlogged: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.log = log
+        self.unlogged = unlogged
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in self.unlogged:
             await self.app(scope, receive, send)
             return
         started, start = time.time(), time.perf_counter()

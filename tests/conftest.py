@@ -14,10 +14,11 @@ from typing import Any
 import httpx
 import pytest
 from servers import CHROMIUM, CHROMIUM_ARGS, SITE_API, free_port, start, stop, wait_http
+from sqlalchemy import Engine
 
 from site_api.app import create_app
 from site_api.config import Settings
-from site_api.db import upgrade
+from site_api.db import make_engine, upgrade
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The throwaway PostgreSQL cluster's fixtures (loaded after this module, so they can use it).
@@ -92,6 +93,12 @@ def settings(
     return Settings(
         site_dir=built_site, var_dir=var, secret_key=TEST_KEY, database_url=database_url
     )
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Engine:
+    """An engine on the `settings` fixture's database."""
+    return make_engine(settings.database_url)
 
 
 @pytest.fixture

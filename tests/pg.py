@@ -2,8 +2,9 @@
 
 `postgres_server` is `servers.postgres_cluster()` for the session: initdb and pg_ctl in a
 temporary directory, as the `postgres` system user when the tests run as root; it yields a base
-URL to which a database name is appended. `postgres_template` migrates a database once per session; `postgres_database`
-copies it per test with CREATE DATABASE ... TEMPLATE, which takes milliseconds.
+URL to which a database name is appended. `postgres_template` migrates a database once per
+session; `postgres_database` copies it per test with CREATE DATABASE ... TEMPLATE, which takes
+milliseconds.
 """
 
 from __future__ import annotations

@@ -16,8 +16,6 @@ from sqlmodel import Session, col, func, select
 from test_gate import GATED_URL, full_cookie
 
 from site_api import accounts, ratelimit, tokens
-from site_api.config import Settings
-from site_api.db import make_engine
 from site_api.models import EmailToken, OidcIdentity, RateCounter, User, UserSession
 from site_api.sessions import SessionStore
 
@@ -47,11 +45,6 @@ def sign_in(client: httpx.Client, email: str = EMAIL, password: str = PASSWORD) 
 
 def post(client: httpx.Client, path: str, **data: str) -> httpx.Response:
     return client.post(path, data={"csrf_token": csrf(client), **data}, follow_redirects=False)
-
-
-@pytest.fixture
-def engine(settings: Settings) -> Engine:
-    return make_engine(settings.database_url)
 
 
 @pytest.fixture

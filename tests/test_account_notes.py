@@ -15,8 +15,6 @@ from sqlmodel import Session, col, func, select
 from test_account import post, sign_in
 
 from site_api import accounts
-from site_api.config import Settings
-from site_api.db import make_engine
 from site_api.models import Note, User
 from site_api.routes.account_notes import PER_PAGE
 
@@ -24,11 +22,6 @@ EMAIL, OTHER = "notes-reader@example.org", "someone-else@example.org"
 PASSWORD = "correct horse battery staple"
 T0 = datetime(2026, 3, 12, 14, 5, 6)
 HEADER = "page_id,title,url,text,version,created_at,updated_at"
-
-
-@pytest.fixture
-def engine(settings: Settings) -> Engine:
-    return make_engine(settings.database_url)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHROMIUM_ARGS  # noqa: F401  (the browser fixture uses them)
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHROMIUM_ARGS  # noqa: F401  (the browser fixture uses them)
 from sqlmodel import Session
 
 from site_api import accounts

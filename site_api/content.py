@@ -40,6 +40,16 @@ def _no_duplicates(values: list[str]) -> list[str]:
     return values
 
 
+class TextDates(yaml.SafeLoader):
+    """YAML's safe loader, but a date stays text for the model to parse: an impossible one
+    (2026-13-40) is then a field error with its line, where PyYAML would raise ValueError."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -172,8 +182,8 @@ def parse_page(path: str, src_uri: str, text: str) -> SourcePage | list[ContentE
         return [ContentError(path, 1, "front matter: missing (the file must start with '---')")]
     raw, body, body_line = parts
     try:
-        node = yaml.compose(raw, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(raw) or {}
+        node = yaml.compose(raw, Loader=TextDates)
+        data = yaml.load(raw, Loader=TextDates) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = 2 + mark.line if mark is not None else 1
@@ -195,7 +205,7 @@ def front_matter_line(text: str, key: str) -> int:
     """Line of a top-level front matter key, or 1 when it is absent."""
     parts = split_front_matter(text)
     if parts:
-        node = yaml.compose(parts[0], Loader=yaml.SafeLoader)
+        node = yaml.compose(parts[0], Loader=TextDates)
         return _line_of(node, [key], 2) if node is not None else 1
     return 1
 
@@ -241,7 +251,7 @@ def _check_topic(
     today: date,
     text: str,
 ) -> list[ContentError]:
-    node = yaml.compose(split_front_matter(text)[0], Loader=yaml.SafeLoader)  # type: ignore[index]
+    node = yaml.compose(split_front_matter(text)[0], Loader=TextDates)  # type: ignore[index]
 
     def err(loc: list[int | str], message: str) -> ContentError:
         return ContentError(page.path, _line_of(node, loc, 2), message)
@@ -280,8 +290,8 @@ def _check_topic(
 def load_authors(path: str, text: str) -> dict[str, Author] | list[ContentError]:
     """Parse `authors.yml`: a mapping of key to name, role and profession."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data: Any = yaml.safe_load(text) or {}
+        node = yaml.compose(text, Loader=TextDates)
+        data: Any = yaml.load(text, Loader=TextDates) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         return [

@@ -88,6 +88,16 @@ def test_pages_outside_topics_are_free_and_need_no_authors() -> None:
             "reviewed: last tuesday",
             f"{PATH}:6: reviewed: Input should be a valid date",
         ),
+        (
+            "reviewed: 2026-01-10",
+            "reviewed: 2026-13-40",  # looks like a date, is none: YAML itself would raise
+            f"{PATH}:6: reviewed: Input should be a valid date",
+        ),
+        (
+            "next_review: 2028-01-10",
+            "next_review: 2028-02-30",
+            f"{PATH}:7: next_review: Input should be a valid date",
+        ),
         ("id: x\n", "id: Not An Id\n", f"{PATH}:2: id: String should match pattern"),
         (
             "aliases: [EX]\n",

@@ -34,7 +34,7 @@ from servers import (  # noqa: E402
     wait_http,
 )
 
-from site_api.sessions import COOKIE  # noqa: E402
+from site_api.accounts.sessions import COOKIE  # noqa: E402
 
 SITE = ROOT / "site"
 PAGE_ID = "macrophage-activation-syndrome"
@@ -70,9 +70,9 @@ def start_server(var: Path) -> tuple[subprocess.Popen[bytes], str, str]:
     env = {**os.environ, "SITE_SITE_DIR": str(SITE), "SITE_VAR_DIR": str(var)}
     env["SITE_LOG_LEVEL"] = "warning"
     subprocess.run([SITE_API, "db", "upgrade"], env=env, check=True, capture_output=True)
-    from site_api.accounts import create_user
+    from site_api.accounts.sessions import SessionStore
+    from site_api.accounts.users import create_user
     from site_api.db import make_engine
-    from site_api.sessions import SessionStore
 
     engine = make_engine(f"sqlite:///{var / 'site.db'}")
     user = create_user(engine, "bench-notes@example.org", None, verified=True)

@@ -115,9 +115,9 @@ def check(url: str, headers: dict[str, str], countdown: bool, set_cookie: bool) 
 def seed_session(env: dict[str, str], database_url: str) -> str:
     """Migrate the database, create a reader (email confirmed) and a session; returns its token."""
     subprocess.run([SITE_API, "db", "upgrade"], env=env, check=True, capture_output=True)
-    from site_api.accounts import create_user
+    from site_api.accounts.sessions import SessionStore
+    from site_api.accounts.users import create_user
     from site_api.db import make_engine
-    from site_api.sessions import SessionStore
 
     engine = make_engine(database_url)
     user = create_user(engine, "bench@example.org", None, verified=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from site_api.app import SiteApp, create_app
 from site_api.config import Settings
+from site_api.web.app import SiteApp, create_app
 
 
 def app() -> SiteApp:

@@ -11,7 +11,7 @@ import click
 from pydantic import ValidationError
 
 from site_api.config import ConfigError, Settings
-from site_api.manifest import ManifestError
+from site_api.content.manifest import ManifestError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -47,8 +47,8 @@ def serve(host: str, port: int, workers: int) -> None:
     from granian.constants import Interfaces
     from granian.log import LogLevels
 
-    from site_api.app import create_app
     from site_api.db import upgrade
+    from site_api.web.app import create_app
 
     settings = _settings()
     if settings.database_url.startswith("sqlite"):
@@ -126,20 +126,20 @@ def user_create(email: str, editor: bool, password_stdin: bool) -> None:
     """Create an account, its email address already confirmed."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from site_api import accounts
+    from site_api.accounts import users
 
     settings = _settings()
     try:
-        address = accounts.normalise_email(email)
+        address = users.normalise_email(email)
         engine = _engine_for(settings)
-        if accounts.find_user(engine, address) is not None:
-            raise accounts.AccountError("An account with that email address already exists.")
+        if users.find_user(engine, address) is not None:
+            raise users.AccountError("An account with that email address already exists.")
         if password_stdin:
             password = sys.stdin.readline().rstrip("\r\n")
         else:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        created = accounts.create_user(engine, address, password, verified=True, editor=editor)
-    except accounts.AccountError as exc:
+        created = users.create_user(engine, address, password, verified=True, editor=editor)
+    except users.AccountError as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
         raise click.ClickException(f"database at {settings.database_url}: {exc}") from None

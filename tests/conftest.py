@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,9 +17,9 @@ import pytest
 from servers import CHROMIUM, CHROMIUM_ARGS, SITE_API, free_port, start, stop, wait_http
 from sqlalchemy import Engine
 
-from site_api.app import create_app
 from site_api.config import Settings
 from site_api.db import make_engine, upgrade
+from site_api.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The throwaway PostgreSQL cluster's fixtures (loaded after this module, so they can use it).
@@ -35,6 +36,22 @@ def require(available: bool, what: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{what} is missing in CI: 'make test' should have installed it")
     pytest.skip(f"{what} is missing (make test installs it)")
+
+
+HOOK = "site_api/content/mkdocs_hooks.py"
+
+
+def copy_config(root: Path) -> Path:
+    """The project's mkdocs.yml and theme in `root`, the hook named by its path in this checkout.
+
+    (A copy of the hook beside the copied config would make `root/site_api` a namespace package
+    that hides the real one from the hook's imports.)
+    """
+    shutil.copytree(ROOT / "theme", root / "theme")
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    assert HOOK in config, f"mkdocs.yml no longer names {HOOK}"
+    (root / "mkdocs.yml").write_text(config.replace(HOOK, str(ROOT / HOOK)), encoding="utf-8")
+    return root / "mkdocs.yml"
 
 
 def mkdocs_build(config: Path, site_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -176,3 +193,12 @@ def axe_source() -> str:
     path = ROOT / "node_modules" / "axe-core" / "axe.min.js"
     require(path.is_file() and shutil.which("node") is not None, "npm package axe-core")
     return path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def body_text(built_site: Path) -> str:
+    """A sentence from the gated topic's body, to prove it never leaks."""
+    html = (built_site / "topics" / "cytokine-release-syndrome" / "index.html").read_text()
+    first = re.search(r'class="topic-body">.*?<p>(.*?)</p>', html, re.S)
+    assert first
+    return re.sub(r"<[^>]+>", "", first.group(1))[:60]

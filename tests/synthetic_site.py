@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import yaml
-from conftest import ROOT, mkdocs_build
+from conftest import ROOT, copy_config, mkdocs_build
 
 HOME = """---
 id: home
@@ -52,10 +52,7 @@ def write_synthetic_project(root: Path, topics: int) -> Path:
     """
     content = root / "content"
     (content / "topics").mkdir(parents=True)
-    shutil.copytree(ROOT / "theme", root / "theme")
-    shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
-    (root / "site_api").mkdir()
-    shutil.copy(ROOT / "site_api" / "mkdocs_hooks.py", root / "site_api" / "mkdocs_hooks.py")
+    copy_config(root)
     shutil.copy(ROOT / "content" / "authors.yml", content / "authors.yml")
     author = _first_author(content / "authors.yml")
     (content / "index.md").write_text(HOME, encoding="utf-8")

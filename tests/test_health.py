@@ -61,7 +61,7 @@ def test_gate_questions_get_a_line_only_at_debug(
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from site_api.app import SiteApp, create_app
+    from site_api.web.app import SiteApp, create_app
 
     stream = io.StringIO()
     log = AccessLog(stream, interval=60)

@@ -1,0 +1,319 @@
+"""The topic schema: front matter of every page, defined once for the MkDocs hook and the server."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import PurePosixPath
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from site_api.content.citations import Citation, find_citations
+
+PageId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+RefKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_:-]{0,63}$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Access = Literal["metered", "free"]
+
+FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
+
+
+def _no_duplicates(values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"'{value}' is listed twice")
+        seen.add(value)
+    return values
+
+
+class TextDates(yaml.SafeLoader):
+    """YAML's safe loader, but a date stays text for the model to parse: an impossible one
+    (2026-13-40) is then a field error with its line, where PyYAML would raise ValueError."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Author(StrictModel):
+    """A member of an authoring team, from `content/authors.yml`."""
+
+    name: Text
+    role: Text
+    profession: Text
+
+
+class Reference(StrictModel):
+    """One entry of a topic's reference list."""
+
+    key: RefKey
+    citation: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10)]
+    doi: Annotated[str, StringConstraints(pattern=r"^10\.\d{4,9}/\S+$")] | None = None
+    pmid: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,9}$")] | None = None
+    url: HttpUrl | None = None
+
+
+class PageMeta(StrictModel):
+    """Front matter every page carries; `id` is stable across moves and renames."""
+
+    id: PageId
+    title: Text
+    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    access: Access = "free"
+    # Material's own per-page switch (hide navigation/toc); harmless, so allowed.
+    hide: list[Literal["navigation", "toc", "footer", "path", "tags"]] = Field(default_factory=list)
+
+
+class TopicMeta(PageMeta):
+    """Front matter of a clinical topic (any page under `topics/`)."""
+
+    access: Access = "metered"
+    authors: Annotated[list[str], Field(min_length=1), AfterValidator(_no_duplicates)]
+    reviewed: date
+    next_review: date
+    aliases: Annotated[list[Text], AfterValidator(_no_duplicates)] = Field(default_factory=list)
+    related: Annotated[list[PageId], AfterValidator(_no_duplicates)] = Field(default_factory=list)
+    references: list[Reference] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _dates_and_keys(self) -> TopicMeta:
+        if self.next_review <= self.reviewed:
+            raise ValueError("next_review must be after reviewed")
+        _no_duplicates([r.key for r in self.references])
+        return self
+
+
+@dataclass(frozen=True)
+class ContentError:
+    """A problem an editor can act on, reported as `path:line: message`."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass
+class SourcePage:
+    """One parsed Markdown file: validated metadata, body and where things are."""
+
+    path: str  # as the editor sees it, e.g. content/topics/x.md
+    src_uri: str  # relative to the docs dir, e.g. topics/x.md
+    meta: PageMeta
+    body: str
+    body_line: int  # 1-based line of the first body line
+    citations: list[Citation] = field(default_factory=list)
+
+    @property
+    def is_topic(self) -> bool:
+        return isinstance(self.meta, TopicMeta)
+
+
+def is_topic_path(src_uri: str) -> bool:
+    """Pages under `topics/` are clinical topics."""
+    return PurePosixPath(src_uri).parts[:1] == ("topics",)
+
+
+def split_front_matter(text: str) -> tuple[str, str, int] | None:
+    """Return (yaml, body, body_line) or None when the file has no front matter."""
+    match = FRONT_MATTER_RE.match(text)
+    if not match:
+        return None
+    return match.group(1) or "", text[match.end() :], text[: match.end()].count("\n") + 1
+
+
+def _line_of(node: yaml.Node | None, loc: Iterable[int | str], offset: int) -> int:
+    """Line of the YAML node that a pydantic error location points at."""
+    best = node
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == part), None)
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
+            node = node.value[part]
+        else:
+            node = None
+        if node is None:
+            break
+        best = node
+    return offset + (best.start_mark.line if best is not None else 0)
+
+
+def _field_errors(exc: ValidationError, node: yaml.Node | None, path: str) -> list[ContentError]:
+    errors = []
+    for err in exc.errors():
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and "[" in p)]
+        where = ".".join(str(p) for p in loc) or "front matter"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif err["type"] == "missing":
+            msg = "missing required field"
+        errors.append(ContentError(path, _line_of(node, loc, 2), f"{where}: {msg}"))
+    return errors
+
+
+def parse_page(path: str, src_uri: str, text: str) -> SourcePage | list[ContentError]:
+    """Parse and validate one page on its own (cross-page rules are in `check_site`)."""
+    parts = split_front_matter(text)
+    if parts is None:
+        return [ContentError(path, 1, "front matter: missing (the file must start with '---')")]
+    raw, body, body_line = parts
+    try:
+        node = yaml.compose(raw, Loader=TextDates)
+        data = yaml.load(raw, Loader=TextDates) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = 2 + mark.line if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        return [ContentError(path, line, f"front matter: invalid YAML: {problem}")]
+    if not isinstance(data, dict):
+        return [ContentError(path, 2, "front matter: must be a mapping of field: value")]
+    model: type[PageMeta] = TopicMeta if is_topic_path(src_uri) else PageMeta
+    try:
+        meta = model.model_validate(data)
+    except ValidationError as exc:
+        return _field_errors(exc, node, path)
+    page = SourcePage(path, src_uri, meta, body, body_line)
+    page.citations = find_citations(body, body_line)
+    return page
+
+
+def front_matter_line(text: str, key: str) -> int:
+    """Line of a top-level front matter key, or 1 when it is absent."""
+    parts = split_front_matter(text)
+    if parts:
+        node = yaml.compose(parts[0], Loader=TextDates)
+        return _line_of(node, [key], 2) if node is not None else 1
+    return 1
+
+
+def check_site(
+    pages: list[SourcePage],
+    authors: dict[str, Author],
+    today: date,
+    texts: dict[str, str],
+) -> list[ContentError]:
+    """Rules that need more than one page: ids, authors, related pages, citations, dates."""
+    errors: list[ContentError] = []
+    by_id: dict[str, SourcePage] = {}
+    for page in pages:
+        line = front_matter_line(texts[page.path], "id")
+        if page.meta.id in by_id:
+            other = by_id[page.meta.id].path
+            errors.append(
+                ContentError(
+                    page.path, line, f"id: duplicate page id '{page.meta.id}' (also in {other})"
+                )
+            )
+        else:
+            by_id[page.meta.id] = page
+    for page in pages:
+        if isinstance(page.meta, TopicMeta):
+            errors.extend(_check_topic(page, page.meta, by_id, authors, today, texts[page.path]))
+    for page in pages:
+        if not page.is_topic and page.citations:
+            errors.append(
+                ContentError(
+                    page.path, page.citations[0].line, "citation: only topics may cite references"
+                )
+            )
+    return sorted(errors, key=lambda e: (e.path, e.line))
+
+
+def _check_topic(
+    page: SourcePage,
+    meta: TopicMeta,
+    by_id: dict[str, SourcePage],
+    authors: dict[str, Author],
+    today: date,
+    text: str,
+) -> list[ContentError]:
+    node = yaml.compose(split_front_matter(text)[0], Loader=TextDates)  # type: ignore[index]
+
+    def err(loc: list[int | str], message: str) -> ContentError:
+        return ContentError(page.path, _line_of(node, loc, 2), message)
+
+    errors = [
+        err(["authors", i], f"authors: unknown author '{a}'")
+        for i, a in enumerate(meta.authors)
+        if a not in authors
+    ]
+    for i, rel in enumerate(meta.related):
+        if rel not in by_id:
+            errors.append(err(["related", i], f"related: unknown page id '{rel}'"))
+        elif rel == meta.id:
+            errors.append(err(["related", i], "related: a page cannot be related to itself"))
+    if meta.reviewed > today:
+        errors.append(err(["reviewed"], f"reviewed: {meta.reviewed} is in the future"))
+    known = {r.key for r in meta.references}
+    cited: set[str] = set()
+    for citation in page.citations:
+        for key in citation.keys:
+            if key not in known:
+                errors.append(
+                    ContentError(
+                        page.path, citation.line, f"citation: unknown reference key '{key}'"
+                    )
+                )
+            cited.add(key)
+    errors.extend(
+        err(["references", i], f"references: '{ref.key}' is never cited in the body")
+        for i, ref in enumerate(meta.references)
+        if ref.key not in cited
+    )
+    return errors
+
+
+def load_authors(path: str, text: str) -> dict[str, Author] | list[ContentError]:
+    """Parse `authors.yml`: a mapping of key to name, role and profession."""
+    try:
+        node = yaml.compose(text, Loader=TextDates)
+        data: Any = yaml.load(text, Loader=TextDates) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return [
+            ContentError(
+                path,
+                1 + (mark.line if mark else 0),
+                f"invalid YAML: {getattr(exc, 'problem', exc)}",
+            )
+        ]
+    if not isinstance(data, dict):
+        return [
+            ContentError(path, 1, "must be a mapping of author key to name, role and profession")
+        ]
+    authors: dict[str, Author] = {}
+    errors: list[ContentError] = []
+    for key, value in data.items():
+        try:
+            authors[str(key)] = Author.model_validate(value)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = [key, *err["loc"]]
+                where = ".".join(str(p) for p in loc)
+                msg = "missing required field" if err["type"] == "missing" else err["msg"]
+                errors.append(ContentError(path, _line_of(node, loc, 1), f"{where}: {msg}"))
+    return errors or authors

@@ -1,0 +1,275 @@
+"""The page view: resolve the page, identify the visitor, `decide()`, respond. The hot path."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
+from urllib.parse import quote, unquote
+
+from anyio import to_thread
+from starlette.exceptions import HTTPException
+from starlette.requests import cookie_parser
+from starlette.types import Receive, Scope, Send
+
+from site_api.accounts import sessions
+from site_api.accounts.sessions import Reader
+from site_api.serving import meter
+from site_api.serving.meter import MeterCookie, Rules, decide
+from site_api.serving.pages import BuiltPage, Lookup, SiteIndex
+from site_api.serving.static import SECURITY_HEADERS, SiteAssets, is_asset_path
+
+HTML = b"text/html; charset=utf-8"
+_BASE_HEADERS = [(b"content-type", HTML), (b"vary", b"Cookie")] + [
+    (k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()
+]
+PAGE_CACHE = b"private, no-cache"
+UNVERIFIED_REMINDER = (
+    b'<p class="meter-countdown" role="status">Please confirm your email address: follow the '
+    b'link we sent you, or <a href="/account">send it again</a>.</p>'
+)
+GATE_CACHE = b"private, no-store"
+#: What nginx's try_files gets for a path that is no page: a dot-file, never published.
+NO_PAGE_FILE = "/.no-page"
+
+
+class Views(Protocol):
+    """What renders the gate and 404 pages inside the site's frame (the web layer provides it)."""
+
+    def render(self, title: str, template: str, countdown: bytes = b"", **context: Any) -> bytes:
+        """The whole page for `template`, with `countdown` in the meter slot."""
+        ...
+
+
+@dataclass(frozen=True)
+class View:
+    """The outcome of one page view: 200 page, 301 to `location`, 403 gate, or 404."""
+
+    status: int
+    page: BuiltPage | None
+    slot: bytes = b""  # the countdown (or reminder) for the page's slot
+    set_cookie: bytes | None = None  # the meter Set-Cookie value, when the state changed
+    location: str = ""
+    signed_in: bool = False  # a live session read it: the same answer for that session a while
+
+
+@lru_cache(maxsize=4096)
+def countdown(remaining: int, counted_now: bool, next_url: str) -> bytes:
+    """The anonymous visitor's countdown, correct for the page being served."""
+    if remaining == 0 and counted_now:
+        text = "This is the last page you can view before signing in."
+    elif remaining == 0:
+        text = "You have viewed all your free pages."
+    elif remaining == 1:
+        text = "You can view 1 more page before signing in."
+    else:
+        text = f"You can view {remaining} more pages before signing in."
+    link = quote(next_url, safe="/")
+    return (
+        f'<p class="meter-countdown" role="status">{text} '
+        f'<a href="/sign-in?next={link}">Sign in</a> or '
+        f'<a href="/create-account?next={link}">create a free account</a>.</p>'
+    ).encode()
+
+
+class PageServer:
+    """ASGI app for every path that is not the API: pages through the gate, then assets, then 404."""
+
+    def __init__(
+        self,
+        site: SiteIndex,
+        assets: SiteAssets,
+        store: sessions.SessionStore,
+        cookie: MeterCookie,
+        rules: Rules,
+        secure_cookies: bool,
+        views: Views,
+        unverified_unlimited: bool = True,
+    ) -> None:
+        self.site = site
+        self.assets = assets
+        self.store = store
+        self.cookie = cookie
+        self.rules = rules
+        self.secure = "; Secure" if secure_cookies else ""
+        self.views = views
+        self.unverified_unlimited = unverified_unlimited
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope["method"]
+        if method not in ("GET", "HEAD"):
+            await _send(send, 405, [(b"allow", b"GET, HEAD")], b"Method not allowed", method)
+            return
+        path: str = scope["path"]
+        found = self.site.lookup(path)
+        if found.page is None and is_asset_path(path):
+            try:
+                response = await self.assets.get_response(path.lstrip("/"), scope)
+            except HTTPException:
+                pass  # not a file: the site's own 404 page
+            else:
+                await response(scope, receive, send)
+                return
+        view = await self.view(found, _header(scope, b"cookie"), method)
+        headers = [(b"set-cookie", view.set_cookie)] if view.set_cookie else []
+        if view.status == 301:
+            await _send(send, 301, [(b"location", view.location.encode())], b"", method)
+        elif view.status == 404:
+            head, tail = self.site.not_found
+            body = head + view.slot + tail
+            await _send(send, 404, [(b"cache-control", PAGE_CACHE)], body, method)
+        elif view.status == 403:
+            assert view.page is not None
+            body = self._gate(view.page)
+            await _send(send, 403, [(b"cache-control", GATE_CACHE), *headers], body, method)
+        else:
+            assert view.page is not None
+            body = view.page.head + view.slot + view.page.tail
+            await _send(send, 200, [(b"cache-control", PAGE_CACHE), *headers], body, method)
+
+    async def view(self, found: Lookup, cookie_header: str | None, method: str) -> View:
+        """What one page view gets: the single gate decision behind both doors (in-process and
+        nginx's auth_request), so the rules exist once."""
+        cookies = cookie_parser(cookie_header) if cookie_header else {}
+        if found.page is None:
+            return View(404, None, slot=await to_thread.run_sync(self.countdown_for, cookies))
+        if found.redirect is not None:
+            return View(301, found.page, location=found.redirect)
+        page = found.page
+        reader, state = await self._visitor(cookies)
+        now = int(time.time())
+        unmetered = reader is not None and (reader.verified or self.unverified_unlimited)
+        decision = decide(
+            page.meta.access,
+            page.token,
+            unmetered,
+            state,
+            now,
+            self.rules,
+            count=method == "GET",  # HEAD sends no body, so it never spends a free page
+        )
+        cookie = None
+        if decision.changed and decision.state is not None:
+            cookie = self._set_cookie(decision.state, now)
+        if not decision.allow:
+            return View(403, page, set_cookie=cookie)
+        if decision.remaining is not None:
+            slot = countdown(decision.remaining, decision.changed, page.meta.url)
+        else:
+            slot = b"" if reader is None or reader.verified else UNVERIFIED_REMINDER
+        return View(200, page, slot=slot, set_cookie=cookie, signed_in=unmetered)
+
+    async def _visitor(
+        self, cookies: Mapping[str, str]
+    ) -> tuple[Reader | None, meter.MeterState | None]:
+        """The signed-in reader (a live server-side session), and the anonymous meter state."""
+        token = cookies.get(sessions.COOKIE)
+        reader = None
+        if token:
+            reader = self.store.cached(token) or await to_thread.run_sync(self.store.lookup, token)
+        return reader, self.cookie.loads(cookies.get(meter.COOKIE), self.rules)
+
+    async def auth_request(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """`GET /api/gate`: nginx's `auth_request` for the page at `X-Original-URI`.
+
+        204: serve the file in `X-Page-File`, with `X-Meter-Countdown` in the slot and
+        `X-Meter-Set-Cookie` as the cookie; 403: the gate (nginx fetches /api/gate/page);
+        401: redirect to `X-Gate-Location` (auth_request passes on only 2xx, 401 and 403).
+        An unknown page is a 204 naming a file that never exists, so nginx answers its 404 page.
+
+        A signed-in reader's 204 carries `X-Accel-Expires`: nginx may reuse it for that session
+        cookie and page as long as a worker would trust the session from memory (the session
+        cache time). Every other answer spends or reads the meter and is `no-store`.
+        """
+        uri = _original_path(scope)
+        method = _header(scope, b"x-original-method") or "GET"
+        view = await self.view(self.site.lookup(uri), _header(scope, b"cookie"), method)
+        reuse = int(self.store.cache_seconds) if view.signed_in else 0
+        headers: list[tuple[bytes, bytes]] = (
+            [(b"x-accel-expires", str(reuse).encode())]
+            if reuse
+            else [(b"cache-control", b"no-store")]
+        )
+        if view.set_cookie:
+            headers.append((b"x-meter-set-cookie", view.set_cookie))
+        if view.status == 301:
+            headers.append((b"x-gate-location", view.location.encode()))
+            status = 401
+        elif view.status == 403:
+            status = 403
+        else:
+            page_file = f"/{view.page.meta.file}" if view.page else NO_PAGE_FILE
+            headers += [(b"x-page-file", page_file.encode()), (b"x-meter-countdown", view.slot)]
+            status = 204
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def gate_page(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """`GET /api/gate/page`: the gate page (403) for `X-Original-URI`, for nginx's error_page."""
+        found = self.site.lookup(_original_path(scope))
+        if found.page is None:
+            await self._not_found(scope, send)
+            return
+        body = self._gate(found.page)
+        await _send(send, 403, [(b"cache-control", GATE_CACHE)], body, scope["method"])
+
+    def _set_cookie(self, state: meter.MeterState, now: int) -> bytes:
+        max_age = max(state.window_start + self.rules.window_seconds - now, 0)
+        value = self.cookie.dumps(state)
+        return (
+            f"{meter.COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{self.secure}"
+        ).encode()
+
+    def _gate(self, page: BuiltPage) -> bytes:
+        """The gate page for `page`: its title and summary, never its body."""
+        return self.views.render(
+            page.meta.title,
+            "gate.html",
+            page=page.meta,
+            next=page.meta.url,
+            free_pages=self.rules.free_pages,
+            days=self.rules.window_seconds // 86400,
+        )
+
+    def countdown_for(self, cookies: Mapping[str, str], next_url: str = "/") -> bytes:
+        """The countdown a free page shows this visitor (nothing when signed in). Blocking."""
+        token = cookies.get(sessions.COOKIE)
+        reader = self.store.lookup(token) if token else None
+        if reader is not None and (reader.verified or self.unverified_unlimited):
+            return b"" if reader.verified else UNVERIFIED_REMINDER
+        state = self.cookie.loads(cookies.get(meter.COOKIE), self.rules)
+        decision = decide("free", "", False, state, int(time.time()), self.rules)
+        return countdown(decision.remaining or 0, False, next_url)
+
+    async def _not_found(self, scope: Scope, send: Send) -> None:
+        raw = _header(scope, b"cookie")
+        cookies = cookie_parser(raw) if raw else {}
+        slot = await to_thread.run_sync(self.countdown_for, cookies)
+        head, tail = self.site.not_found
+        await _send(
+            send, 404, [(b"cache-control", PAGE_CACHE)], head + slot + tail, scope["method"]
+        )
+
+
+def _original_path(scope: Scope) -> str:
+    """The decoded path of the URI nginx was asked for (`X-Original-URI`, as `$request_uri`)."""
+    raw = _header(scope, b"x-original-uri") or "/"
+    return unquote(raw.split("?", 1)[0])
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def _send(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes, method: str
+) -> None:
+    """One complete response; HEAD gets the headers (with the real length) and no body."""
+    all_headers = [*_BASE_HEADERS, (b"content-length", str(len(body)).encode()), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": all_headers})
+    await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})

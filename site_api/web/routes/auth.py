@@ -1,0 +1,200 @@
+"""Sign in, create an account, sign out: HTML forms that work without JavaScript."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from site_api.accounts import ratelimit, tokens, users
+from site_api.accounts.deps import StoreDep
+from site_api.accounts.mail import Mailer
+from site_api.accounts.sessions import COOKIE as SESSION_COOKIE
+from site_api.deps import EngineDep, SettingsDep
+from site_api.web.routes.forms import NO_STORE, page, require_csrf, start_session
+from site_api.web.security import client_address, safe_next
+
+router = APIRouter(include_in_schema=False)
+
+ACCOUNT_FAILURES = ratelimit.Limit(10, timedelta(minutes=15))
+ADDRESS_ATTEMPTS = ratelimit.Limit(100, timedelta(minutes=15))
+SIGN_IN_FAILED = "That email address and password do not match an account."
+
+FormStr = Annotated[str, Form()]
+
+
+def limit_address(request: Request, action: str) -> None:
+    """Count an attempt from this client address (shared by every worker through the database)."""
+    settings = request.app.state.settings
+    address = client_address(request.scope, settings.trusted_proxies)
+    ratelimit.hit(request.app.state.engine, f"{action}:addr:{address}", ADDRESS_ATTEMPTS)
+
+
+def providers(request: Request) -> list[dict[str, str]]:
+    """The single sign-on buttons to show, from settings."""
+    return [{"name": p.name, "label": p.label} for p in request.app.state.settings.oidc_providers]
+
+
+@router.get("/sign-in")
+@router.get("/sign-in/")
+def sign_in_form(request: Request, next: str = "/") -> Response:
+    """The sign-in page."""
+    return page(
+        request,
+        "Sign in",
+        "sign_in.html",
+        next=safe_next(next),
+        email="",
+        messages=[],
+        providers=providers(request),
+    )
+
+
+@router.post("/sign-in")
+@router.post("/sign-in/")
+def sign_in(
+    request: Request,
+    engine: EngineDep,
+    email: FormStr = "",
+    password: FormStr = "",
+    csrf_token: FormStr = "",
+    next: FormStr = "/",
+) -> Response:
+    """Check the password; on success a new session and back to `next`."""
+    require_csrf(request, csrf_token)
+    target = safe_next(next)
+    limit_address(request, "sign-in")
+    account_key = ratelimit.account_key("sign-in", email)
+    ratelimit.check(engine, account_key, ACCOUNT_FAILURES)
+    user = users.authenticate(engine, email, password)
+    if user is None or user.id is None:
+        ratelimit.hit(engine, account_key, ACCOUNT_FAILURES)
+        return page(
+            request,
+            "Sign in",
+            "sign_in.html",
+            status_code=400,
+            next=target,
+            email=email,
+            messages=[SIGN_IN_FAILED],
+            providers=providers(request),
+        )
+    ratelimit.reset(engine, account_key)
+    return start_session(request, user.id, target)
+
+
+@router.get("/create-account")
+@router.get("/create-account/")
+def create_account_form(request: Request, next: str = "/") -> Response:
+    """The create-account page."""
+    return page(
+        request,
+        "Create a free account",
+        "create_account.html",
+        next=safe_next(next),
+        email="",
+        messages=[],
+    )
+
+
+@router.post("/create-account")
+@router.post("/create-account/")
+def create_account(
+    request: Request,
+    background: BackgroundTasks,
+    engine: EngineDep,
+    settings: SettingsDep,
+    email: FormStr = "",
+    password: FormStr = "",
+    csrf_token: FormStr = "",
+    next: FormStr = "/",
+) -> Response:
+    """Create the account and send a verification link; the answer never says if it existed."""
+    require_csrf(request, csrf_token)
+    target = safe_next(next)
+    limit_address(request, "create-account")
+    ratelimit.hit(engine, ratelimit.account_key("create-account", email), ACCOUNT_FAILURES)
+    try:
+        address = users.normalise_email(email)
+        users.check_password(password, address)
+    except users.AccountError as exc:
+        return page(
+            request,
+            "Create a free account",
+            "create_account.html",
+            status_code=400,
+            next=target,
+            email=email,
+            messages=[str(exc)],
+        )
+    mailer = Mailer(settings)
+    existing = users.find_user(engine, address)
+    # Mail goes after the answer: a slow or failing mail server neither shows nor times.
+    if existing is None:
+        try:
+            user = users.create_user(engine, address, password)
+        except users.AccountError:  # created by a concurrent request a moment ago
+            user = None
+        if user is not None and user.id is not None:
+            token = tokens.issue(engine, user.id, "verify")
+            link = f"{settings.public_url}/verify-email?token={token}"
+            background.add_task(
+                mailer.send_quietly,
+                address,
+                "Confirm your email address",
+                VERIFY_TEXT.format(link=link),
+            )
+    else:
+        users.hash_password(password)  # the same work as a new account, so timing tells nothing
+        reset = f"{settings.public_url}/forgot-password"
+        background.add_task(
+            mailer.send_quietly,
+            address,
+            "You already have an account",
+            EXISTS_TEXT.format(link=reset),
+        )
+    return page(
+        request,
+        "Check your email",
+        "message.html",
+        heading="Check your email",
+        paragraphs=[
+            f"We have sent a message to {address}. Follow the link in it to confirm your address.",
+            "Then sign in with your email address and password.",
+        ],
+        link={"href": f"/sign-in?next={target}", "text": "Sign in"},
+    )
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, store: StoreDep, csrf_token: FormStr = "") -> Response:
+    """End this browser's session."""
+    require_csrf(request, csrf_token)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        store.end(token)
+    response = RedirectResponse("/", status_code=303, headers=NO_STORE)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+VERIFY_TEXT = """Welcome to Clinical Notebook.
+
+Confirm your email address by opening this link within 24 hours:
+
+{link}
+
+If you did not create an account, ignore this message: nothing more will happen.
+"""
+
+EXISTS_TEXT = """Someone, probably you, tried to create a Clinical Notebook account with this
+email address. You already have one.
+
+Sign in with your password, or, if you have forgotten it, reset it here:
+
+{link}
+
+If it was not you, ignore this message: your account has not changed.
+"""

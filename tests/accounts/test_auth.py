@@ -1,0 +1,247 @@
+"""Sign-in, create account, sign-out: every rule and every refusal, checked on the wire."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+from visitors import PASSWORD, csrf, sign_in
+
+from site_api.accounts import sessions, users
+from site_api.config import Settings
+from site_api.db import make_engine
+from site_api.web.app import create_app
+from site_api.web.security import client_address, safe_next
+
+TOPIC = "/topics/stills-disease/"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("/topics/x/", "/topics/x/"),
+        ("/topics/x/?a=1#b", "/topics/x/?a=1#b"),
+        (None, "/"),
+        ("", "/"),
+        ("topics/x/", "/"),
+        ("//evil.example", "/"),
+        ("https://evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("\\\\evil.example", "/"),
+        ("/%2F%2Fevil.example", "/"),
+        ("%2F%2Fevil.example", "/"),
+        ("/%252F%252Fevil.example", "/"),
+        ("/%5Cevil.example", "/"),
+        ("/\t/evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+        ("/" + "a" * 3000, "/"),
+    ],
+)
+def test_next_only_accepts_same_site_paths(value: str | None, expected: str) -> None:
+    assert safe_next(value) == expected
+
+
+@pytest.fixture
+def user(settings: Settings) -> str:
+    users.create_user(
+        make_engine(settings.database_url), "Reader@Example.org", PASSWORD, verified=True
+    )
+    return "reader@example.org"
+
+
+def test_sign_in_page_and_its_no_js_form(client: httpx.Client) -> None:
+    response = client.get("/sign-in/?next=/topics/stills-disease/")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "private, no-store"
+    assert '<form method="post" action="/sign-in"' in response.text
+    assert 'name="next" value="/topics/stills-disease/"' in response.text
+    assert "This site is intended for healthcare professionals" in response.text
+    assert (
+        "csrf=" in response.headers["set-cookie"] and "HttpOnly" in response.headers["set-cookie"]
+    )
+
+
+def test_sign_in_returns_to_next_with_a_safe_session_cookie(
+    client: httpx.Client, user: str
+) -> None:
+    response = sign_in(client, "READER@example.org ", PASSWORD, TOPIC)
+    assert response.status_code == 303 and response.headers["location"] == TOPIC
+    cookie = response.headers["set-cookie"]
+    assert re.match(r"session=[\w-]{43}; HttpOnly; Max-Age=\d+; Path=/; SameSite=lax", cookie), (
+        cookie
+    )
+    assert "Secure" not in cookie
+
+
+def test_session_cookie_is_secure_in_production(settings: Settings, user: str) -> None:
+    with TestClient(
+        create_app(settings.model_copy(update={"env": "production"})),
+        base_url="https://127.0.0.1:8000",
+    ) as client:
+        response = sign_in(client, user, PASSWORD)
+        assert "; Secure" in response.headers["set-cookie"]
+
+
+def test_open_redirects_fall_back_to_home(client: httpx.Client, user: str) -> None:
+    for target in (
+        "//evil.example",
+        "https://evil.example/",
+        "/\\evil.example",
+        "/%2F%2Fevil.example",
+    ):
+        assert sign_in(client, user, PASSWORD, target).headers["location"] == "/"
+
+
+def test_sign_in_rotates_the_session(client: httpx.Client, user: str, settings: Settings) -> None:
+    first = sign_in(client, user, PASSWORD).cookies["session"]
+    second = sign_in(client, user, PASSWORD).cookies["session"]
+    assert first != second
+    store = client.app.api.state.sessions  # type: ignore[attr-defined]
+    assert store.user_id(first) is None, "the old session ended at the new sign-in"
+    assert store.user_id(second) is not None
+
+
+def test_failure_says_the_same_for_known_and_unknown_addresses(
+    client: httpx.Client, user: str
+) -> None:
+    known = sign_in(client, user, "wrong password here")
+    unknown = sign_in(client, "nobody@example.org", "wrong password here")
+    assert known.status_code == unknown.status_code == 400
+    message = "That email address and password do not match an account."
+    assert message in known.text and message in unknown.text
+    assert "session" not in known.cookies
+
+
+def test_create_account_says_the_same_for_existing_addresses(
+    client: httpx.Client, user: str, settings: Settings
+) -> None:
+    token = csrf(client)
+    new = client.post(
+        "/create-account",
+        data={"email": "new@example.org", "password": PASSWORD, "csrf_token": token},
+    )
+    old = client.post(
+        "/create-account", data={"email": user, "password": PASSWORD, "csrf_token": token}
+    )
+    assert new.status_code == old.status_code == 200
+    assert new.text.replace("new@example.org", "X") == old.text.replace(user, "X")
+    engine = make_engine(settings.database_url)
+    assert users.find_user(engine, "new@example.org") is not None
+    outbox = sorted((settings.var_dir / "outbox").glob("*.eml"))
+    assert len(outbox) == 2  # a verification link to the new address, a notice to the known one
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("short", "Use at least 10 characters."),
+        ("password123", "That password is too common"),
+        ("aaaaaaaaaaaa", "That password is too common"),
+        ("x" * 257, "Use at most 256 characters."),
+        ("newreader-pass-2026", "build the password from your email address"),
+    ],
+)
+def test_weak_passwords_are_refused_with_a_reason(
+    client: httpx.Client, password: str, message: str
+) -> None:
+    data = {"email": "newreader@example.org", "password": password, "csrf_token": csrf(client)}
+    response = client.post("/create-account", data=data)
+    assert response.status_code == 400
+    assert message in response.text
+
+
+def test_any_characters_and_long_passwords_are_accepted() -> None:
+    users.check_password("ünïcødé 密码 emoji 🩺 spaces", "a@example.org")
+    users.check_password("correct horse battery staple " * 8, "a@example.org")
+
+
+def test_passwords_are_stored_as_argon2id(settings: Settings, user: str) -> None:
+    stored = users.find_user(make_engine(settings.database_url), user)
+    assert stored is not None and stored.password_hash is not None
+    assert stored.password_hash.startswith("$argon2id$")
+
+
+def test_sign_out_ends_the_session(client: httpx.Client, user: str) -> None:
+    token = sign_in(client, user, PASSWORD).cookies["session"]
+    response = client.post(
+        "/sign-out", data={"csrf_token": client.cookies["csrf"]}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert (
+        'session=""' in response.headers["set-cookie"]
+        or "Max-Age=0" in response.headers["set-cookie"]
+    )
+    assert client.app.api.state.sessions.user_id(token) is None  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("path", ["/sign-in", "/create-account", "/sign-out"])
+def test_forms_without_the_csrf_token_are_refused(client: httpx.Client, path: str) -> None:
+    csrf(client)
+    response = client.post(
+        path, data={"email": "a@example.org", "password": PASSWORD, "csrf_token": "forged"}
+    )
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"origin": "https://evil.example"}, {"sec-fetch-site": "cross-site"}, {"origin": "null"}],
+)
+def test_cross_site_writes_are_refused(
+    client: httpx.Client, user: str, headers: dict[str, str]
+) -> None:
+    response = sign_in(client, user, PASSWORD, headers=headers)
+    assert response.status_code == 403
+    assert "session" not in response.cookies
+
+
+def test_same_origin_writes_pass(client: httpx.Client, user: str) -> None:
+    headers = {"origin": "http://127.0.0.1:8000", "sec-fetch-site": "same-origin"}
+    assert sign_in(client, user, PASSWORD, headers=headers).status_code == 303
+
+
+def test_ten_failures_lock_the_account_for_a_while(client: httpx.Client, user: str) -> None:
+    for _ in range(10):
+        assert sign_in(client, user, "wrong password here").status_code == 400
+    locked = sign_in(client, user, PASSWORD)
+    assert locked.status_code == 429
+    assert 1 <= int(locked.headers["retry-after"]) <= 15 * 60
+    assert "Too many attempts" in locked.text
+
+
+def test_a_hundred_attempts_from_one_address_are_limited(
+    client: httpx.Client, settings: Settings
+) -> None:
+    from site_api.accounts import ratelimit
+    from site_api.web.routes.auth import ADDRESS_ATTEMPTS
+
+    engine = make_engine(settings.database_url)
+    for _ in range(ADDRESS_ATTEMPTS.attempts):
+        ratelimit.hit(engine, "sign-in:addr:testclient", ADDRESS_ATTEMPTS)
+    response = sign_in(client, "someone@example.org", PASSWORD)
+    assert response.status_code == 429 and int(response.headers["retry-after"]) > 0
+
+
+def test_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
+    scope = {
+        "client": ("10.0.0.5", 1234),
+        "headers": [(b"x-forwarded-for", b"203.0.113.9, 10.0.0.7")],
+    }
+    assert client_address(scope, []) == "10.0.0.5"
+    assert client_address(scope, ["10.0.0.5"]) == "10.0.0.7"
+    assert client_address(scope, ["10.0.0.5", "10.0.0.7"]) == "203.0.113.9"
+
+
+def test_session_cookie_name_is_the_one_the_gate_reads() -> None:
+    assert sessions.COOKIE == "session"
+
+
+def test_create_account_is_limited_per_account_too(client: httpx.Client) -> None:
+    token = csrf(client)
+    data = {"email": "many@example.org", "password": "short", "csrf_token": token}
+    for _ in range(10):
+        assert client.post("/create-account", data=data).status_code == 400
+    response = client.post("/create-account", data=data)
+    assert response.status_code == 429 and int(response.headers["retry-after"]) > 0

@@ -1,0 +1,63 @@
+"""The reference topics as a reader meets them: which are read first, which is gated, a sentence of each body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from conftest import ROOT
+
+TOPICS = ROOT / "content" / "topics"
+FREE_PAGES = 5
+
+#: The five topics a new visitor reads in order (each one counted), then the one that is gated.
+READ = [
+    "macrophage-activation-syndrome",
+    "haemophagocytic-lymphohistiocytosis",
+    "hyperferritinaemia",
+    "cytokine-release-syndrome",
+    "kawasaki-disease",
+]
+GATED = "stills-disease"
+
+#: A sentence from each topic's Markdown body (not its summary): visible only when it opens.
+BODY_SENTENCE = {
+    "macrophage-activation-syndrome": (
+        "MAS is a frequently fatal complication of infections, rheumatic disorders and "
+        "haematopoietic malignancies"
+    ),
+    "stills-disease": (
+        "The two are now widely regarded as the same disease occurring at different ages."
+    ),
+}
+
+COUNTDOWN = {
+    5: "You can view 5 more pages before signing in.",
+    4: "You can view 4 more pages before signing in.",
+    3: "You can view 3 more pages before signing in.",
+    2: "You can view 2 more pages before signing in.",
+    1: "You can view 1 more page before signing in.",
+}
+LAST = "This is the last page you can view before signing in."
+ALL_USED = "You have viewed all your free pages."
+
+
+def url(slug: str) -> str:
+    return f"/topics/{slug}/"
+
+
+def front_matter(slug: str) -> dict[str, Any]:
+    text = (TOPICS / f"{slug}.md").read_text(encoding="utf-8")
+    meta = yaml.safe_load(text.split("---", 2)[1])
+    assert isinstance(meta, dict)
+    return meta
+
+
+def body_sentence(slug: str) -> str:
+    """The topic's distinctive sentence, checked to be in its body and not in its summary."""
+    sentence = BODY_SENTENCE[slug]
+    text = (TOPICS / f"{slug}.md").read_text(encoding="utf-8")
+    body = text.split("---", 2)[2]
+    assert sentence in body, f"{slug}.md no longer contains {sentence!r}: update BODY_SENTENCE"
+    assert sentence not in front_matter(slug)["summary"]
+    return sentence

@@ -11,17 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from reading import GATED as GATED_SLUG
+from reading import READ, url
 
 pytestmark = pytest.mark.browser
 
-READ = [
-    "macrophage-activation-syndrome",
-    "haemophagocytic-lymphohistiocytosis",
-    "hyperferritinaemia",
-    "cytokine-release-syndrome",
-    "kawasaki-disease",
-]
-GATED = "/topics/stills-disease/"
+GATED = url(GATED_SLUG)
 EMAIL = "journey@example.org"
 FIRST, SECOND = "first sturdy passphrase 1", "second sturdy passphrase 2"
 

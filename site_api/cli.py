@@ -80,7 +80,7 @@ def build(config_file: str) -> None:
     """Build the site with MkDocs (strict): content errors are printed as path:line: message."""
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", config_file], env=env
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", config_file], env=env
     )
     if result.returncode:
         raise click.ClickException("the site was not built: fix the errors above")

@@ -17,6 +17,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from site_api.content.citations import order_references, render_citations
+from site_api.content.links import LinkSource, check_links
 from site_api.content.manifest import Manifest, ManifestPage, manifest_path_for
 from site_api.content.model import (
     ContentError,
@@ -25,6 +26,9 @@ from site_api.content.model import (
     check_site,
     load_authors,
     parse_page,
+    raw_citation_errors,
+    raw_id,
+    split_front_matter,
 )
 
 AUTHORS_FILE = "authors.yml"
@@ -37,7 +41,8 @@ _state: dict[str, Any] = {}
 
 def _fail(errors: list[ContentError]) -> None:
     lines = "\n".join(str(e) for e in errors)
-    raise PluginError(f"{len(errors)} content error(s):\n{lines}")
+    pages = len({e.path for e in errors})
+    raise PluginError(f"{len(errors)} content error(s) in {pages} file(s):\n{lines}")
 
 
 def _display(path: Path) -> str:
@@ -72,20 +77,29 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     errors: list[ContentError] = []
     texts: dict[str, str] = {}
     by_uri: dict[str, File] = {}
+    bodies: list[LinkSource] = []
+    failed_ids: list[str] = []
     for file in files.documentation_pages():
         shown = _display(Path(file.abs_src_path or docs / file.src_uri))
         text = file.content_string
         texts[shown] = text
+        parts = split_front_matter(text)
+        if parts is not None:
+            bodies.append(LinkSource(shown, file.src_uri, parts[1], parts[2]))
         parsed = parse_page(shown, file.src_uri, text)
         if isinstance(parsed, list):
             errors.extend(parsed)
+            failed_ids.extend(filter(None, [raw_id(text)]))
+            errors.extend(raw_citation_errors(shown, text))
         else:
             pages.append(parsed)
             by_uri[file.src_uri] = file
-    if not errors:
-        errors = check_site(pages, authors, date.today(), texts)
+    # Every check runs whatever the others found, so one build reports every problem at once.
+    errors += check_site(pages, authors, date.today(), texts, failed_ids)
+    others = [f.src_uri for f in files if not f.is_documentation_page()]
+    errors += check_links(bodies, others)
     if errors:
-        _fail(sorted(errors, key=lambda e: (e.path, e.line)))
+        _fail(sorted(set(errors), key=lambda e: (e.path, e.line, e.message)))
 
     _state["authors"] = authors
     _state["pages"] = {p.src_uri: p for p in pages}

@@ -1,10 +1,12 @@
-"""`site-api serve / build / db upgrade / user create / user list`."""
+"""`site-api serve / build / new / review / db upgrade / user create / user list`."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -15,6 +17,10 @@ from site_api.content.manifest import ManifestError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from site_api.content.model import SourcePage
+
+TOPICS = "topics"
 
 
 def _settings() -> Settings:
@@ -84,6 +90,100 @@ def build(config_file: str) -> None:
     )
     if result.returncode:
         raise click.ClickException("the site was not built: fix the errors above")
+
+
+def _topic_sources(content: Path) -> tuple[list[SourcePage], list[str]]:
+    """Every topic that parses, and a line for each that does not (review lists what it can)."""
+    from site_api.content.model import parse_page
+
+    pages: list[SourcePage] = []
+    problems: list[str] = []
+    for path in sorted((content / TOPICS).glob("*.md")):
+        parsed = parse_page(str(path), f"{TOPICS}/{path.name}", path.read_text(encoding="utf-8"))
+        if isinstance(parsed, list):
+            problems.extend(str(e) for e in parsed)
+        else:
+            pages.append(parsed)
+    return pages, problems
+
+
+@main.command()
+@click.argument("title")
+@click.option(
+    "--author",
+    "authors",
+    multiple=True,
+    required=True,
+    help="Author key from content/authors.yml; repeat for each author.",
+)
+@click.option("--content-dir", default="content", show_default=True, type=click.Path())
+@click.option("--preview-url", default="http://127.0.0.1:8001", show_default=True)
+def new(title: str, authors: tuple[str, ...], content_dir: str, preview_url: str) -> None:
+    """Start a topic: content/topics/<slug>.md with valid front matter, never overwriting."""
+    from site_api.content.currency import new_topic_text, slug_for
+    from site_api.content.model import load_authors
+
+    settings = _settings()
+    content = Path(content_dir)
+    slug = slug_for(title)
+    if not slug:
+        raise click.ClickException(f"title {title!r} gives no usable id: use letters or digits")
+    authors_file = content / "authors.yml"
+    known = load_authors(str(authors_file), authors_file.read_text(encoding="utf-8"))
+    if isinstance(known, list):
+        raise click.ClickException("\n".join(str(e) for e in known))
+    unknown = [a for a in authors if a not in known]
+    if unknown:
+        raise click.ClickException(
+            f"unknown author {', '.join(unknown)}: use a key of {authors_file} "
+            f"({', '.join(sorted(known))})"
+        )
+    path = content / TOPICS / f"{slug}.md"
+    existing, _ = _topic_sources(content)
+    same_id = [p.path for p in existing if p.meta.id == slug]
+    if path.exists():
+        raise click.ClickException(f"{path} already exists: edit it, or choose another title")
+    if same_id:
+        raise click.ClickException(
+            f"{same_id[0]} already has the id '{slug}': choose another title"
+        )
+    text = new_topic_text(title, list(authors), date.today(), settings.review_interval_days)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("x", encoding="utf-8") as out:  # "x": never overwrite, even in a race
+        out.write(text)
+    click.echo(f"created {path}")
+    click.echo(f"preview: {preview_url.rstrip('/')}/{TOPICS}/{slug}/  (run: site-api preview)")
+
+
+@main.command()
+@click.option("--within", default=90, show_default=True, type=click.IntRange(0, 3650))
+@click.option("--fail-overdue", is_flag=True, help="Exit with status 1 when any topic is overdue.")
+@click.option("--content-dir", default="content", show_default=True, type=click.Path())
+def review(within: int, fail_overdue: bool, content_dir: str) -> None:
+    """Topics overdue for review or due within --within days, soonest first."""
+    from site_api.content.currency import due_for_review, long_date
+
+    pages, problems = _topic_sources(Path(content_dir))
+    for problem in problems:
+        click.echo(f"skipped: {problem}", err=True)
+    due = due_for_review(pages, date.today(), within)
+    if not due:
+        click.echo(f"No topic is overdue or due within {within} days.")
+    for item in due:
+        when = (
+            f"{item.days_overdue} days overdue"
+            if item.days_overdue > 0
+            else ("due today" if item.days_overdue == 0 else f"due in {-item.days_overdue} days")
+        )
+        click.echo(
+            f"{item.due.isoformat()}  {when:<18}  {item.title}  ({item.path}; "
+            f"{', '.join(item.authors)}; {long_date(item.due)})"
+        )
+    overdue = sum(1 for item in due if item.days_overdue > 0)
+    if overdue:
+        click.echo(f"{overdue} topic(s) overdue for review", err=True)
+        if fail_overdue:
+            sys.exit(1)
 
 
 @main.group()

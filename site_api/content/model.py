@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import PurePosixPath
@@ -73,6 +73,13 @@ class Reference(StrictModel):
     url: HttpUrl | None = None
 
 
+class ChangeEntry(StrictModel):
+    """One line of a topic's update history: when, and what changed, in a sentence."""
+
+    date: date
+    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
 class PageMeta(StrictModel):
     """Front matter every page carries; `id` is stable across moves and renames."""
 
@@ -94,6 +101,7 @@ class TopicMeta(PageMeta):
     aliases: Annotated[list[Text], AfterValidator(_no_duplicates)] = Field(default_factory=list)
     related: Annotated[list[PageId], AfterValidator(_no_duplicates)] = Field(default_factory=list)
     references: list[Reference] = Field(default_factory=list)
+    changes: list[ChangeEntry] = Field(default_factory=list)  # newest first; see _check_changes
 
     @model_validator(mode="after")
     def _dates_and_keys(self) -> TopicMeta:
@@ -347,6 +355,7 @@ def _check_topic(
             errors.append(err(["related", i], "related: a page cannot be related to itself"))
     if meta.reviewed > today:
         errors.append(err(["reviewed"], f"reviewed: {meta.reviewed} is in the future"))
+    errors.extend(_check_changes(meta, today, err))
     known = {r.key for r in meta.references}
     cited: set[str] = set()
     for citation in page.citations:
@@ -365,6 +374,34 @@ def _check_topic(
         for i, ref in enumerate(meta.references)
         if ref.key not in cited
     )
+    return errors
+
+
+def _check_changes(
+    meta: TopicMeta, today: date, err: Callable[[list[int | str], str], ContentError]
+) -> list[ContentError]:
+    """Update history: no future dates, newest first, none after the last review."""
+    errors = []
+    for i, change in enumerate(meta.changes):
+        where: list[int | str] = ["changes", i, "date"]
+        if change.date > today:
+            errors.append(err(where, f"changes: {change.date} is in the future"))
+        elif change.date > meta.reviewed:
+            errors.append(
+                err(
+                    where,
+                    f"changes: {change.date} is after reviewed ({meta.reviewed}): "
+                    "a change is part of a review, so set reviewed to the change's date",
+                )
+            )
+        if i and change.date > meta.changes[i - 1].date:
+            errors.append(
+                err(
+                    where,
+                    f"changes: {change.date} is newer than the entry above it "
+                    f"({meta.changes[i - 1].date}): list changes newest first",
+                )
+            )
     return errors
 
 

@@ -62,4 +62,4 @@ bench: build
 	$(BIN)/python bench/notes_visible.py
 
 clean:
-	rm -rf site site-manifest.json .pytest_cache .mypy_cache .ruff_cache
+	rm -rf site site-builds site-manifest.json .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
 import sys
 from datetime import date
@@ -65,6 +67,7 @@ def serve(host: str, port: int, workers: int) -> None:
         create_app(settings)
     except (ManifestError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
+    _check_port_free(host, port)
     click.echo(f"Serving {settings.site_dir}/ on http://{host}:{port}/ ({workers} worker(s))")
     # Granian (Rust HTTP core) answers the same ASGI app about 1.7x faster than uvicorn here
     # (35k vs 21k requests/s on the MAS page, one worker): see README, Benchmarks.
@@ -80,16 +83,62 @@ def serve(host: str, port: int, workers: int) -> None:
     ).serve()
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a port another server listens on: two servers of different builds on one port
+    would answer in turn (Granian's own socket would share it)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is not "taken"
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}. Is another "
+                "'site-api serve' running there? Stop it, or choose another --port."
+            ) from None
+
+
 @main.command()
 @click.option("--config-file", "-f", default="mkdocs.yml", show_default=True)
 def build(config_file: str) -> None:
-    """Build the site with MkDocs (strict): content errors are printed as path:line: message."""
+    """Build the site strictly into a new build directory, then publish it in one atomic switch.
+
+    Content errors are printed as path:line: field: message, all of them; a failed build leaves
+    the live site exactly as it was.
+    """
+    settings = _settings()
+    published = _build_and_publish(config_file, settings.site_dir)
+    click.echo(f"published {published} as {settings.site_dir}")
+
+
+def _build_and_publish(config_file: str, site_link: Path) -> Path:
+    """Run strict MkDocs into a fresh build directory; switch `site_link` to it only on success."""
+    from site_api.serving.pages import SiteIndex
+    from site_api.serving.publishing import build_site_dir, new_build_dir, prune, switch
+
+    build_dir = new_build_dir(site_link)
+    site_dir = build_site_dir(build_dir, site_link)
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", config_file], env=env
-    )
-    if result.returncode:
-        raise click.ClickException("the site was not built: fix the errors above")
+    # Strict, and never -q: strict mode fails on warnings, and the editor must see them.
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", config_file]
+    result = subprocess.run([*command, "-d", str(site_dir.resolve())], env=env)
+    try:
+        if result.returncode:
+            raise click.ClickException(
+                "the site was not built: fix the errors above (the live site is unchanged)"
+            )
+        SiteIndex.load(site_dir)  # what every server will do: refuse to publish what it refuses
+    except ManifestError as exc:
+        shutil.rmtree(build_dir, ignore_errors=True)
+        raise click.ClickException(f"{exc} (the live site is unchanged)") from None
+    except click.ClickException:
+        shutil.rmtree(build_dir, ignore_errors=True)
+        raise
+    note = switch(site_link, site_dir)
+    if note:
+        click.echo(note)
+    prune(site_link)
+    return build_dir
 
 
 def _topic_sources(content: Path) -> tuple[list[SourcePage], list[str]]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -111,8 +113,11 @@ def build(config_file: str) -> None:
     click.echo(f"published {published} as {settings.site_dir}")
 
 
-def _build_and_publish(config_file: str, site_link: Path) -> Path:
-    """Run strict MkDocs into a fresh build directory; switch `site_link` to it only on success."""
+def _build_and_publish(config_file: str, site_link: Path, quiet: bool = False) -> Path:
+    """Run strict MkDocs into a fresh build directory; switch `site_link` to it only on success.
+
+    `quiet` keeps MkDocs' progress lines to itself (the preview); errors always reach the editor.
+    """
     from site_api.serving.pages import SiteIndex
     from site_api.serving.publishing import build_site_dir, new_build_dir, prune, switch
 
@@ -121,11 +126,17 @@ def _build_and_publish(config_file: str, site_link: Path) -> Path:
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     # Strict, and never -q: strict mode fails on warnings, and the editor must see them.
     command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", config_file]
-    result = subprocess.run([*command, "-d", str(site_dir.resolve())], env=env)
+    result = subprocess.run(
+        [*command, "-d", str(site_dir.resolve())], env=env, capture_output=True, text=True
+    )
+    if not quiet or result.returncode:
+        sys.stderr.write(result.stderr)
     try:
         if result.returncode:
+            errors = [line for line in result.stderr.splitlines() if re.match(r"\S+:\d+: ", line)]
             raise click.ClickException(
-                "the site was not built: fix the errors above (the live site is unchanged)"
+                "\n".join(errors)
+                + "\nthe site was not built: fix the errors above (the live site is unchanged)"
             )
         SiteIndex.load(site_dir)  # what every server will do: refuse to publish what it refuses
     except ManifestError as exc:
@@ -139,6 +150,65 @@ def _build_and_publish(config_file: str, site_link: Path) -> Path:
         click.echo(note)
     prune(site_link)
     return build_dir
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--config-file", "-f", default="mkdocs.yml", show_default=True)
+def preview(host: str, port: int, config_file: str) -> None:
+    """Preview while you edit: rebuild on save, reload the tab, view through the real gate."""
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+
+    from site_api.db import upgrade
+    from site_api.preview.app import ERROR_FILE, preview_dir, preview_settings
+    from site_api.preview.watch import watch_and_rebuild
+
+    base = _settings()
+    try:
+        settings = preview_settings(base)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    _check_port_free(host, port)
+    preview_dir(base).mkdir(parents=True, exist_ok=True)
+    error_file = preview_dir(base) / ERROR_FILE
+    error_file.unlink(missing_ok=True)
+    _build_and_publish(config_file, settings.site_dir)
+    upgrade(settings.database_url)
+    config = Path(config_file)
+    watched = [config, config.parent / "content", config.parent / "theme"]
+
+    def rebuild() -> None:
+        started = time.monotonic()
+        try:
+            _build_and_publish(config_file, settings.site_dir, quiet=True)
+        except click.ClickException as exc:
+            error_file.write_text(exc.message, encoding="utf-8")
+            click.echo(f"preview: build failed, still showing the last good one: {exc.message}")
+            return
+        error_file.unlink(missing_ok=True)
+        click.echo(f"preview: rebuilt and swapped in {time.monotonic() - started:.1f} s")
+
+    watch_and_rebuild(watched, rebuild)
+    os.environ.update(
+        {
+            "SITE_SITE_DIR": str(settings.site_dir),
+            "SITE_DATABASE_URL": settings.database_url,
+            "SITE_PUBLISH_CHECK_SECONDS": str(settings.publish_check_seconds),
+        }
+    )
+    click.echo(f"Preview on http://{host}:{port}/ (watching {', '.join(map(str, watched))})")
+    Granian(
+        "site_api.preview.app:preview_app",
+        factory=True,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=1,
+        log_level=LogLevels(base.log_level),
+    ).serve()
 
 
 def _topic_sources(content: Path) -> tuple[list[SourcePage], list[str]]:

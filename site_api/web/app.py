@@ -88,7 +88,9 @@ class SiteApp:
 def create_app(settings: Settings) -> SiteApp:
     """Build the application; raises `ManifestError` or `ConfigError` with a message to act on."""
     key = signing_key(settings)
-    live = LiveSite(settings.site_dir)  # loads the current build; notices later ones
+    live = LiveSite(
+        settings.site_dir, settings.publish_check_seconds
+    )  # loads the current build; notices later ones
     engine = make_engine(settings.database_url, settings.database_pool_size)
     store = SessionStore(
         engine,

@@ -8,11 +8,15 @@ INSTALLED := $(VENV)/.installed
 DEB_PACKAGES := chromium fonts-liberation postgresql nginx
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: run test build install system-deps lint bench clean
+.PHONY: run test build preview install system-deps lint bench clean
 
 run: build
 	$(BIN)/site-api db upgrade
 	$(BIN)/site-api serve --host 127.0.0.1 --port 8000
+
+# `make preview`: http://127.0.0.1:8001, rebuilt on every save, with the preview bar (README).
+preview: $(INSTALLED)
+	$(BIN)/site-api preview --port 8001
 
 test: install system-deps node_modules/.package-lock.json build lint
 	$(BIN)/pytest
@@ -62,4 +66,4 @@ bench: build
 	$(BIN)/python bench/notes_visible.py
 
 clean:
-	rm -rf site site-manifest.json .pytest_cache .mypy_cache .ruff_cache
+	rm -rf site site-builds site-manifest.json .pytest_cache .mypy_cache .ruff_cache

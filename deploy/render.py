@@ -42,6 +42,20 @@ def inline_hashes(site: Path) -> tuple[list[str], list[str]]:
     return sorted(scripts), sorted(styles)
 
 
+def pages_root(site: Path) -> Path:
+    """Where nginx finds the page files the gate names (`X-Page-File`).
+
+    For a published site (`site` a link into `site-builds/`, see site_api/serving/publishing.py)
+    that is the builds directory, and the gate names `/<build>/site/<page>`: nginx sends the very
+    build the gate decided with, even while the link is switched. For a plain directory it is the
+    directory itself. Stdlib only, so the rule is repeated here rather than imported.
+    """
+    builds = site.with_name(site.name + "-builds")
+    if site.is_symlink() and builds.is_dir():
+        return builds.resolve()
+    return site.resolve()
+
+
 HSTS = 'add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;'
 
 
@@ -57,7 +71,8 @@ def render(
 
     `api` lists the `site-api serve` addresses (host:port or unix:/path), one per API host.
     """
-    site, prefix = site.resolve(), prefix.resolve()
+    # Not resolved: `site` is the link `site-api build` switches, and nginx must follow it.
+    site, prefix = site.absolute(), prefix.resolve()
     if not (site / "index.html").is_file():
         raise SystemExit(f"{site}/index.html is missing: build the site first ('make build')")
     prefix.mkdir(parents=True, exist_ok=True)
@@ -67,6 +82,7 @@ def render(
     slots = {
         "@PREFIX@": str(prefix),
         "@SITE@": str(site),
+        "@PAGES@": str(pages_root(site)),
         "@API@": "\n        ".join(f"server {address};" for address in api),
         "@HSTS@": HSTS if hsts else "",
         "@LISTEN@": listen,

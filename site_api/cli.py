@@ -1,10 +1,16 @@
-"""`site-api serve / build / db upgrade / user create / user list`."""
+"""`site-api serve / build / new / review / db upgrade / user create / user list`."""
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import socket
 import subprocess
 import sys
+import time
+from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -15,6 +21,10 @@ from site_api.content.manifest import ManifestError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from site_api.content.model import SourcePage
+
+TOPICS = "topics"
 
 
 def _settings() -> Settings:
@@ -59,6 +69,7 @@ def serve(host: str, port: int, workers: int) -> None:
         create_app(settings)
     except (ManifestError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
+    _check_port_free(host, port)
     click.echo(f"Serving {settings.site_dir}/ on http://{host}:{port}/ ({workers} worker(s))")
     # Granian (Rust HTTP core) answers the same ASGI app about 1.7x faster than uvicorn here
     # (35k vs 21k requests/s on the MAS page, one worker): see README, Benchmarks.
@@ -74,16 +85,224 @@ def serve(host: str, port: int, workers: int) -> None:
     ).serve()
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a port another server listens on: two servers of different builds on one port
+    would answer in turn (Granian's own socket would share it)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is not "taken"
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}. Is another "
+                "'site-api serve' running there? Stop it, or choose another --port."
+            ) from None
+
+
 @main.command()
 @click.option("--config-file", "-f", default="mkdocs.yml", show_default=True)
 def build(config_file: str) -> None:
-    """Build the site with MkDocs (strict): content errors are printed as path:line: message."""
+    """Build the site strictly into a new build directory, then publish it in one atomic switch.
+
+    Content errors are printed as path:line: field: message, all of them; a failed build leaves
+    the live site exactly as it was.
+    """
+    settings = _settings()
+    published = _build_and_publish(config_file, settings.site_dir)
+    click.echo(f"published {published} as {settings.site_dir}")
+
+
+def _build_and_publish(config_file: str, site_link: Path, quiet: bool = False) -> Path:
+    """Run strict MkDocs into a fresh build directory; switch `site_link` to it only on success.
+
+    `quiet` keeps MkDocs' progress lines to itself (the preview); errors always reach the editor.
+    """
+    from site_api.serving.pages import SiteIndex
+    from site_api.serving.publishing import build_site_dir, new_build_dir, prune, switch
+
+    build_dir = new_build_dir(site_link)
+    site_dir = build_site_dir(build_dir, site_link)
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    # Strict, and never -q: strict mode fails on warnings, and the editor must see them.
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", config_file]
     result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", config_file], env=env
+        [*command, "-d", str(site_dir.resolve())], env=env, capture_output=True, text=True
     )
-    if result.returncode:
-        raise click.ClickException("the site was not built: fix the errors above")
+    if not quiet or result.returncode:
+        sys.stderr.write(result.stderr)
+    try:
+        if result.returncode:
+            errors = [line for line in result.stderr.splitlines() if re.match(r"\S+:\d+: ", line)]
+            raise click.ClickException(
+                "\n".join(errors)
+                + "\nthe site was not built: fix the errors above (the live site is unchanged)"
+            )
+        SiteIndex.load(site_dir)  # what every server will do: refuse to publish what it refuses
+    except ManifestError as exc:
+        shutil.rmtree(build_dir, ignore_errors=True)
+        raise click.ClickException(f"{exc} (the live site is unchanged)") from None
+    except click.ClickException:
+        shutil.rmtree(build_dir, ignore_errors=True)
+        raise
+    note = switch(site_link, site_dir)
+    if note:
+        click.echo(note)
+    prune(site_link)
+    return build_dir
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--config-file", "-f", default="mkdocs.yml", show_default=True)
+def preview(host: str, port: int, config_file: str) -> None:
+    """Preview while you edit: rebuild on save, reload the tab, view through the real gate."""
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+
+    from site_api.db import upgrade
+    from site_api.preview.app import ERROR_FILE, preview_dir, preview_settings
+    from site_api.preview.watch import watch_and_rebuild
+
+    base = _settings()
+    try:
+        settings = preview_settings(base)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    _check_port_free(host, port)
+    preview_dir(base).mkdir(parents=True, exist_ok=True)
+    error_file = preview_dir(base) / ERROR_FILE
+    error_file.unlink(missing_ok=True)
+    _build_and_publish(config_file, settings.site_dir)
+    upgrade(settings.database_url)
+    config = Path(config_file)
+    watched = [config, config.parent / "content", config.parent / "theme"]
+
+    def rebuild() -> None:
+        started = time.monotonic()
+        try:
+            _build_and_publish(config_file, settings.site_dir, quiet=True)
+        except click.ClickException as exc:
+            error_file.write_text(exc.message, encoding="utf-8")
+            click.echo(f"preview: build failed, still showing the last good one: {exc.message}")
+            return
+        error_file.unlink(missing_ok=True)
+        click.echo(f"preview: rebuilt and swapped in {time.monotonic() - started:.1f} s")
+
+    watch_and_rebuild(watched, rebuild)
+    os.environ.update(
+        {
+            "SITE_SITE_DIR": str(settings.site_dir),
+            "SITE_DATABASE_URL": settings.database_url,
+            "SITE_PUBLISH_CHECK_SECONDS": str(settings.publish_check_seconds),
+        }
+    )
+    click.echo(f"Preview on http://{host}:{port}/ (watching {', '.join(map(str, watched))})")
+    Granian(
+        "site_api.preview.app:preview_app",
+        factory=True,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=1,
+        log_level=LogLevels(base.log_level),
+    ).serve()
+
+
+def _topic_sources(content: Path) -> tuple[list[SourcePage], list[str]]:
+    """Every topic that parses, and a line for each that does not (review lists what it can)."""
+    from site_api.content.model import parse_page
+
+    pages: list[SourcePage] = []
+    problems: list[str] = []
+    for path in sorted((content / TOPICS).glob("*.md")):
+        parsed = parse_page(str(path), f"{TOPICS}/{path.name}", path.read_text(encoding="utf-8"))
+        if isinstance(parsed, list):
+            problems.extend(str(e) for e in parsed)
+        else:
+            pages.append(parsed)
+    return pages, problems
+
+
+@main.command()
+@click.argument("title")
+@click.option(
+    "--author",
+    "authors",
+    multiple=True,
+    required=True,
+    help="Author key from content/authors.yml; repeat for each author.",
+)
+@click.option("--content-dir", default="content", show_default=True, type=click.Path())
+@click.option("--preview-url", default="http://127.0.0.1:8001", show_default=True)
+def new(title: str, authors: tuple[str, ...], content_dir: str, preview_url: str) -> None:
+    """Start a topic: content/topics/<slug>.md with valid front matter, never overwriting."""
+    from site_api.content.currency import new_topic_text, slug_for
+    from site_api.content.model import load_authors
+
+    settings = _settings()
+    content = Path(content_dir)
+    slug = slug_for(title)
+    if not slug:
+        raise click.ClickException(f"title {title!r} gives no usable id: use letters or digits")
+    authors_file = content / "authors.yml"
+    known = load_authors(str(authors_file), authors_file.read_text(encoding="utf-8"))
+    if isinstance(known, list):
+        raise click.ClickException("\n".join(str(e) for e in known))
+    unknown = [a for a in authors if a not in known]
+    if unknown:
+        raise click.ClickException(
+            f"unknown author {', '.join(unknown)}: use a key of {authors_file} "
+            f"({', '.join(sorted(known))})"
+        )
+    path = content / TOPICS / f"{slug}.md"
+    existing, _ = _topic_sources(content)
+    same_id = [p.path for p in existing if p.meta.id == slug]
+    if path.exists():
+        raise click.ClickException(f"{path} already exists: edit it, or choose another title")
+    if same_id:
+        raise click.ClickException(
+            f"{same_id[0]} already has the id '{slug}': choose another title"
+        )
+    text = new_topic_text(title, list(authors), date.today(), settings.review_interval_days)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("x", encoding="utf-8") as out:  # "x": never overwrite, even in a race
+        out.write(text)
+    click.echo(f"created {path}")
+    click.echo(f"preview: {preview_url.rstrip('/')}/{TOPICS}/{slug}/  (run: site-api preview)")
+
+
+@main.command()
+@click.option("--within", default=90, show_default=True, type=click.IntRange(0, 3650))
+@click.option("--fail-overdue", is_flag=True, help="Exit with status 1 when any topic is overdue.")
+@click.option("--content-dir", default="content", show_default=True, type=click.Path())
+def review(within: int, fail_overdue: bool, content_dir: str) -> None:
+    """Topics overdue for review or due within --within days, soonest first."""
+    from site_api.content.currency import due_for_review, long_date
+
+    pages, problems = _topic_sources(Path(content_dir))
+    for problem in problems:
+        click.echo(f"skipped: {problem}", err=True)
+    due = due_for_review(pages, date.today(), within)
+    if not due:
+        click.echo(f"No topic is overdue or due within {within} days.")
+    for item in due:
+        when = (
+            f"{item.days_overdue} days overdue"
+            if item.days_overdue > 0
+            else ("due today" if item.days_overdue == 0 else f"due in {-item.days_overdue} days")
+        )
+        click.echo(
+            f"{item.due.isoformat()}  {when:<18}  {item.title}  ({item.path}; "
+            f"{', '.join(item.authors)}; {long_date(item.due)})"
+        )
+    overdue = sum(1 for item in due if item.days_overdue > 0)
+    if overdue:
+        click.echo(f"{overdue} topic(s) overdue for review", err=True)
+        if fail_overdue:
+            sys.exit(1)
 
 
 @main.group()

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     unverified_read_unlimited: bool = True
     trusted_proxies: list[str] = Field(default_factory=list)
     oidc_providers: list[OidcProvider] = Field(default_factory=list)
+    publish_check_seconds: float = Field(default=1.0, ge=0.05, le=60)
+    review_interval_days: int = Field(default=730, ge=1, le=3650)
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -23,11 +23,18 @@ ALLOWED: dict[str, set[str]] = {
     "serving": FOUNDATION | {"content", "accounts"},
     "notes": FOUNDATION | {"content", "accounts", "serving"},
     "web": FOUNDATION | {"health", "content", "accounts", "serving", "notes"},
-    "cli": FOUNDATION | {"health", "content", "accounts", "serving", "notes", "web"},
+    "preview": FOUNDATION | {"content", "accounts", "serving", "notes", "web"},
+    "cli": FOUNDATION | {"health", "content", "accounts", "serving", "notes", "web", "preview"},
     "asgi": FOUNDATION | {"web"},
 }
 #: Pure modules: decisions and models that tests table-check, with no I/O behind them.
-PURE = ["site_api/serving/meter.py", "site_api/content/model.py", "site_api/content/citations.py"]
+PURE = [
+    "site_api/serving/meter.py",
+    "site_api/content/model.py",
+    "site_api/content/citations.py",
+    "site_api/content/currency.py",
+    "site_api/content/links.py",
+]
 IO_MODULES = {
     "sqlalchemy",
     "sqlmodel",

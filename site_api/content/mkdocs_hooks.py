@@ -17,6 +17,15 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from site_api.content.citations import order_references, render_citations
+from site_api.content.currency import (
+    Change,
+    atom_feed,
+    long_date,
+    overdue_since,
+    site_changes,
+    whats_new_markdown,
+)
+from site_api.content.links import LinkSource, check_links
 from site_api.content.manifest import Manifest, ManifestPage, manifest_path_for
 from site_api.content.model import (
     ContentError,
@@ -25,10 +34,15 @@ from site_api.content.model import (
     check_site,
     load_authors,
     parse_page,
+    raw_citation_errors,
+    raw_id,
+    split_front_matter,
 )
 
 AUTHORS_FILE = "authors.yml"
 A_TO_Z_MARKER = "<!-- topics:a-z -->"
+WHATS_NEW_MARKER = "<!-- whats-new -->"
+FEED_FILE = "whats-new.xml"
 SHELL_TEMPLATE = "shell.html"
 
 # One build at a time per process; reset in on_config so `mkdocs serve` rebuilds start clean.
@@ -37,7 +51,8 @@ _state: dict[str, Any] = {}
 
 def _fail(errors: list[ContentError]) -> None:
     lines = "\n".join(str(e) for e in errors)
-    raise PluginError(f"{len(errors)} content error(s):\n{lines}")
+    pages = len({e.path for e in errors})
+    raise PluginError(f"{len(errors)} content error(s) in {pages} file(s):\n{lines}")
 
 
 def _display(path: Path) -> str:
@@ -72,30 +87,40 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     errors: list[ContentError] = []
     texts: dict[str, str] = {}
     by_uri: dict[str, File] = {}
+    bodies: list[LinkSource] = []
+    failed_ids: list[str] = []
     for file in files.documentation_pages():
         shown = _display(Path(file.abs_src_path or docs / file.src_uri))
         text = file.content_string
         texts[shown] = text
+        parts = split_front_matter(text)
+        if parts is not None:
+            bodies.append(LinkSource(shown, file.src_uri, parts[1], parts[2]))
         parsed = parse_page(shown, file.src_uri, text)
         if isinstance(parsed, list):
             errors.extend(parsed)
+            failed_ids.extend(filter(None, [raw_id(text)]))
+            errors.extend(raw_citation_errors(shown, text))
         else:
             pages.append(parsed)
             by_uri[file.src_uri] = file
-    if not errors:
-        errors = check_site(pages, authors, date.today(), texts)
+    # Every check runs whatever the others found, so one build reports every problem at once.
+    errors += check_site(pages, authors, date.today(), texts, failed_ids)
+    others = [f.src_uri for f in files if not f.is_documentation_page()]
+    errors += check_links(bodies, others)
     if errors:
-        _fail(sorted(errors, key=lambda e: (e.path, e.line)))
+        _fail(sorted(set(errors), key=lambda e: (e.path, e.line, e.message)))
 
     _state["authors"] = authors
+    _state["today"] = date.today()
     _state["pages"] = {p.src_uri: p for p in pages}
     _state["ids"] = {p.meta.id: p for p in pages}
     _state["files"] = by_uri
     return files
 
 
-def _long_date(value: date) -> str:
-    return f"{value.day} {value:%B %Y}"
+def _dated(value: date) -> dict[str, str]:
+    return {"iso": value.isoformat(), "text": long_date(value)}
 
 
 def _topic_view(page: SourcePage) -> dict[str, Any]:
@@ -107,8 +132,11 @@ def _topic_view(page: SourcePage) -> dict[str, Any]:
     related = [ids[r] for r in meta.related]
     return {
         "authors": [_state["authors"][a].model_dump() for a in meta.authors],
-        "reviewed": {"iso": meta.reviewed.isoformat(), "text": _long_date(meta.reviewed)},
-        "next_review": {"iso": meta.next_review.isoformat(), "text": _long_date(meta.next_review)},
+        "reviewed": _dated(meta.reviewed),
+        "next_review": _dated(meta.next_review),
+        # Decided at build time: a nightly build keeps it true without any request-time logic.
+        "overdue": _dated(due) if (due := overdue_since(meta, _state["today"])) else None,
+        "changes": [{**_dated(c.date), "summary": c.summary} for c in meta.changes],
         "references": [
             {"n": n, **ref.model_dump(mode="json")}
             for n, ref in order_references(meta.references, page.citations)
@@ -157,7 +185,23 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         markdown = render_citations(markdown, {r["key"]: r["n"] for r in view["references"]})
     if A_TO_Z_MARKER in markdown:
         markdown = markdown.replace(A_TO_Z_MARKER, _a_to_z(page.file.src_uri))
+    if WHATS_NEW_MARKER in markdown:
+        markdown = markdown.replace(
+            WHATS_NEW_MARKER, whats_new_markdown(_changes(), page.file.src_uri)
+        )
     return markdown
+
+
+def _changes() -> list[Change]:
+    """The newest changes across the site (What's new and its feed)."""
+    files: dict[str, File] = _state["files"]
+    entries = [
+        Change(c.date, c.summary, page.meta.title, "/" + files[uri].url, uri)
+        for uri, page in _state["pages"].items()
+        if isinstance(page.meta, TopicMeta)
+        for c in page.meta.changes
+    ]
+    return site_changes(entries)
 
 
 def on_template_context(context: Any, template_name: str, config: MkDocsConfig) -> Any:
@@ -187,6 +231,8 @@ def on_post_build(config: MkDocsConfig) -> None:
         )
     manifest = Manifest(pages=entries)
     manifest_path_for(site).write_text(manifest.model_dump_json(indent=1), encoding="utf-8")
+    feed = atom_feed(_changes(), config.site_url or "/", config.site_name, _state["today"])
+    (site / FEED_FILE).write_text(feed, encoding="utf-8")
     _strip_search_index(site, {e.url.lstrip("/"): e for e in entries if e.access == "metered"})
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import PurePosixPath
@@ -72,6 +73,13 @@ class Reference(StrictModel):
     url: HttpUrl | None = None
 
 
+class ChangeEntry(StrictModel):
+    """One line of a topic's update history: when, and what changed, in a sentence."""
+
+    date: date
+    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
 class PageMeta(StrictModel):
     """Front matter every page carries; `id` is stable across moves and renames."""
 
@@ -93,11 +101,14 @@ class TopicMeta(PageMeta):
     aliases: Annotated[list[Text], AfterValidator(_no_duplicates)] = Field(default_factory=list)
     related: Annotated[list[PageId], AfterValidator(_no_duplicates)] = Field(default_factory=list)
     references: list[Reference] = Field(default_factory=list)
+    changes: list[ChangeEntry] = Field(default_factory=list)  # newest first; see _check_changes
 
     @model_validator(mode="after")
     def _dates_and_keys(self) -> TopicMeta:
         if self.next_review <= self.reviewed:
-            raise ValueError("next_review must be after reviewed")
+            raise ValueError(
+                f"next_review: {self.next_review} must be after reviewed ({self.reviewed})"
+            )
         _no_duplicates([r.key for r in self.references])
         return self
 
@@ -165,14 +176,73 @@ def _field_errors(exc: ValidationError, node: yaml.Node | None, path: str) -> li
     errors = []
     for err in exc.errors():
         loc = [p for p in err["loc"] if not (isinstance(p, str) and "[" in p)]
-        where = ".".join(str(p) for p in loc) or "front matter"
         msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field"
-        elif err["type"] == "missing":
-            msg = "missing required field"
+        named = re.match(r"^(\w+): ", msg)
+        if not loc and named:  # a whole-model rule that names its field: point at that line
+            loc, msg = [named.group(1)], msg[named.end() :]
+        where = ".".join(str(p) for p in loc) or "front matter"
+        msg = _with_hint(err["type"], msg, err.get("input"), err.get("ctx") or {})
         errors.append(ContentError(path, _line_of(node, loc, 2), f"{where}: {msg}"))
     return errors
+
+
+def _with_hint(kind: str, msg: str, value: Any, ctx: dict[str, Any]) -> str:
+    """Pydantic's message, plus what to write instead."""
+    if kind == "extra_forbidden":
+        return "unknown field (check its spelling; see the README's front matter table)"
+    if kind == "missing":
+        return "missing required field"
+    if kind.startswith("date_") or kind.startswith("datetime_"):
+        return f"{msg}: write the date as YYYY-MM-DD, e.g. 2026-11-25 (got {value!r})"
+    if kind == "string_too_long" and isinstance(value, str):
+        limit = ctx.get("max_length")
+        return f"{len(value.strip())} characters, at most {limit} allowed: shorten it"
+    if kind == "too_short" and isinstance(value, list) and not value:
+        return f"{msg}: list at least one"
+    return msg
+
+
+def _raw_front_matter(text: str) -> dict[str, Any]:
+    parts = split_front_matter(text)
+    if parts is None:
+        return {}
+    try:
+        data = yaml.load(parts[0], Loader=TextDates)
+    except yaml.YAMLError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def raw_id(text: str) -> str | None:
+    """The `id:` a page's front matter names, even when the rest of it is invalid."""
+    value = _raw_front_matter(text).get("id")
+    return value if isinstance(value, str) else None
+
+
+def raw_citation_errors(path: str, text: str) -> list[ContentError]:
+    """Unknown citation keys of a page whose front matter failed validation (best effort)."""
+    parts = split_front_matter(text)
+    refs = _raw_front_matter(text).get("references")
+    if parts is None or not isinstance(refs, list):
+        return []
+    known = {str(r["key"]) for r in refs if isinstance(r, dict) and "key" in r}
+    return [
+        ContentError(
+            path, c.line, f"citation: unknown reference key '{key}'{_key_hint(key, known)}"
+        )
+        for c in find_citations(parts[1], parts[2])
+        for key in c.keys
+        if key not in known
+    ]
+
+
+def _key_hint(key: str, known: Iterable[str]) -> str:
+    near = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.5)
+    return (
+        f"; did you mean '@{near[0]}'?"
+        if near
+        else "; add it under references: in the front matter"
+    )
 
 
 def parse_page(path: str, src_uri: str, text: str) -> SourcePage | list[ContentError]:
@@ -215,24 +285,36 @@ def check_site(
     authors: dict[str, Author],
     today: date,
     texts: dict[str, str],
+    other_ids: Iterable[str] = (),
 ) -> list[ContentError]:
-    """Rules that need more than one page: ids, authors, related pages, citations, dates."""
+    """Rules that need more than one page: ids, authors, related pages, citations, dates.
+
+    `other_ids` are ids of pages whose front matter failed on its own: a link to them is not
+    reported as unknown too, so every error of a build shows at once without false ones.
+    """
     errors: list[ContentError] = []
     by_id: dict[str, SourcePage] = {}
+    known_elsewhere = set(other_ids)
     for page in pages:
         line = front_matter_line(texts[page.path], "id")
         if page.meta.id in by_id:
             other = by_id[page.meta.id].path
             errors.append(
                 ContentError(
-                    page.path, line, f"id: duplicate page id '{page.meta.id}' (also in {other})"
+                    page.path,
+                    line,
+                    f"id: duplicate page id '{page.meta.id}' (also in {other}): ids must be unique",
                 )
             )
         else:
             by_id[page.meta.id] = page
     for page in pages:
         if isinstance(page.meta, TopicMeta):
-            errors.extend(_check_topic(page, page.meta, by_id, authors, today, texts[page.path]))
+            errors.extend(
+                _check_topic(
+                    page, page.meta, by_id, known_elsewhere, authors, today, texts[page.path]
+                )
+            )
     for page in pages:
         if not page.is_topic and page.citations:
             errors.append(
@@ -247,6 +329,7 @@ def _check_topic(
     page: SourcePage,
     meta: TopicMeta,
     by_id: dict[str, SourcePage],
+    known_elsewhere: set[str],
     authors: dict[str, Author],
     today: date,
     text: str,
@@ -257,17 +340,22 @@ def _check_topic(
         return ContentError(page.path, _line_of(node, loc, 2), message)
 
     errors = [
-        err(["authors", i], f"authors: unknown author '{a}'")
+        err(["authors", i], f"authors: unknown author '{a}'{_author_hint(a, authors)}")
         for i, a in enumerate(meta.authors)
         if a not in authors
     ]
     for i, rel in enumerate(meta.related):
+        if rel in known_elsewhere:
+            continue
         if rel not in by_id:
-            errors.append(err(["related", i], f"related: unknown page id '{rel}'"))
+            near = difflib.get_close_matches(rel, list(by_id), n=1, cutoff=0.5)
+            hint = f"; did you mean '{near[0]}'?" if near else ""
+            errors.append(err(["related", i], f"related: unknown page id '{rel}'{hint}"))
         elif rel == meta.id:
             errors.append(err(["related", i], "related: a page cannot be related to itself"))
     if meta.reviewed > today:
         errors.append(err(["reviewed"], f"reviewed: {meta.reviewed} is in the future"))
+    errors.extend(_check_changes(meta, today, err))
     known = {r.key for r in meta.references}
     cited: set[str] = set()
     for citation in page.citations:
@@ -275,7 +363,9 @@ def _check_topic(
             if key not in known:
                 errors.append(
                     ContentError(
-                        page.path, citation.line, f"citation: unknown reference key '{key}'"
+                        page.path,
+                        citation.line,
+                        f"citation: unknown reference key '{key}'{_key_hint(key, known)}",
                     )
                 )
             cited.add(key)
@@ -285,6 +375,39 @@ def _check_topic(
         if ref.key not in cited
     )
     return errors
+
+
+def _check_changes(
+    meta: TopicMeta, today: date, err: Callable[[list[int | str], str], ContentError]
+) -> list[ContentError]:
+    """Update history: no future dates, newest first, none after the last review."""
+    errors = []
+    for i, change in enumerate(meta.changes):
+        where: list[int | str] = ["changes", i, "date"]
+        if change.date > today:
+            errors.append(err(where, f"changes: {change.date} is in the future"))
+        elif change.date > meta.reviewed:
+            errors.append(
+                err(
+                    where,
+                    f"changes: {change.date} is after reviewed ({meta.reviewed}): "
+                    "a change is part of a review, so set reviewed to the change's date",
+                )
+            )
+        if i and change.date > meta.changes[i - 1].date:
+            errors.append(
+                err(
+                    where,
+                    f"changes: {change.date} is newer than the entry above it "
+                    f"({meta.changes[i - 1].date}): list changes newest first",
+                )
+            )
+    return errors
+
+
+def _author_hint(key: str, authors: dict[str, Author]) -> str:
+    near = difflib.get_close_matches(key, sorted(authors), n=1, cutoff=0.5)
+    return f"; did you mean '{near[0]}'?" if near else "; add them to content/authors.yml"
 
 
 def load_authors(path: str, text: str) -> dict[str, Author] | list[ContentError]:

@@ -122,7 +122,7 @@ def newest_first(engine: Engine, user_id: int) -> list[Note]:
 
 
 def _known_page(request: Request, page_id: str) -> None:
-    if page_id not in request.app.state.site.by_id:
+    if page_id not in request.app.state.live.site.by_id:
         raise HTTPException(status_code=404, detail="There is no page with that id.")
 
 
@@ -162,7 +162,7 @@ def list_notes(
 ) -> JSONResponse:
     """The signed-in user's notes, newest first; `q` searches their text and page titles."""
     assert user.id is not None
-    items, total = search(request.app.state.site, engine, user.id, q, limit, offset)
+    items, total = search(request.app.state.live.site, engine, user.id, q, limit, offset)
     return _json(NotePage(items=items, total=total, limit=limit, offset=offset))
 
 
@@ -253,7 +253,7 @@ def delete_note(
 
 def export_rows(request: Request, engine: Engine, user_id: int) -> list[dict[str, Any]]:
     """Every note of a user with its page's title and URL, newest first (for downloads)."""
-    site = request.app.state.site
+    site = request.app.state.live.site
     notes = newest_first(engine, user_id)
     rows = []
     for note in notes:

@@ -19,7 +19,8 @@ from site_api.accounts.sessions import Reader
 from site_api.serving import meter
 from site_api.serving.meter import MeterCookie, Rules, decide
 from site_api.serving.pages import BuiltPage, Lookup, SiteIndex
-from site_api.serving.static import SECURITY_HEADERS, SiteAssets, is_asset_path
+from site_api.serving.publishing import LiveSite
+from site_api.serving.static import SECURITY_HEADERS, is_asset_path
 
 HTML = b"text/html; charset=utf-8"
 _BASE_HEADERS = [(b"content-type", HTML), (b"vary", b"Cookie")] + [
@@ -79,8 +80,7 @@ class PageServer:
 
     def __init__(
         self,
-        site: SiteIndex,
-        assets: SiteAssets,
+        live: LiveSite,
         store: sessions.SessionStore,
         cookie: MeterCookie,
         rules: Rules,
@@ -88,8 +88,7 @@ class PageServer:
         views: Views,
         unverified_unlimited: bool = True,
     ) -> None:
-        self.site = site
-        self.assets = assets
+        self.live = live
         self.store = store
         self.cookie = cookie
         self.rules = rules
@@ -97,16 +96,22 @@ class PageServer:
         self.views = views
         self.unverified_unlimited = unverified_unlimited
 
+    @property
+    def site(self) -> SiteIndex:
+        """The live build's pages (a request takes its build once, from `self.live.current()`)."""
+        return self.live.site
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
         if method not in ("GET", "HEAD"):
             await _send(send, 405, [(b"allow", b"GET, HEAD")], b"Method not allowed", method)
             return
         path: str = scope["path"]
-        found = self.site.lookup(path)
+        build = self.live.current()  # this request's build, from its first byte to its last
+        found = build.site.lookup(path)
         if found.page is None and is_asset_path(path):
             try:
-                response = await self.assets.get_response(path.lstrip("/"), scope)
+                response = await build.assets.get_response(path.lstrip("/"), scope)
             except HTTPException:
                 pass  # not a file: the site's own 404 page
             else:
@@ -117,7 +122,7 @@ class PageServer:
         if view.status == 301:
             await _send(send, 301, [(b"location", view.location.encode())], b"", method)
         elif view.status == 404:
-            head, tail = self.site.not_found
+            head, tail = build.site.not_found
             body = head + view.slot + tail
             await _send(send, 404, [(b"cache-control", PAGE_CACHE)], body, method)
         elif view.status == 403:
@@ -185,7 +190,8 @@ class PageServer:
         """
         uri = _original_path(scope)
         method = _header(scope, b"x-original-method") or "GET"
-        view = await self.view(self.site.lookup(uri), _header(scope, b"cookie"), method)
+        build = self.live.current()
+        view = await self.view(build.site.lookup(uri), _header(scope, b"cookie"), method)
         reuse = int(self.store.cache_seconds) if view.signed_in else 0
         headers: list[tuple[bytes, bytes]] = (
             [(b"x-accel-expires", str(reuse).encode())]
@@ -200,7 +206,8 @@ class PageServer:
         elif view.status == 403:
             status = 403
         else:
-            page_file = f"/{view.page.meta.file}" if view.page else NO_PAGE_FILE
+            # The build is part of the file's path, so nginx sends the very build decided on.
+            page_file = f"{build.page_prefix}/{view.page.meta.file}" if view.page else NO_PAGE_FILE
             headers += [(b"x-page-file", page_file.encode()), (b"x-meter-countdown", view.slot)]
             status = 204
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -208,9 +215,10 @@ class PageServer:
 
     async def gate_page(self, scope: Scope, receive: Receive, send: Send) -> None:
         """`GET /api/gate/page`: the gate page (403) for `X-Original-URI`, for nginx's error_page."""
-        found = self.site.lookup(_original_path(scope))
+        build = self.live.current()
+        found = build.site.lookup(_original_path(scope))
         if found.page is None:
-            await self._not_found(scope, send)
+            await self._not_found(scope, send, build.site)
             return
         body = self._gate(found.page)
         await _send(send, 403, [(b"cache-control", GATE_CACHE)], body, scope["method"])
@@ -243,11 +251,11 @@ class PageServer:
         decision = decide("free", "", False, state, int(time.time()), self.rules)
         return countdown(decision.remaining or 0, False, next_url)
 
-    async def _not_found(self, scope: Scope, send: Send) -> None:
+    async def _not_found(self, scope: Scope, send: Send, site: SiteIndex) -> None:
         raw = _header(scope, b"cookie")
         cookies = cookie_parser(raw) if raw else {}
         slot = await to_thread.run_sync(self.countdown_for, cookies)
-        head, tail = self.site.not_found
+        head, tail = site.not_found
         await _send(
             send, 404, [(b"cache-control", PAGE_CACHE)], head + slot + tail, scope["method"]
         )

@@ -15,12 +15,12 @@ from site_api.db import make_engine
 from site_api.notes import api as notes_api
 from site_api.serving.gate import PageServer
 from site_api.serving.meter import MeterCookie, Rules
-from site_api.serving.pages import SiteIndex
-from site_api.serving.static import SECURITY_HEADERS, SiteAssets
+from site_api.serving.publishing import LiveSite
+from site_api.serving.static import SECURITY_HEADERS
 from site_api.web import errors, oidc
 from site_api.web.routes import account, auth, email_flows
 from site_api.web.security import CrossSiteWriteGuard, SecurityHeaders
-from site_api.web.views import Views
+from site_api.web.views import LiveViews
 
 #: First path segments the FastAPI application answers; every other path is a page or an asset.
 API_ROOTS = frozenset(
@@ -88,7 +88,9 @@ class SiteApp:
 def create_app(settings: Settings) -> SiteApp:
     """Build the application; raises `ManifestError` or `ConfigError` with a message to act on."""
     key = signing_key(settings)
-    site = SiteIndex.load(settings.site_dir)
+    live = LiveSite(
+        settings.site_dir, settings.publish_check_seconds
+    )  # loads the current build; notices later ones
     engine = make_engine(settings.database_url, settings.database_pool_size)
     store = SessionStore(
         engine,
@@ -96,11 +98,10 @@ def create_app(settings: Settings) -> SiteApp:
         absolute=timedelta(days=settings.session_max_days),
         cache_seconds=settings.session_cache_seconds,
     )
-    views = Views(site.shell)
+    views = LiveViews(live)
     rules = Rules(settings.free_pages, settings.meter_window_days * 86400)
     pages = PageServer(
-        site,
-        SiteAssets(directory=settings.site_dir, follow_symlink=False),
+        live,
         store,
         MeterCookie(key),
         rules,
@@ -115,7 +116,7 @@ def create_app(settings: Settings) -> SiteApp:
         redoc_url=None,
     )
     api.state.settings = settings
-    api.state.site = site
+    api.state.live = live
     api.state.sessions = store
     api.state.engine = engine
     api.state.views = views

@@ -7,7 +7,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from site_api.serving.pages import METER_SLOT
+from site_api.serving.pages import METER_SLOT, SiteIndex
+from site_api.serving.publishing import LiveSite
 
 _env = Environment(
     loader=PackageLoader("site_api.web", "templates"),
@@ -33,3 +34,21 @@ class Views:
         # Split first, fill after: nothing a template renders is ever searched for slots.
         head = before_body.replace(METER_SLOT.decode(), countdown.decode(), 1)
         return (head + body + after_body).encode()
+
+
+class LiveViews:
+    """`Views` over the live build's shell: a published build with a new theme is used at once."""
+
+    def __init__(self, live: LiveSite) -> None:
+        self.live = live
+        self._for: SiteIndex | None = None
+        self._views: Views | None = None
+
+    def render(self, title: str, template: str, countdown: bytes = b"", **context: Any) -> bytes:
+        """As `Views.render`, in the frame of the build being served now."""
+        site = self.live.site
+        views = self._views
+        if views is None or self._for is not site:
+            views = Views(site.shell)
+            self._views, self._for = views, site
+        return views.render(title, template, countdown, **context)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -120,3 +122,59 @@ def test_unknown_citation_fails_build(content_copy: Path) -> None:
     )
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_one_build_reports_every_error_with_what_to_write(content_copy: Path) -> None:
+    """Five mistakes in one topic, and a broken link in another: all in one build's output."""
+    topic = content_copy / "content" / "topics" / "kawasaki-disease.md"
+    text = topic.read_text()
+    text = text.replace("reviewed:", "reviewed: 25/11/2026\nold_reviewed:", 1)
+    text = text.replace("summary: ", "summary: " + "x" * 300 + " ", 1)
+    text += "\nSee [it](pancytopaenia.md), [that](pancytopenia.md#defintion) [@nigrovic2052].\n"
+    topic.write_text(text)
+    last = len(text.splitlines())
+    other = content_copy / "content" / "about.md"
+    other.write_text(other.read_text() + "\nRead the [terms](term.md).\n")
+    result = mkdocs_build(content_copy / "mkdocs.yml", content_copy / "site")
+    assert result.returncode != 0
+    out = result.stderr
+    kd = "content/topics/kawasaki-disease.md"
+    assert re.search(rf"{kd}:\d+: summary: \d+ characters, at most 300 allowed", out)
+    assert "write the date as YYYY-MM-DD" in out and "(got '25/11/2026')" in out
+    assert f"{kd}:7: old_reviewed: unknown field" in out
+    assert (
+        f"{kd}:{last}: link: 'pancytopaenia.md' points to a page that does not exist; "
+        "did you mean 'pancytopenia.md'?" in out
+    )
+    assert f"{kd}:{last}: anchor: 'pancytopenia.md#defintion'" in out
+    assert "did you mean '#definition'?" in out
+    assert f"{kd}:{last}: citation: unknown reference key 'nigrovic2052'" in out
+    assert "content/about.md:" in out and "did you mean '../terms.md'?" not in out
+    assert "did you mean 'terms.md'?" in out
+    assert "Traceback" not in out
+
+
+def test_a_broken_link_fails_site_api_build(content_copy: Path) -> None:
+    """The command editors run (and `make build`) fails on a broken link: nothing hides it."""
+    topic = content_copy / "content" / "topics" / "pancytopenia.md"
+    topic.write_text(topic.read_text() + "\nSee [MAS](macrophage-activation.md).\n")
+    env = {**os.environ, "SITE_SITE_DIR": str(content_copy / "site")}
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "site-api"), "build"],
+        cwd=content_copy,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode != 0
+    assert "link: 'macrophage-activation.md' points to a page that does not exist" in result.stderr
+    assert "did you mean 'macrophage-activation-syndrome.md'?" in result.stderr
+    assert not (content_copy / "site" / "index.html").exists()
+
+
+def test_make_build_does_not_hide_warnings() -> None:
+    """`make build` goes through `site-api build`, which runs MkDocs strict and not quiet."""
+    makefile = (ROOT / "Makefile").read_text()
+    assert "$(BIN)/site-api build" in makefile
+    cli = (ROOT / "site_api" / "cli.py").read_text()
+    assert '"--strict"' in cli and '"-q"' not in cli

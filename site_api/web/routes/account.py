@@ -78,7 +78,7 @@ def _account_page(
     notes_page: str = "",
 ) -> Response:
     assert user.id is not None
-    my_notes = account_notes.context(request.app.state.site, engine, user.id, q, notes_page)
+    my_notes = account_notes.context(request.app.state.live.site, engine, user.id, q, notes_page)
     with Session(engine) as db:
         providers = db.exec(
             select(OidcIdentity.provider).where(OidcIdentity.user_id == user.id)

@@ -1,0 +1,64 @@
+"""Publishing through the production front door: a new build is live through nginx, no restart."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import ROOT, TEST_KEY, copy_config, require
+from servers import SITE_API, nginx_binary, topology
+from visitors import GATED, full_cookie
+
+pytestmark = [pytest.mark.nginx]
+
+TOPIC = f"/topics/{GATED}/"
+
+
+def site_api(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SITE_SITE_DIR": "site"}
+    return subprocess.run(
+        [SITE_API, *args], cwd=project, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def until(url: str, text: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    deadline = time.monotonic() + 30
+    while True:
+        response = httpx.get(url, headers=headers or {}, timeout=5)
+        if text in response.text or time.monotonic() > deadline:
+            return response
+        time.sleep(0.2)
+
+
+def test_an_edit_and_a_build_appear_through_nginx_without_restart(tmp_path: Path) -> None:
+    nginx = nginx_binary()
+    require(nginx is not None, "nginx (Debian package 'nginx')")
+    assert nginx is not None
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "content", project / "content")
+    copy_config(project)
+    first = site_api(project, "build")
+    assert first.returncode == 0, first.stderr
+    env = {**os.environ, "SITE_VAR_DIR": str(tmp_path / "var"), "SITE_SECRET_KEY": TEST_KEY}
+    site = project / "site"
+    with topology(nginx, site, tmp_path, env, workers=2) as front:
+        before = httpx.get(front.base + TOPIC)
+        assert before.status_code == 200 and "Edited through the front door" not in before.text
+        topic = project / "content" / "topics" / f"{GATED}.md"
+        topic.write_text(topic.read_text() + "\nEdited through the front door.\n")
+        new = site_api(project, "new", "Published live", "--author", "gp-reviewer")
+        assert new.returncode == 0, new.stderr
+        assert site_api(project, "build").returncode == 0
+        after = until(front.base + TOPIC, "Edited through the front door")
+        assert after.status_code == 200 and "Edited through the front door" in after.text
+        assert "You can view" in after.text, "still spliced and metered by the gate"
+        assert until(front.base + "/topics/published-live/", "Overview").status_code == 200
+        gated = httpx.get(front.base + TOPIC, headers={"cookie": full_cookie()})
+        assert gated.status_code == 403 and "Edited through the front door" not in gated.text
+        # Assets come through the switched link too.
+        assert httpx.get(front.base + "/assets/stylesheets/site.css").status_code == 200

@@ -13,6 +13,7 @@ from site_api.accounts.sessions import SessionStore
 from site_api.config import Settings, signing_key
 from site_api.db import make_engine
 from site_api.notes import api as notes_api
+from site_api.search.index import SearchIndex
 from site_api.serving.gate import PageServer
 from site_api.serving.meter import MeterCookie, Rules
 from site_api.serving.pages import SiteIndex
@@ -89,6 +90,7 @@ def create_app(settings: Settings) -> SiteApp:
     """Build the application; raises `ManifestError` or `ConfigError` with a message to act on."""
     key = signing_key(settings)
     site = SiteIndex.load(settings.site_dir)
+    search_index = SearchIndex.for_site(settings.site_dir)
     engine = make_engine(settings.database_url, settings.database_pool_size)
     store = SessionStore(
         engine,
@@ -120,6 +122,7 @@ def create_app(settings: Settings) -> SiteApp:
     api.state.engine = engine
     api.state.views = views
     api.state.pages = pages
+    api.state.search = search_index
     errors.install(api)
     api.include_router(auth.router)
     api.include_router(email_flows.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -56,6 +57,7 @@ class Plan:
     match: str  # every word must match (one of its alternatives)
     loose: str  # any word may match: tried when `match` finds nothing
     exact: tuple[str, ...]  # normalised names (titles, aliases) whose pages come first
+    typing: bool = False  # the last word may be unfinished
 
 
 def _quote(term: str) -> str:
@@ -106,7 +108,7 @@ def plan_query(
         match = " OR ".join([f"({match})", *whole])
         loose = " OR ".join([f"({loose})", *whole])
     exact = (normalised, *synonyms.get(normalised, []))
-    return Plan(normalised, match, loose, exact)
+    return Plan(normalised, match, loose, exact, open_end)
 
 
 class SearchIndex:
@@ -132,6 +134,7 @@ class SearchIndex:
             self.names: dict[str, list[int]] = {}
             for name, rowid in db.execute("SELECT name, rowid FROM name ORDER BY rowid"):
                 self.names.setdefault(name, []).append(rowid)
+            self._sorted_names = sorted(self.names)
             self.pages = db.execute("SELECT count(*) FROM page").fetchone()[0]
             db.execute("SELECT rowid FROM search WHERE search MATCH '\"x\"' LIMIT 1").fetchall()
         except sqlite3.DatabaseError as exc:
@@ -151,6 +154,19 @@ class SearchIndex:
             self._local.db = db
         return db
 
+    def names_starting(self, prefix: str, limit: int) -> list[int]:
+        """Pages with a title or alias that begins with `prefix` (shortest names first)."""
+        start = bisect.bisect_left(self._sorted_names, prefix)
+        matched: list[str] = []
+        for name in self._sorted_names[start:]:
+            if not name.startswith(prefix) or len(matched) >= 4 * limit:
+                break
+            matched.append(name)
+        rowids: list[int] = []
+        for name in sorted(matched, key=len):
+            rowids += [r for r in self.names[name] if r not in rowids]
+        return rowids[:limit]
+
     def plan(self, query: str, typing: bool = True) -> Plan | None:
         """The FTS5 plan for a reader's query (see `plan_query`)."""
         return plan_query(query, self.vocabulary, self.synonyms, typing)
@@ -163,6 +179,10 @@ class SearchIndex:
         exact: list[int] = []
         for name in plan.exact:
             exact += [r for r in self.names.get(name, []) if r not in exact]
+        if plan.typing and len(plan.normalised) >= 3:
+            # While typing, a title or alias that begins with what was typed is what is meant.
+            started = self.names_starting(plan.normalised, limit)
+            exact += [r for r in started if r not in exact]
         weights = ", ".join(str(w) for w in WEIGHTS)
         sql = (
             "SELECT page.rowid, page_id, url, access, page.title, page.summary, page.section "

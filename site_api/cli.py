@@ -1,4 +1,4 @@
-"""`site-api serve / build / db upgrade / user create / user list`."""
+"""`site-api serve / build / db upgrade / search-report / user create / user list`."""
 
 from __future__ import annotations
 
@@ -99,6 +99,25 @@ def db_upgrade() -> None:
     settings = _settings()
     upgrade(settings.database_url)
     click.echo(f"database at {settings.database_url} is up to date")
+
+
+@main.command("search-report")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3660))
+@click.option("--limit", default=30, show_default=True, type=click.IntRange(1, 10000))
+def search_report(days: int, limit: int) -> None:
+    """The queries readers searched for most and found nothing (count, tab, normalised query)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from site_api.search.misses import top_misses
+
+    settings = _settings()
+    try:
+        rows = top_misses(_engine_for(settings), days, limit)
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"database at {settings.database_url}: {exc}") from None
+    click.echo(f"# top unanswered searches, last {days} day(s)")
+    for query, count in rows:
+        click.echo(f"{count}\t{query}")
 
 
 @main.group()

@@ -24,6 +24,8 @@ MAX_QUERY_CHARS = 200
 MAX_WORDS = 8
 #: A word this long or longer may carry one typo (`ferritn`, `kawasaky`).
 TYPO_MIN_LETTERS = 5
+#: Longer words get no typo allowance: no word we index is this long, and edits grow with length.
+TYPO_MAX_LETTERS = 30
 #: Typo candidates kept per word, so one odd word cannot make a huge query.
 MAX_CANDIDATES = 8
 MARK_START, MARK_END = "\x02", "\x03"
@@ -96,7 +98,7 @@ def plan_query(
         alternatives = [_quote(term)]
         if open_end and i == len(terms) - 1 and len(term) >= 2:
             alternatives.append(_quote(term) + "*")
-        if len(term) >= TYPO_MIN_LETTERS and term not in vocabulary:
+        if TYPO_MIN_LETTERS <= len(term) <= TYPO_MAX_LETTERS and term not in vocabulary:
             near = sorted(edits1(term) & vocabulary)[:MAX_CANDIDATES]
             alternatives += [_quote(c) for c in near]
         alternatives += [_quote(s) for s in synonyms.get(term, [])]

@@ -14,6 +14,7 @@ import sqlite3
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -49,6 +50,7 @@ _SPELLING = [
 ]
 
 
+@lru_cache(maxsize=100_000)  # a catalogue repeats its words: most calls are hits
 def normalise_word(word: str) -> str:
     """One word in the index's spelling: no accents, case folded, British → American."""
     folded = unicodedata.normalize("NFKD", word)

@@ -68,8 +68,12 @@ def may_read_now(request: Request) -> tuple[bool, meter.MeterState | None, meter
     return unmetered, state, pages.rules
 
 
-def run_search(request: Request, q: str, limit: int, count_miss: bool = True) -> SearchResults:
-    """Search for `q` as the reader asking; counts a query that found nothing. Blocking."""
+def run_search(request: Request, q: str, limit: int, suggest: bool = False) -> SearchResults:
+    """Search for `q` as the reader asking. Blocking.
+
+    `suggest`: the search box while typing: names first (see `SearchIndex.search`), and a query
+    that finds nothing is not counted (it is usually a word not finished yet).
+    """
     index: SearchIndex = request.app.state.search
     plan = index.plan(q)
     if plan is None:
@@ -83,8 +87,8 @@ def run_search(request: Request, q: str, limit: int, count_miss: bool = True) ->
             return True
         return readable_without_spending("metered", token, signed_in, state, now, rules)
 
-    hits = index.search(plan, limit, entitled)
-    if not hits and count_miss:
+    hits = index.search(plan, limit, entitled, quick=suggest)
+    if not hits and not suggest:
         misses: MissCounter = request.app.state.search_misses
         misses.add(plan.normalised)
     return SearchResults(
@@ -108,5 +112,5 @@ def api_search(
 ) -> JSONResponse:
     """Topics for a query, best first. `suggest=true` (the search box while typing) is not
     counted among unanswered queries. Never counts a page view against the meter."""
-    results = run_search(request, q, limit, count_miss=not suggest)
+    results = run_search(request, q, limit, suggest=suggest)
     return JSONResponse(results.model_dump(mode="json"), headers=HEADERS)

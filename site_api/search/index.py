@@ -31,6 +31,7 @@ MAX_CANDIDATES = 8
 MARK_START, MARK_END = "\x02", "\x03"
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _BODY = COLUMNS.index("body")
+NAME_COLUMNS = "title aliases headings section"
 
 
 class SearchIndexError(ManifestError):
@@ -174,9 +175,17 @@ class SearchIndex:
         return plan_query(query, self.vocabulary, self.synonyms, typing)
 
     def search(
-        self, plan: Plan, limit: int, may_read: Callable[[Hit], bool] = lambda hit: False
+        self,
+        plan: Plan,
+        limit: int,
+        may_read: Callable[[Hit], bool] = lambda hit: False,
+        quick: bool = False,
     ) -> list[Hit]:
-        """Best pages first: exact title or alias, then BM25; snippets only where `may_read`."""
+        """Best pages first: exact title or alias, then BM25; snippets only where `may_read`.
+
+        `quick` (suggestions while typing): when titles, aliases, headings and sections alone
+        give `limit` pages, bodies are not ranked at all.
+        """
         db = self._db()
         exact: list[int] = []
         for name in plan.exact:
@@ -191,7 +200,13 @@ class SearchIndex:
             f"FROM search JOIN page ON page.rowid = search.rowid WHERE search MATCH ? "
             f"ORDER BY bm25(search, {weights}) LIMIT ?"
         )
-        rows = db.execute(sql, (plan.match, limit)).fetchall()
+        rows = []
+        if quick:
+            # Suggestions show titles: pages that match in their names and headings are what is
+            # meant, and ranking those few is far cheaper than every body that holds the words.
+            rows = db.execute(sql, (f"{{{NAME_COLUMNS}}} : ({plan.match})", limit)).fetchall()
+        if len(rows) < limit:
+            rows = db.execute(sql, (plan.match, limit)).fetchall()
         if not rows and plan.loose != plan.match:
             rows = db.execute(sql, (plan.loose, limit)).fetchall()
         found = {row[0]: row for row in rows}

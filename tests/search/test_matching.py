@@ -24,9 +24,9 @@ def index(built_site: Path) -> SearchIndex:
     return SearchIndex.for_site(built_site)
 
 
-def found(index: SearchIndex, query: str, limit: int = 10) -> list[str]:
+def found(index: SearchIndex, query: str, limit: int = 10, quick: bool = False) -> list[str]:
     plan = index.plan(query)
-    return [hit.page_id for hit in index.search(plan, limit)] if plan else []
+    return [hit.page_id for hit in index.search(plan, limit, quick=quick)] if plan else []
 
 
 @pytest.mark.parametrize(
@@ -143,8 +143,17 @@ def test_edits1_covers_each_kind_of_typo() -> None:
         ("dissem", "disseminated-intravascular-coagulation"),
     ],
 )
-def test_prefixes_work_while_typing(index: SearchIndex, query: str, topic: str) -> None:
-    assert found(index, query)[0] == topic
+@pytest.mark.parametrize("quick", [False, True], ids=["full", "suggest"])
+def test_prefixes_work_while_typing(
+    index: SearchIndex, query: str, topic: str, quick: bool
+) -> None:
+    assert found(index, query, quick=quick)[0] == topic
+
+
+def test_suggestions_fall_back_to_bodies(index: SearchIndex) -> None:
+    """A word only in a body still suggests its topic; names alone would find nothing."""
+    assert found(index, "etoposide", quick=True) == found(index, "etoposide")
+    assert found(index, "etoposide", quick=True)[0] == "haemophagocytic-lymphohistiocytosis"
 
 
 @pytest.mark.parametrize(

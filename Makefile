@@ -59,11 +59,13 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 # `make bench`: plain nginx vs the embedded server and the production topology (nginx, workers,
 # PostgreSQL) on the MAS page, on 127.0.0.1 (bench/run.py); then how soon a reader's note is
-# visible on it in Chromium, and layout shift (bench/notes_visible.py).
+# visible on it in Chromium, and layout shift (bench/notes_visible.py); then search latency, index
+# size and build time at 1,000 and 30,000 topics (bench/search.py).
 bench: build
 	@$(call apt-ensure,nginx wrk postgresql chromium,make bench)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/notes_visible.py
+	$(BIN)/python bench/search.py
 
 clean:
 	rm -rf site site-builds site-manifest.json .pytest_cache .mypy_cache .ruff_cache

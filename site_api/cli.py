@@ -1,4 +1,4 @@
-"""`site-api serve / build / new / review / db upgrade / user create / user list`."""
+"""`site-api serve / build / new / review / preview / db upgrade / search-report / user ...`."""
 
 from __future__ import annotations
 
@@ -118,6 +118,7 @@ def _build_and_publish(config_file: str, site_link: Path, quiet: bool = False) -
 
     `quiet` keeps MkDocs' progress lines to itself (the preview); errors always reach the editor.
     """
+    from site_api.search.index import SearchIndex
     from site_api.serving.pages import SiteIndex
     from site_api.serving.publishing import build_site_dir, new_build_dir, prune, switch
 
@@ -139,6 +140,7 @@ def _build_and_publish(config_file: str, site_link: Path, quiet: bool = False) -
                 + "\nthe site was not built: fix the errors above (the live site is unchanged)"
             )
         SiteIndex.load(site_dir)  # what every server will do: refuse to publish what it refuses
+        SearchIndex.for_site(site_dir)
     except ManifestError as exc:
         shutil.rmtree(build_dir, ignore_errors=True)
         raise click.ClickException(f"{exc} (the live site is unchanged)") from None
@@ -318,6 +320,25 @@ def db_upgrade() -> None:
     settings = _settings()
     upgrade(settings.database_url)
     click.echo(f"database at {settings.database_url} is up to date")
+
+
+@main.command("search-report")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3660))
+@click.option("--limit", default=30, show_default=True, type=click.IntRange(1, 10000))
+def search_report(days: int, limit: int) -> None:
+    """The queries readers searched for most and found nothing (count, tab, normalised query)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from site_api.search.misses import top_misses
+
+    settings = _settings()
+    try:
+        rows = top_misses(_engine_for(settings), days, limit)
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"database at {settings.database_url}: {exc}") from None
+    click.echo(f"# top unanswered searches, last {days} day(s)")
+    for query, count in rows:
+        click.echo(f"{count}\t{query}")
 
 
 @main.group()

@@ -5,6 +5,8 @@ Times are naive UTC: SQLite keeps no time zone, so one convention serves both da
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import NaiveDatetime
 from sqlalchemy import Text
 from sqlmodel import Field, SQLModel, UniqueConstraint
@@ -79,3 +81,16 @@ class Note(SQLModel, table=True):
     version: int = 1
     created_at: NaiveDatetime
     updated_at: NaiveDatetime = Field(index=True)
+
+
+class SearchMiss(SQLModel, table=True):
+    """How often readers searched for a (normalised) query and found nothing, per day.
+
+    No reader, session or address: an aggregate for editors, gathered in memory per worker.
+    """
+
+    __tablename__ = "search_miss"
+
+    day: date = Field(primary_key=True)
+    query: str = Field(primary_key=True, max_length=100)
+    count: int = 0

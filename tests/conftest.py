@@ -18,6 +18,8 @@ from servers import CHROMIUM, CHROMIUM_ARGS, SITE_API, free_port, start, stop, w
 from sqlalchemy import Engine
 
 from site_api.config import Settings
+from site_api.content.manifest import manifest_path_for
+from site_api.content.search_index import search_index_path_for
 from site_api.db import make_engine, upgrade
 from site_api.web.app import create_app
 
@@ -52,6 +54,13 @@ def copy_config(root: Path) -> Path:
     assert HOOK in config, f"mkdocs.yml no longer names {HOOK}"
     (root / "mkdocs.yml").write_text(config.replace(HOOK, str(ROOT / HOOK)), encoding="utf-8")
     return root / "mkdocs.yml"
+
+
+def copy_build(built_site: Path, site: Path) -> None:
+    """A copy of a build: its site directory and the artifacts beside it (manifest, search index)."""
+    shutil.copytree(built_site, site)
+    for artifact in (manifest_path_for, search_index_path_for):
+        shutil.copy(artifact(built_site), artifact(site))
 
 
 def mkdocs_build(config: Path, site_dir: Path) -> subprocess.CompletedProcess[str]:

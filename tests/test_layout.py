@@ -22,9 +22,11 @@ ALLOWED: dict[str, set[str]] = {
     "accounts": FOUNDATION,
     "serving": FOUNDATION | {"content", "accounts"},
     "notes": FOUNDATION | {"content", "accounts", "serving"},
-    "web": FOUNDATION | {"health", "content", "accounts", "serving", "notes"},
-    "preview": FOUNDATION | {"content", "accounts", "serving", "notes", "web"},
-    "cli": FOUNDATION | {"health", "content", "accounts", "serving", "notes", "web", "preview"},
+    "search": FOUNDATION | {"content", "accounts", "serving"},
+    "web": FOUNDATION | {"health", "content", "accounts", "serving", "notes", "search"},
+    "preview": FOUNDATION | {"content", "accounts", "serving", "notes", "search", "web"},
+    "cli": FOUNDATION
+    | {"health", "content", "accounts", "serving", "notes", "search", "web", "preview"},
     "asgi": FOUNDATION | {"web"},
 }
 #: Pure modules: decisions and models that tests table-check, with no I/O behind them.

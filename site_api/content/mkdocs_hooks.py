@@ -1,8 +1,7 @@
-"""MkDocs hook: validate front matter, render citations, write the manifest, guard the search index."""
+"""MkDocs hook: validate front matter, render citations, write the manifest and the search index."""
 
 from __future__ import annotations
 
-import json
 import posixpath
 import unicodedata
 from datetime import date
@@ -37,6 +36,15 @@ from site_api.content.model import (
     raw_citation_errors,
     raw_id,
     split_front_matter,
+)
+from site_api.content.search_index import (
+    SYNONYMS_FILE,
+    IndexedPage,
+    known_terms,
+    load_synonyms,
+    search_index_path_for,
+    text_of_html,
+    write_index,
 )
 
 AUTHORS_FILE = "authors.yml"
@@ -204,6 +212,16 @@ def _changes() -> list[Change]:
     return site_changes(entries)
 
 
+def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """Keep each page's headings and text for the search index (the A–Z lists others' titles)."""
+    source: SourcePage = _state["pages"][page.file.src_uri]
+    headings, text = text_of_html(html)
+    if A_TO_Z_MARKER in source.body:
+        headings, text = [], ""
+    _state.setdefault("text", {})[page.file.src_uri] = (headings, text)
+    return html
+
+
 def on_template_context(context: Any, template_name: str, config: MkDocsConfig) -> Any:
     """Server-rendered pages (the gate at the gated page's own URL) need absolute URLs."""
     if template_name != SHELL_TEMPLATE:
@@ -216,39 +234,49 @@ def on_post_build(config: MkDocsConfig) -> None:
     site = Path(config.site_dir)
     files: dict[str, File] = _state["files"]
     entries = []
+    indexed = []
     for uri, page in sorted(_state["pages"].items()):
         file = files[uri]
-        entries.append(
-            ManifestPage(
-                id=page.meta.id,
-                url="/" + file.url.removeprefix("./"),
-                file=file.dest_uri,
-                title=page.meta.title,
-                summary=page.meta.summary,
-                access=page.meta.access,
-                aliases=list(getattr(page.meta, "aliases", [])),
+        entry = ManifestPage(
+            id=page.meta.id,
+            url="/" + file.url.removeprefix("./"),
+            file=file.dest_uri,
+            title=page.meta.title,
+            summary=page.meta.summary,
+            access=page.meta.access,
+            aliases=list(getattr(page.meta, "aliases", [])),
+        )
+        entries.append(entry)
+        headings, text = _state.get("text", {}).get(uri, ([], ""))
+        indexed.append(
+            IndexedPage(
+                page_id=entry.id,
+                url=entry.url,
+                access=entry.access,
+                title=entry.title,
+                summary=entry.summary,
+                aliases=entry.aliases,
+                headings=headings,
+                body=text,
+                # A parallel change adds `section:` to the front matter; index it when present.
+                section=str(getattr(page.meta, "section", None) or ""),
             )
         )
+    synonyms = _synonyms(Path(config.docs_dir), indexed)
     manifest = Manifest(pages=entries)
     manifest_path_for(site).write_text(manifest.model_dump_json(indent=1), encoding="utf-8")
     feed = atom_feed(_changes(), config.site_url or "/", config.site_name, _state["today"])
     (site / FEED_FILE).write_text(feed, encoding="utf-8")
-    _strip_search_index(site, {e.url.lstrip("/"): e for e in entries if e.access == "metered"})
+    write_index(search_index_path_for(site), indexed, synonyms)
 
 
-def _strip_search_index(site: Path, metered: dict[str, ManifestPage]) -> None:
-    """Keep metered bodies out of the public search index: title and summary only."""
-    index_path = site / "search" / "search_index.json"
-    if not index_path.is_file():
-        return
-    index = json.loads(index_path.read_text(encoding="utf-8"))
-    kept = []
-    for doc in index.get("docs", []):
-        location, _, anchor = doc.get("location", "").partition("#")
-        page = metered.get(location)
-        if page is None:
-            kept.append(doc)
-        elif not anchor:
-            kept.append({**doc, "text": page.summary})
-    index["docs"] = kept
-    index_path.write_text(json.dumps(index, separators=(",", ":")), encoding="utf-8")
+def _synonyms(docs: Path, pages: list[IndexedPage]) -> dict[str, list[str]]:
+    """The editors' synonyms, validated against what the index holds (errors fail the build)."""
+    path = docs / SYNONYMS_FILE
+    if not path.is_file():
+        return {}
+    loaded = load_synonyms(_display(path), path.read_text(encoding="utf-8"), known_terms(pages))
+    if isinstance(loaded, list):
+        _fail(loaded)
+    assert isinstance(loaded, dict)
+    return loaded

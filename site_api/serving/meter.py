@@ -71,6 +71,26 @@ def decide(
     return Decision(True, counted, left - 1, True)
 
 
+def readable_without_spending(
+    access: Literal["metered", "free"],
+    page: str,
+    signed_in: bool,
+    state: MeterState | None,
+    now: int,
+    rules: Rules,
+) -> bool:
+    """Whether the visitor may read a page's body now without spending a free page. Pure.
+
+    Signed in, a free page, or a page already counted in a window that is still open: anything
+    else would need a view to be counted, which only a page view may do (never search).
+    """
+    if signed_in or access == "free":
+        return True
+    if state is None or not 0 <= now - state.window_start < rules.window_seconds:
+        return False
+    return page in state.pages
+
+
 class MeterCookie:
     """Encodes and verifies meter state; anything that does not verify reads as no state."""
 

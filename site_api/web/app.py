@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -13,12 +15,15 @@ from site_api.accounts.sessions import SessionStore
 from site_api.config import Settings, signing_key
 from site_api.db import make_engine
 from site_api.notes import api as notes_api
+from site_api.search import api as search_api
+from site_api.search.index import LiveSearch
+from site_api.search.misses import MissCounter
 from site_api.serving.gate import PageServer
 from site_api.serving.meter import MeterCookie, Rules
 from site_api.serving.publishing import LiveSite
 from site_api.serving.static import SECURITY_HEADERS
 from site_api.web import errors, oidc
-from site_api.web.routes import account, auth, email_flows
+from site_api.web.routes import account, auth, email_flows, search
 from site_api.web.security import CrossSiteWriteGuard, SecurityHeaders
 from site_api.web.views import LiveViews
 
@@ -35,6 +40,7 @@ API_ROOTS = frozenset(
         "verify-email",
         "healthz",
         "readyz",
+        "search",
     }
 )
 #: nginx's auth_request and error_page ask these (see deploy/nginx.conf); raw ASGI, no FastAPI
@@ -91,6 +97,7 @@ def create_app(settings: Settings) -> SiteApp:
     live = LiveSite(
         settings.site_dir, settings.publish_check_seconds
     )  # loads the current build; notices later ones
+    search_index = LiveSearch(live)  # that build's search index, swapped with it
     engine = make_engine(settings.database_url, settings.database_pool_size)
     store = SessionStore(
         engine,
@@ -109,7 +116,15 @@ def create_app(settings: Settings) -> SiteApp:
         views=views,
         unverified_unlimited=settings.unverified_read_unlimited,
     )
+    misses = MissCounter(engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        misses.flush()  # what this worker counted since its last batch
+
     api = FastAPI(
+        lifespan=lifespan,
         title="Clinical Notebook API",
         docs_url="/api/docs",
         openapi_url="/api/openapi.json",
@@ -121,11 +136,15 @@ def create_app(settings: Settings) -> SiteApp:
     api.state.engine = engine
     api.state.views = views
     api.state.pages = pages
+    api.state.search = search_index
+    api.state.search_misses = misses
     errors.install(api)
     api.include_router(auth.router)
     api.include_router(email_flows.router)
     api.include_router(account.router)
     api.include_router(notes_api.router)
+    api.include_router(search_api.router)
+    api.include_router(search.router)
     api.include_router(health.router)
     oidc.install(api, settings, key)
     return SiteApp(api, pages, settings.log_level)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -13,6 +13,7 @@ import pytest
 from conftest import ROOT, copy_config, mkdocs_build
 
 from site_api.content.manifest import load_manifest, manifest_path_for
+from site_api.content.search_index import search_index_path_for
 
 MAS = "topics/macrophage-activation-syndrome/index.html"
 
@@ -74,15 +75,35 @@ def test_doi_links_and_topic_anatomy_order(built_site: Path) -> None:
     assert "<!--meter-->" in html and "data-notes-slot" in html
 
 
-def test_search_index_holds_no_metered_body_text(built_site: Path) -> None:
-    index = json.loads((built_site / "search" / "search_index.json").read_text())
+def test_no_static_search_index_and_the_server_index_beside_the_site(built_site: Path) -> None:
+    assert not (built_site / "search").exists(), "Material's search plugin left the build"
+    assert not list(built_site.rglob("search_index.json"))
+    index = search_index_path_for(built_site)
+    assert index.parent == built_site.parent and index.is_file()
+    assert not list(built_site.rglob("*.sqlite"))
+    assert not (built_site / "synonyms.yml").exists()
+
+
+def test_search_index_holds_every_page_with_its_fields(built_site: Path) -> None:
     manifest = load_manifest(built_site)
-    metered = {p.url.lstrip("/"): p for p in manifest.pages if p.access == "metered"}
-    docs = {d["location"]: d for d in index["docs"]}
-    for location, page in metered.items():
-        assert docs[location]["text"] == page.summary
-        assert not [loc for loc in docs if loc.startswith(location + "#")]
-    assert any(loc.startswith("about/#") for loc in docs), "free pages stay fully searchable"
+    db = sqlite3.connect(search_index_path_for(built_site))
+    rows = {
+        r[0]: r[1:]
+        for r in db.execute(
+            "SELECT page_id, url, title, aliases, headings, summary, body FROM page"
+        )
+    }
+    assert set(rows) == {p.id for p in manifest.pages}
+    url, title, aliases, headings, summary, body = rows["haemophagocytic-lymphohistiocytosis"]
+    assert (url, title) == (
+        "/topics/haemophagocytic-lymphohistiocytosis/",
+        "Haemophagocytic lymphohistiocytosis",
+    )
+    assert "HLH" in aliases and "Management" in headings
+    assert "etoposide" in body and "¶" not in body and "<" not in body
+    assert summary.startswith("A syndrome of pathological immune activation")
+    # The home page's A–Z lists every title: its body would match every query.
+    assert rows["home"][5] == ""
 
 
 @pytest.fixture

@@ -294,7 +294,40 @@ def test_gate_endpoints_answer_nginx_only(front: Front) -> None:
         assert status == 404
 
 
-@pytest.mark.parametrize("path", ["/", GATED_URL, "/no-such/", "/sign-in", "/api/notes", "/js"])
+@pytest.mark.parametrize(
+    ("query", "first"),
+    [
+        ("MAS", "/topics/macrophage-activation-syndrome/"),
+        ("HLH", "/topics/haemophagocytic-lymphohistiocytosis/"),
+        ("hemophagocytic", "/topics/haemophagocytic-lymphohistiocytosis/"),
+        ("ferritn", "/topics/hyperferritinaemia/"),
+        ("hyperferr", "/topics/hyperferritinaemia/"),
+    ],
+)
+def test_search_through_nginx(front: Front, query: str, first: str) -> None:
+    answer = httpx.get(front.base + "/api/search", params={"q": query})
+    assert answer.status_code == 200 and answer.headers["server"] == "nginx"
+    assert answer.headers["cache-control"] == "private, no-store"
+    assert answer.json()["results"][0]["url"] == first
+    page = httpx.get(front.base + "/search", params={"q": query})
+    assert page.status_code == 200 and f'<a href="{first}">' in page.text
+    assert "This site is intended for healthcare professionals" in page.text
+
+
+def test_search_snippets_through_nginx_only_for_entitled_readers(front: Front) -> None:
+    hlh = "/topics/haemophagocytic-lymphohistiocytosis/"
+    past = httpx.get(
+        front.base + "/api/search?q=etoposide", headers={"cookie": full_cookie()}
+    ).json()
+    assert past["results"][0]["url"] == hlh and past["results"][0]["snippet"] is None
+    cookie = new_session(front.settings, email="nginx-search@example.org")
+    signed = httpx.get(front.base + "/api/search?q=etoposide", headers={"cookie": cookie}).json()
+    assert "<mark>etoposide</mark>" in signed["results"][0]["snippet"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/", GATED_URL, "/no-such/", "/sign-in", "/api/notes", "/search?q=x", "/js"]
+)
 def test_security_headers_once_on_every_door(front: Front, path: str) -> None:
     target = "/assets/javascripts/notes.js" if path == "/js" else path
     response = httpx.get(front.base + target, headers={"cookie": full_cookie()})
@@ -326,19 +359,20 @@ document.addEventListener("securitypolicyviolation",
 @pytest.mark.browser
 def test_pages_work_in_chromium_under_nginx_and_its_csp(front: Front, page: Any) -> None:
     """A reader's view of the production door: countdown, notes invitation, the site's own
-    search (a web worker and the index), all with the CSP on and nothing it had to block."""
+    search box (suggestions from /api/search), all with the CSP on and nothing it had to block."""
     page.add_init_script(CSP_PROBE)
     page.goto(front.base + f"/topics/{TOPICS[0]}/")
     expect = page.locator(".meter-countdown")
     assert "You can view 4 more pages before signing in." in expect.inner_text()
     page.get_by_text("Create an account to add page annotations").wait_for()
-    search = page.locator(".md-search__input")
-    search.click()
-    # Material says this once its worker has loaded the index; typing earlier can be dropped.
-    page.locator(".md-search-result__meta", has_text="Type to start searching").wait_for()
+    search = page.locator("#site-search-q")
     search.press_sequentially("kawasaki", delay=20)
-    page.locator(".md-search-result__item").first.wait_for(timeout=10_000)
-    assert "Kawasaki disease" in page.locator(".md-search-result__item").first.inner_text()
+    option = page.locator("#site-search-list [role=option]").first
+    option.wait_for(timeout=10_000)
+    assert "Kawasaki disease" in option.inner_text()
+    search.press("Enter")  # no suggestion highlighted: the results page
+    page.wait_for_url("**/search?q=kawasaki")
+    assert page.locator(".search-result__title a").first.inner_text() == "Kawasaki disease"
     assert page.evaluate("window.__csp") == []
 
 

@@ -138,7 +138,9 @@ def test_search_without_javascript(browser: Any, live_server: str, live_var: Pat
         page.goto(live_server + "/account")
         expect(items(page)).to_have_count(3)
         page.get_by_role("searchbox", name="Search my notes").fill("folate")
-        page.get_by_role("button", name="Search", exact=True).click()
+        # The notes form's own button (the header's site search has one too).
+        form = page.locator("[data-my-notes-search]")
+        form.get_by_role("button", name="Search", exact=True).click()
         expect(page).to_have_url(live_server + "/account?q=folate#my-notes")
         expect(items(page)).to_have_count(1)
         expect(items(page).first).to_have_attribute("data-page-id", "pancytopenia")

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from site_api.serving.meter import MeterCookie, MeterState, Rules, decide, page_token
+from site_api.serving.meter import (
+    MeterCookie,
+    MeterState,
+    Rules,
+    decide,
+    page_token,
+    readable_without_spending,
+)
 
 RULES = Rules(free_pages=5, window_seconds=30 * 86400)
 NOW = 1_800_000_000
@@ -215,3 +222,22 @@ def test_tampered_cookies_read_as_a_fresh_visitor(tamper: object) -> None:
 def test_forged_cookie_cannot_claim_more_pages_than_allowed() -> None:
     many = COOKIE.dumps(MeterState(NOW, tuple(page_token(str(i)) for i in range(6))))
     assert COOKIE.loads(many, RULES) is None
+
+
+@pytest.mark.parametrize(
+    ("access", "page", "signed_in", "state", "now", "readable"),
+    [
+        ("metered", A, True, None, NOW, True),  # signed in
+        ("free", A, False, None, NOW, True),  # a free page
+        ("metered", A, False, None, NOW, False),  # fresh visitor: reading would spend
+        ("metered", A, False, MeterState(NOW - 10, (A,)), NOW, True),  # already counted
+        ("metered", B, False, MeterState(NOW - 10, (A,)), NOW, False),  # not counted yet
+        ("metered", A, False, MeterState(NOW - RULES.window_seconds, (A,)), NOW, False),  # expired
+        ("metered", A, False, MeterState(NOW + 10, (A,)), NOW, False),  # from the future
+    ],
+)
+def test_readable_without_spending(
+    access: str, page: str, signed_in: bool, state: MeterState | None, now: int, readable: bool
+) -> None:
+    result = readable_without_spending(access, page, signed_in, state, now, RULES)  # type: ignore[arg-type]
+    assert result is readable

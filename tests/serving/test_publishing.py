@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, TEST_KEY, copy_config
+from conftest import ROOT, TEST_KEY, copy_build, copy_config
 from servers import SITE_API, free_port, start, stop, wait_http
 
 from site_api.content.manifest import manifest_path_for
@@ -34,8 +34,7 @@ def make_build(site_link: Path, built_site: Path, marker: str) -> Path:
     """A copy of the session's build as a new build directory, its About page marked."""
     build_dir = new_build_dir(site_link)
     site = build_dir / site_link.name
-    shutil.copytree(built_site, site)
-    shutil.copy(manifest_path_for(built_site), manifest_path_for(site))
+    copy_build(built_site, site)
     about = site / "about" / "index.html"
     about.write_text(about.read_text().replace("<h1", f"<p>{marker}</p><h1", 1))
     return site

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, raw_request
+from conftest import ROOT, copy_build, raw_request
 
 from site_api.config import Settings
 from site_api.content.manifest import ManifestError, manifest_path_for
+from site_api.content.search_index import search_index_path_for
 from site_api.serving.pages import canonical_path
 from site_api.web.app import create_app
 
@@ -129,8 +130,8 @@ def test_create_app_refuses_an_unbuilt_site(tmp_path: Path) -> None:
 @pytest.fixture
 def site_copy(built_site: Path, tmp_path: Path) -> Path:
     site = tmp_path / "site"
-    shutil.copytree(built_site, site)
-    shutil.copy(manifest_path_for(built_site), manifest_path_for(site))
+    copy_build(built_site, site)
+    shutil.copy(search_index_path_for(built_site), search_index_path_for(site))
     return site
 
 
@@ -145,6 +146,22 @@ def test_create_app_refuses_missing_or_corrupt_manifest(site_copy: Path, tmp_pat
         create_app(settings)
     manifest.unlink()
     with pytest.raises(ManifestError, match="is missing"):
+        create_app(settings)
+
+
+def test_create_app_refuses_missing_or_corrupt_search_index(
+    site_copy: Path, tmp_path: Path
+) -> None:
+    settings = Settings(site_dir=site_copy, var_dir=tmp_path / "var")
+    index = search_index_path_for(site_copy)
+    index.write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)
+    with pytest.raises(ManifestError, match=r"site-search.sqlite is corrupt .*make build"):
+        create_app(settings)
+    index.write_text("not a database")
+    with pytest.raises(ManifestError, match=r"is corrupt .*make build"):
+        create_app(settings)
+    index.unlink()
+    with pytest.raises(ManifestError, match=r"site-search.sqlite is missing: rebuild"):
         create_app(settings)
 
 

@@ -1,0 +1,278 @@
+"""The search index, a build artifact: one SQLite FTS5 file beside the manifest, never in site/.
+
+Both the index and every query pass through `normalise()`, so British and American spellings,
+accents and case meet in one form. The original text is kept in an external-content table, so
+FTS5's snippet() shows the reader the words as the editor wrote them (normalising maps each word
+to exactly one word, so token positions in the two agree).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from html.parser import HTMLParser
+from pathlib import Path
+
+import yaml
+
+from site_api.content.model import ContentError
+
+SCHEMA_VERSION = "1"
+SYNONYMS_FILE = "synonyms.yml"
+#: The FTS5 columns, in order; `bm25()` weights follow the same order.
+COLUMNS = ("title", "aliases", "headings", "summary", "body", "section")
+#: Title and aliases outrank headings, then summary, then body (section sits with headings).
+WEIGHTS = (10.0, 10.0, 5.0, 3.0, 1.0, 4.0)
+#: What FTS5 (unicode61) treats as one token; normalising works token by token on the same runs.
+WORD_RE = re.compile(r"[^\W_]+")
+
+# British → one (American) spelling. Applied to every word of the index and of every query, so
+# `haemophagocytic` and `hemophagocytic` are the same token. Order matters: longer forms first.
+_SPELLING = [
+    (re.compile(r"^oe(?=[a-z]{3})"), "e"),  # oedema, oesophagus, oestrogen
+    (re.compile(r"aem"), "em"),  # haem-, anaemia, leukaemia, -aemia, septicaemia
+    (re.compile(r"aesth"), "esth"),  # anaesthesia
+    (re.compile(r"paed"), "ped"),  # paediatric, orthopaedic
+    (re.compile(r"gynaec"), "gynec"),
+    (re.compile(r"caec"), "cec"),
+    (re.compile(r"foet"), "fet"),  # foetal, foetus
+    (re.compile(r"oesophag"), "esophag"),  # inside words: gastro-oesophageal is two words anyway
+    (re.compile(r"rrhoea"), "rrhea"),  # diarrhoea, amenorrhoea
+    (re.compile(r"coeli"), "celi"),  # coeliac
+    (re.compile(r"^(tum|hum|col|behavi|fav)our"), r"\1or"),
+    (re.compile(r"(?<=[a-z]{2})([iy])z(e|es|ed|ing|ation|ations|er|ers)$"), r"\1s\2"),
+    (re.compile(r"(?<=[a-z]{2})tre$"), "ter"),  # centre, litre
+]
+
+
+@lru_cache(maxsize=100_000)  # a catalogue repeats its words: most calls are hits
+def normalise_word(word: str) -> str:
+    """One word in the index's spelling: no accents, case folded, British → American."""
+    folded = unicodedata.normalize("NFKD", word)
+    folded = "".join(c for c in folded if not unicodedata.combining(c)).casefold()
+    # A compatibility form may split (½ → 1⁄2): keep the word one token, as FTS5 sees it.
+    folded = "".join(WORD_RE.findall(folded)) or word.casefold()
+    for pattern, replacement in _SPELLING:
+        folded = pattern.sub(replacement, folded)
+    return folded
+
+
+def normalise(text: str) -> str:
+    """Text in the index's spelling, word for word (separators kept, so positions agree)."""
+    return WORD_RE.sub(lambda m: normalise_word(m.group()), text)
+
+
+def words(text: str) -> list[str]:
+    """The normalised words of a text, as the index holds them."""
+    return [normalise_word(w) for w in WORD_RE.findall(text)]
+
+
+def search_index_path_for(site_dir: Path) -> Path:
+    """The index sits beside the site directory (like the manifest), never inside it."""
+    return site_dir.with_name(site_dir.name + "-search.sqlite")
+
+
+@dataclass
+class IndexedPage:
+    """What the index holds of one page."""
+
+    page_id: str
+    url: str
+    access: str
+    title: str
+    summary: str
+    aliases: list[str] = field(default_factory=list)
+    headings: list[str] = field(default_factory=list)
+    body: str = ""
+    section: str = ""
+
+
+class _TextOf(HTMLParser):
+    """Headings and running text of a rendered page body, without permalinks or citation marks."""
+
+    SKIP = {"sup", "script", "style"}
+    HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.headings: list[str] = []
+        self.text: list[str] = []
+        self._heading: list[str] | None = None
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        classes = (dict(attrs).get("class") or "").split()
+        if tag in self.SKIP or (tag == "a" and "headerlink" in classes):
+            self._skip += 1
+        elif tag in self.HEADINGS:
+            self._heading = []
+        elif tag in {"p", "li", "td", "th", "br", "div", "dd", "dt"}:
+            self.text.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP or (tag == "a" and self._skip):
+            self._skip = max(self._skip - 1, 0)
+        elif tag in self.HEADINGS and self._heading is not None:
+            self.headings.append(" ".join("".join(self._heading).split()))
+            self._heading = None
+        self.text.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if self._skip:
+            return
+        if self._heading is not None:
+            self._heading.append(data)
+        else:
+            self.text.append(data)
+
+
+def text_of_html(html: str) -> tuple[list[str], str]:
+    """(headings, body text) of a rendered page body."""
+    parser = _TextOf()
+    parser.feed(html)
+    parser.close()
+    return parser.headings, " ".join("".join(parser.text).split())
+
+
+def load_synonyms(
+    path: str, text: str, known: Mapping[str, set[str]]
+) -> dict[str, list[str]] | list[ContentError]:
+    """Editors' synonyms (`phrase: [term, ...]` or `phrase: term`), validated.
+
+    `known` maps each normalised page id, title and alias to its page ids, plus every indexed
+    word (to itself); a term that names no page and occurs in no page is an error.
+    """
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        return [ContentError(path, line, f"not valid YAML: {getattr(exc, 'problem', exc)}")]
+    if root is None:
+        return {}
+    if not isinstance(root, yaml.MappingNode):
+        return [ContentError(path, root.start_mark.line + 1, "expected 'phrase: [terms]' entries")]
+    errors: list[ContentError] = []
+    result: dict[str, list[str]] = {}
+    for key_node, value_node in root.value:
+        line = key_node.start_mark.line + 1
+        if not isinstance(key_node, yaml.ScalarNode) or not words(str(key_node.value)):
+            errors.append(ContentError(path, line, "a synonym must be a word or phrase"))
+            continue
+        phrase = " ".join(words(key_node.value))
+        if isinstance(value_node, yaml.ScalarNode) and value_node.value.strip():
+            terms = [(value_node.start_mark.line + 1, value_node.value)]
+        elif isinstance(value_node, yaml.SequenceNode) and value_node.value:
+            terms = []
+            for item in value_node.value:
+                if not isinstance(item, yaml.ScalarNode) or not words(str(item.value)):
+                    errors.append(
+                        ContentError(path, item.start_mark.line + 1, "a term must be text")
+                    )
+                    continue
+                terms.append((item.start_mark.line + 1, item.value))
+        else:
+            errors.append(ContentError(path, line, f"'{key_node.value}': give a term or a list"))
+            continue
+        if phrase in result:
+            errors.append(ContentError(path, line, f"'{key_node.value}' is listed twice"))
+            continue
+        found: list[str] = []
+        for term_line, term in terms:
+            normal = " ".join(words(term))
+            if normal not in known and not all(w in known for w in normal.split()):
+                errors.append(
+                    ContentError(
+                        path,
+                        term_line,
+                        f"'{term}' is no page id, title or alias and occurs in no page",
+                    )
+                )
+            found.append(normal)
+        result[phrase] = found
+    return errors or result
+
+
+def known_terms(pages: Iterable[IndexedPage]) -> dict[str, set[str]]:
+    """Normalised page ids, titles, aliases (to their page ids) and every indexed word."""
+    known: dict[str, set[str]] = {}
+    for page in pages:
+        for name in [page.page_id.replace("-", " "), page.title, *page.aliases]:
+            known.setdefault(" ".join(words(name)), set()).add(page.page_id)
+        text = " ".join([page.title, *page.aliases, *page.headings, page.summary, page.body])
+        for word in words(text):
+            known.setdefault(word, set())
+    return known
+
+
+def write_index(
+    path: Path, pages: Iterable[IndexedPage], synonyms: Mapping[str, list[str]]
+) -> None:
+    """Write the index to a temporary file and move it into place in one step."""
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    db = sqlite3.connect(tmp)
+    try:
+        cols = ", ".join(COLUMNS)
+        db.executescript(
+            f"""
+            PRAGMA journal_mode = OFF;
+            PRAGMA synchronous = OFF;
+            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE page (
+                rowid INTEGER PRIMARY KEY, page_id TEXT NOT NULL UNIQUE, url TEXT NOT NULL,
+                access TEXT NOT NULL, {", ".join(c + " TEXT NOT NULL" for c in COLUMNS)});
+            -- Exact titles and aliases (normalised) to their pages: these come first.
+            CREATE TABLE name (name TEXT NOT NULL, rowid INTEGER NOT NULL);
+            CREATE INDEX name_name ON name (name);
+            CREATE TABLE synonym (phrase TEXT NOT NULL, term TEXT NOT NULL);
+            CREATE INDEX synonym_phrase ON synonym (phrase);
+            CREATE VIRTUAL TABLE search USING fts5(
+                {cols}, content='page', content_rowid='rowid',
+                tokenize='unicode61 remove_diacritics 2', prefix='2 3 4');
+            CREATE VIRTUAL TABLE vocab USING fts5vocab(search, 'row');
+            """
+        )
+        count = 0
+        for rowid, page in enumerate(pages, start=1):
+            values = (
+                page.title,
+                " · ".join(page.aliases),
+                " · ".join(page.headings),
+                page.summary,
+                page.body,
+                page.section,
+            )
+            db.execute(
+                f"INSERT INTO page (rowid, page_id, url, access, {cols}) "
+                f"VALUES (?, ?, ?, ?, {', '.join('?' * len(COLUMNS))})",
+                (rowid, page.page_id, page.url, page.access, *values),
+            )
+            # The index holds the normalised words; `page` keeps what the editor wrote.
+            db.execute(
+                f"INSERT INTO search (rowid, {cols}) VALUES (?, {', '.join('?' * len(COLUMNS))})",
+                (rowid, *(normalise(v) for v in values)),
+            )
+            names = {" ".join(words(n)) for n in [page.title, *page.aliases]}
+            db.executemany(
+                "INSERT INTO name (name, rowid) VALUES (?, ?)", [(n, rowid) for n in names if n]
+            )
+            count += 1
+        db.executemany(
+            "INSERT INTO synonym (phrase, term) VALUES (?, ?)",
+            [(phrase, term) for phrase, terms in synonyms.items() for term in terms],
+        )
+        db.executemany(
+            "INSERT INTO meta (key, value) VALUES (?, ?)",
+            [("version", SCHEMA_VERSION), ("pages", str(count))],
+        )
+        db.execute("INSERT INTO search (search) VALUES ('optimize')")
+        db.commit()
+    finally:
+        db.close()
+    os.replace(tmp, path)

@@ -66,11 +66,11 @@ def sign_in(
     require_csrf(request, csrf_token)
     target = safe_next(next)
     limit_address(request, "sign-in")
+    # Counted before argon2 runs, so parallel guesses cannot all pass a check made beforehand.
     account_key = ratelimit.account_key("sign-in", email)
-    ratelimit.check(engine, account_key, ACCOUNT_FAILURES)
+    ratelimit.hit(engine, account_key, ACCOUNT_FAILURES)
     user = users.authenticate(engine, email, password)
     if user is None or user.id is None:
-        ratelimit.hit(engine, account_key, ACCOUNT_FAILURES)
         return page(
             request,
             "Sign in",
@@ -81,7 +81,7 @@ def sign_in(
             messages=[SIGN_IN_FAILED],
             providers=providers(request),
         )
-    ratelimit.reset(engine, account_key)
+    ratelimit.give_back(engine, account_key)  # only failures use up the limit
     return start_session(request, user.id, target)
 
 

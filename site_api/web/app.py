@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from fastapi import FastAPI
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from site_api import health
@@ -19,7 +20,7 @@ from site_api.serving.pages import SiteIndex
 from site_api.serving.static import SECURITY_HEADERS, SiteAssets
 from site_api.web import errors, oidc
 from site_api.web.routes import account, auth, email_flows
-from site_api.web.security import CrossSiteWriteGuard, SecurityHeaders
+from site_api.web.security import BodyLimit, CrossSiteWriteGuard, SecurityHeaders
 from site_api.web.views import Views
 
 #: First path segments the FastAPI application answers; every other path is a page or an asset.
@@ -41,6 +42,18 @@ API_ROOTS = frozenset(
 #: routing on the path every production page view takes.
 GATE_PATH = "/api/gate"
 GATE_PAGE_PATH = "/api/gate/page"
+#: Every method some route of the site answers: the server-wide `OPTIONS *` answer.
+ALLOW_ALL = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
+
+
+async def _odd_target(scope: Scope, receive: Receive, send: Send) -> None:
+    """`OPTIONS *` (asterisk form) and any target that is not an origin-form path."""
+    response: Response
+    if scope["method"] == "OPTIONS" and scope["path"] == "*":
+        response = Response(status_code=204, headers={"allow": ALLOW_ALL})
+    else:
+        response = PlainTextResponse("Bad request target: it must start with '/'.", 400)
+    await response(scope, receive, send)
 
 
 class SiteApp:
@@ -54,7 +67,10 @@ class SiteApp:
         log: health.AccessLog | None = None,
     ) -> None:
         self.api = api
-        self.guarded_api = SecurityHeaders(CrossSiteWriteGuard(api), SECURITY_HEADERS)
+        self.guarded_api = SecurityHeaders(
+            CrossSiteWriteGuard(BodyLimit(api)), SECURITY_HEADERS
+        )
+        self.odd_target = SecurityHeaders(_odd_target, SECURITY_HEADERS)
         self.pages = pages
         level = logging.getLevelName(log_level.upper())
         # nginx's gate question is part of a page view that nginx logs itself (same request id,
@@ -75,7 +91,9 @@ class SiteApp:
             await self.guarded_api(scope, receive, send)
             return
         path = scope["path"]
-        if path.split("/", 2)[1] not in API_ROOTS:
+        if not path.startswith("/"):  # asterisk, absolute or garbage form: no path to route
+            await self.odd_target(scope, receive, send)
+        elif path.split("/", 2)[1] not in API_ROOTS:
             await self.pages(scope, receive, send)
         elif path == GATE_PATH:
             await self.pages.auth_request(scope, receive, send)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import httpx
@@ -43,8 +43,8 @@ def own_server(
         stop(proc)
 
 
-def exchange(base: str, request: bytes, body: Iterator[bytes] = iter(())) -> str:
-    """Send a request byte for byte (then `body`, until the server stops reading); its status line."""
+def exchange(base: str, request: bytes, body: Iterable[bytes] = ()) -> str:
+    """Send a request byte for byte, then `body` until the server stops reading; the status line."""
     host, port = base.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=20) as sock:
         sock.sendall(request)

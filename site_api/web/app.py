@@ -67,9 +67,7 @@ class SiteApp:
         log: health.AccessLog | None = None,
     ) -> None:
         self.api = api
-        self.guarded_api = SecurityHeaders(
-            CrossSiteWriteGuard(BodyLimit(api)), SECURITY_HEADERS
-        )
+        self.guarded_api = SecurityHeaders(CrossSiteWriteGuard(BodyLimit(api)), SECURITY_HEADERS)
         self.odd_target = SecurityHeaders(_odd_target, SECURITY_HEADERS)
         self.pages = pages
         level = logging.getLevelName(log_level.upper())

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
 
-from site_api.accounts import ratelimit, users
+from site_api.accounts import ratelimit, tokens, users
 from site_api.accounts.deps import OptionalUser, StoreDep
 from site_api.accounts.sessions import COOKIE as SESSION_COOKIE
 from site_api.accounts.sessions import SessionStore
@@ -168,6 +168,8 @@ def change_password(
         row.password_hash = users.hash_password(new_password)
         db.add(row)
         db.commit()
+    # A reset link sent before the change must not undo it.
+    tokens.revoke(engine, user.id, "reset")
     end_sessions(store, user.id, keep=request.cookies.get(SESSION_COOKIE))
     done = "password" if had_password else "password-set"
     return RedirectResponse(f"/account?done={done}", status_code=303, headers=NO_STORE)

@@ -56,6 +56,8 @@ def verify_email(
                 account.email_verified_at = users.utcnow()
                 db.add(account)
                 db.commit()
+        # A change of the account's state ends the reset links sent before it.
+        tokens.revoke(engine, user_id, "reset")
         if account is not None:
             response = page(
                 request,
@@ -287,6 +289,7 @@ def reset_password(
         account.email_verified_at = account.email_verified_at or users.utcnow()
         db.add(account)
         db.commit()
+    tokens.revoke(engine, user.id, "reset")  # any other link sent before this one
     # Whoever knew the old password may hold a session: every one of them ends here.
     store.end_user(user.id)
     # Failed sign-ins with the forgotten password must not lock out the new one.

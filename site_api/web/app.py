@@ -6,8 +6,9 @@ import logging
 from datetime import timedelta
 
 from fastapi import FastAPI
-from starlette.responses import PlainTextResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Match, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from site_api import health
 from site_api.accounts.sessions import SessionStore
@@ -54,6 +55,31 @@ async def _odd_target(scope: Scope, receive: Receive, send: Send) -> None:
     else:
         response = PlainTextResponse("Bad request target: it must start with '/'.", 400)
     await response(scope, receive, send)
+
+
+def relative_slash_redirects(router: Router) -> None:
+    """Redirect `/x/` to `/x` (and back) when only the other exists, with a relative `Location`.
+
+    Starlette's own redirect builds an absolute URL from the `Host` header; this one never
+    names a host, so a forged Host cannot steer it."""
+    router.redirect_slashes = False
+    not_found: ASGIApp = router.default
+
+    async def default(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        if scope["type"] == "http" and path != "/":
+            other = {**scope, "path": path.rstrip("/") if path.endswith("/") else path + "/"}
+            matched = any(route.matches(other)[0] != Match.NONE for route in router.routes)
+            if matched and not other["path"].startswith("//"):
+                raw = scope.get("raw_path") or path.encode()
+                raw = raw.rstrip(b"/") if path.endswith("/") else raw + b"/"
+                query = scope.get("query_string", b"")
+                target = raw.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+                await RedirectResponse(target, status_code=307)(scope, receive, send)
+                return
+        await not_found(scope, receive, send)
+
+    router.default = default
 
 
 class SiteApp:
@@ -130,6 +156,7 @@ def create_app(settings: Settings) -> SiteApp:
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
+    relative_slash_redirects(api.router)
     api.state.settings = settings
     api.state.site = site
     api.state.sessions = store

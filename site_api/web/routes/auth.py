@@ -13,6 +13,7 @@ from site_api.accounts.deps import StoreDep
 from site_api.accounts.mail import Mailer
 from site_api.accounts.sessions import COOKIE as SESSION_COOKIE
 from site_api.deps import EngineDep, SettingsDep
+from site_api.serving.links import sign_in_link
 from site_api.web.routes.forms import NO_STORE, page, require_csrf, start_session
 from site_api.web.security import client_address, safe_next
 
@@ -164,7 +165,7 @@ def create_account(
             f"We have sent a message to {address}. Follow the link in it to confirm your address.",
             "Then sign in with your email address and password.",
         ],
-        link={"href": f"/sign-in?next={target}", "text": "Sign in"},
+        link={"href": sign_in_link(target), "text": "Sign in"},
     )
 
 

@@ -188,8 +188,15 @@ class PageServer:
         """
         uri = _original_path(scope)
         method = _header(scope, b"x-original-method") or "GET"
-        view = await self.view(self.site.lookup(uri), _header(scope, b"cookie"), method)
-        reuse = int(self.store.cache_seconds) if view.signed_in else 0
+        cookie_header = _header(scope, b"cookie")
+        view = await self.view(self.site.lookup(uri), cookie_header, method)
+        reuse = 0
+        if view.signed_in and view.status == 200 and view.page is not None:
+            # Only a real page's answer: unknown paths and redirects would let one reader fill
+            # the cache with keys of their choosing. And only for what is left of this worker's
+            # own trust in the session, so the two caches never stack (250 ms for the answer).
+            token = cookie_parser(cookie_header or "").get(sessions.COOKIE, "")
+            reuse = int(self.store.trusted_for(token) + 0.25)
         headers: list[tuple[bytes, bytes]] = (
             [(b"x-accel-expires", str(reuse).encode())]
             if reuse

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Match, Router
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from site_api import health
 from site_api.accounts.sessions import SessionStore
@@ -82,6 +84,47 @@ def relative_slash_redirects(router: Router) -> None:
     router.default = default
 
 
+def _leaf_routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """Every route with a path and methods; FastAPI wraps each included router in one entry."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        yield from _leaf_routes(inner.routes) if inner is not None else (route,)
+
+
+class AllowedMethods:
+    """`OPTIONS` on an API path answers every method some route takes there, and so does a
+    405's `Allow` (Starlette names only the first route's methods: `Allow: GET` on a path that
+    also takes PUT and DELETE)."""
+
+    def __init__(self, app: ASGIApp, router: Router) -> None:
+        self.app = app
+        self.router = router
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        methods: set[str] = set()
+        if scope["type"] == "http":
+            for route in _leaf_routes(self.router.routes):
+                pattern = getattr(route, "path_regex", None)
+                if pattern is not None and pattern.match(scope["path"]):
+                    methods |= getattr(route, "methods", None) or set()
+        if not methods:
+            await self.app(scope, receive, send)
+            return
+        allow = ", ".join(sorted(methods | {"OPTIONS"}))
+        if scope["method"] == "OPTIONS":
+            headers = {"allow": allow, "cache-control": "private, no-store"}
+            await Response(status_code=204, headers=headers)(scope, receive, send)
+            return
+
+        async def send_allow(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                message = {**message, "headers": [*kept, (b"allow", allow.encode())]}
+            await send(message)
+
+        await self.app(scope, receive, send_allow)
+
+
 class SiteApp:
     """Sends API paths to FastAPI and everything else through the page gate."""
 
@@ -93,7 +136,9 @@ class SiteApp:
         log: health.AccessLog | None = None,
     ) -> None:
         self.api = api
-        self.guarded_api = SecurityHeaders(CrossSiteWriteGuard(BodyLimit(api)), SECURITY_HEADERS)
+        self.guarded_api = SecurityHeaders(
+            CrossSiteWriteGuard(BodyLimit(AllowedMethods(api, api.router))), SECURITY_HEADERS
+        )
         self.odd_target = SecurityHeaders(_odd_target, SECURITY_HEADERS)
         self.pages = pages
         level = logging.getLevelName(log_level.upper())

@@ -17,6 +17,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from site_api.content.citations import order_references, render_citations
+from site_api.content.csp import inline_hashes
 from site_api.content.manifest import Manifest, ManifestPage, manifest_path_for
 from site_api.content.model import (
     ContentError,
@@ -185,7 +186,8 @@ def on_post_build(config: MkDocsConfig) -> None:
                 aliases=list(getattr(page.meta, "aliases", [])),
             )
         )
-    manifest = Manifest(pages=entries)
+    scripts, styles = inline_hashes(site)
+    manifest = Manifest(pages=entries, csp_scripts=scripts, csp_styles=styles)
     manifest_path_for(site).write_text(manifest.model_dump_json(indent=1), encoding="utf-8")
     _strip_search_index(site, {e.url.lstrip("/"): e for e in entries if e.access == "metered"})
 

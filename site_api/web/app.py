@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from site_api import health
 from site_api.accounts.sessions import SessionStore
 from site_api.config import Settings, signing_key
+from site_api.content import csp
 from site_api.db import make_engine
 from site_api.notes import api as notes_api
 from site_api.serving.gate import PageServer
@@ -134,6 +135,7 @@ class SiteApp:
         pages: PageServer,
         log_level: str = "info",
         log: health.AccessLog | None = None,
+        door_headers: dict[str, str] | None = None,
     ) -> None:
         self.api = api
         self.guarded_api = SecurityHeaders(
@@ -145,11 +147,15 @@ class SiteApp:
         # nginx's gate question is part of a page view that nginx logs itself (same request id,
         # status and timing), so it gets a line of its own here only at DEBUG.
         unlogged = frozenset({GATE_PATH}) if level > logging.DEBUG else frozenset()
+        # The headers nginx adds at its door (CSP, HSTS), added here for the embedded one.
+        dispatch: ASGIApp = (
+            SecurityHeaders(self._dispatch, door_headers) if door_headers else self._dispatch
+        )
         # One JSON line per request at INFO and DEBUG; above, the wrapper is left out altogether.
         self.entry = (
-            health.RequestLog(self._dispatch, log or health.access_log(), unlogged)
+            health.RequestLog(dispatch, log or health.access_log(), unlogged)
             if level <= logging.INFO
-            else self._dispatch
+            else dispatch
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -215,4 +221,21 @@ def create_app(settings: Settings) -> SiteApp:
     api.include_router(notes_api.router)
     api.include_router(health.router)
     oidc.install(api, settings, key)
-    return SiteApp(api, pages, settings.log_level)
+    return SiteApp(api, pages, settings.log_level, door_headers=door_headers(settings, site))
+
+
+#: deploy/render.py --hsts sends the same.
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def door_headers(settings: Settings, site: SiteIndex) -> dict[str, str]:
+    """What deploy/security-headers.conf adds at nginx's door: the CSP (with the build's inline
+    hashes), and HSTS in production, so behaviour tested on one door holds on the other."""
+    manifest = site.manifest
+    headers = {
+        **SECURITY_HEADERS,  # for responses nothing inside added them to (a Range's 416)
+        "content-security-policy": csp.policy(manifest.csp_scripts, manifest.csp_styles),
+    }
+    if settings.env == "production":
+        headers["strict-transport-security"] = HSTS
+    return headers

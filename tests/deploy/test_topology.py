@@ -450,3 +450,28 @@ def test_long_keys_log_nothing_at_error_level(front: Front) -> None:
         log.seek(start)
         added = log.read().decode(errors="replace")
     assert "[error]" not in added and "[crit]" not in added, added
+
+
+def test_parallel_guesses_through_nginx_check_exactly_the_limit(front: Front) -> None:
+    """Two workers on PostgreSQL: 30 guesses at once are 10 checked passwords and 20 refusals,
+    and the right password after them is refused too."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    email = "parallel-guess@example.org"
+    engine = make_engine(front.settings.database_url)
+    create_user(engine, email, PASSWORD, verified=True)
+    engine.dispose()
+    with httpx.Client(base_url=front.base) as browser:
+        browser.get("/sign-in")
+        token = browser.cookies["csrf"]
+        cookies = {"csrf": token}
+
+        def guess(password: str) -> int:
+            data = {"email": email, "password": password, "csrf_token": token}
+            with httpx.Client(base_url=front.base, cookies=cookies, timeout=120) as one:
+                return one.post("/sign-in", data=data).status_code
+
+        with ThreadPoolExecutor(max_workers=30) as pool:
+            statuses = list(pool.map(guess, ["wrong password here"] * 30))
+        assert sorted(statuses) == [400] * 10 + [429] * 20
+        assert guess(PASSWORD) == 429

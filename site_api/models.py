@@ -60,11 +60,13 @@ class OidcIdentity(SQLModel, table=True):
 
 
 class RateCounter(SQLModel, table=True):
-    """Attempts under one key (e.g. sign-in failures for an account) in a fixed window."""
+    """Attempts under one key (e.g. sign-in attempts for an account) in a fixed window.
+
+    `key` is the SHA-256 digest of the readable key (`ratelimit.digest`), so its length is fixed."""
 
     __tablename__ = "rate_counter"
 
-    key: str = Field(primary_key=True, max_length=255)
+    key: str = Field(primary_key=True, max_length=64)
     window_start: NaiveDatetime
     count: int = 0
 

@@ -196,6 +196,13 @@ def page(browser: Any) -> Iterator[Any]:
         context.close()
 
 
+def inject_axe(page: Any, source: str) -> None:
+    """Load axe-core into the page by the DevTools protocol: the site's CSP (rightly) blocks an
+    inline <script> that is not one of its own, so `add_script_tag` cannot be used."""
+    page.evaluate(source)
+    assert page.evaluate("typeof axe") == "object"
+
+
 @pytest.fixture(scope="session")
 def axe_source() -> str:
     """axe-core from npm (installed by `make test` with `npm ci`)."""

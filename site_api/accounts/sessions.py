@@ -74,6 +74,13 @@ class SessionStore:
             return None
         return hit[0]
 
+    def trusted_for(self, token: str) -> float:
+        """Seconds this process will still trust the session from memory without asking the
+        database (0 if it is not remembered): how long a cache in front may reuse the answer,
+        so nginx's cache and this one end together instead of one after the other."""
+        hit = self._cache.get(_hash(token))
+        return max(0.0, hit[1] - time.monotonic()) if hit is not None else 0.0
+
     def user_id(self, token: str | None) -> int | None:
         """The user a live session token belongs to; expired sessions are deleted."""
         reader = self.lookup(token)

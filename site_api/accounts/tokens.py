@@ -42,6 +42,19 @@ def issue(engine: Engine, user_id: int, purpose: Purpose) -> str:
     return token
 
 
+def revoke(engine: Engine, user_id: int, purpose: Purpose = "reset") -> None:
+    """End every unused token of a user for `purpose`: the account changed since they were sent."""
+    with Session(engine) as db:
+        db.execute(
+            delete(EmailToken).where(
+                col(EmailToken.user_id) == user_id,
+                col(EmailToken.purpose) == purpose,
+                col(EmailToken.used_at).is_(None),
+            )
+        )
+        db.commit()
+
+
 def _live(row: EmailToken, purpose: Purpose) -> bool:
     return row.purpose == purpose and row.used_at is None and row.expires_at > utcnow()
 

@@ -27,6 +27,10 @@ class Manifest(StrictModel):
 
     version: Literal[1] = 1
     pages: list[ManifestPage]
+    # sha256 source expressions of the inline scripts and styles (content/csp.py), so the
+    # embedded server sends the Content-Security-Policy nginx sends without reading every page.
+    csp_scripts: list[str] = Field(default_factory=list)
+    csp_styles: list[str] = Field(default_factory=list)
 
 
 class ManifestError(RuntimeError):

@@ -16,6 +16,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from site_api.content.citations import order_references, render_citations
+from site_api.content.csp import inline_hashes
 from site_api.content.currency import (
     Change,
     atom_feed,
@@ -263,7 +264,8 @@ def on_post_build(config: MkDocsConfig) -> None:
             )
         )
     synonyms = _synonyms(Path(config.docs_dir), indexed)
-    manifest = Manifest(pages=entries)
+    scripts, styles = inline_hashes(site)
+    manifest = Manifest(pages=entries, csp_scripts=scripts, csp_styles=styles)
     manifest_path_for(site).write_text(manifest.model_dump_json(indent=1), encoding="utf-8")
     feed = atom_feed(_changes(), config.site_url or "/", config.site_name, _state["today"])
     (site / FEED_FILE).write_text(feed, encoding="utf-8")

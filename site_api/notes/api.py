@@ -22,8 +22,32 @@ MAX_CHARS = 2000
 MAX_VERSION = 2**31 - 1  # fits every database's integer column
 NO_STORE = {"cache-control": "private, no-store"}
 PageIdPath = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+# The note text rules, stated in the schema as well as checked below: no control character but
+# newline, carriage return and tab, and at least one character that is not white space.
+_ALLOWED = r"[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
+TEXT_PATTERN = rf"^{_ALLOWED}*[^\s\x00-\x08\x0B\x0C\x0E-\x1F\x7F]{_ALLOWED}*$"
 
-router = APIRouter(prefix="/api/notes", tags=["notes"])
+
+class Detail(BaseModel):
+    """An error as every API route sends it: one sentence a person can act on."""
+
+    detail: str
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": Detail, "description": description}
+
+
+#: Errors any operation may answer, each with the body it really has (site_api/web/errors.py).
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _error("The body could not be read (not JSON, or not UTF-8)."),
+    401: _error("Not signed in."),
+    413: _error("The body is over 64 KB."),
+    422: _error("A parameter or the body breaks a rule; `detail` says which and how."),
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _error("No such page, or no note on it.")}
+
+router = APIRouter(prefix="/api/notes", tags=["notes"], responses=ERRORS)
 
 
 class NoteIn(BaseModel):
@@ -31,7 +55,10 @@ class NoteIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=MAX_CHARS)
+    # The pattern is for the schema; `_plain_text` enforces the same rule with a clearer message.
+    text: str = Field(
+        min_length=1, max_length=MAX_CHARS, json_schema_extra={"pattern": TEXT_PATTERN}
+    )
     # A save writes version + 1, which must fit too (PostgreSQL refuses an out-of-range integer).
     version: int | None = Field(default=None, ge=1, le=MAX_VERSION - 1)
 
@@ -151,7 +178,7 @@ def search(
     return listed[offset : offset + limit], len(listed)
 
 
-@router.get("", response_model=NotePage, responses={401: {}})
+@router.get("", response_model=NotePage)
 def list_notes(
     request: Request,
     user: CurrentUser,
@@ -166,7 +193,7 @@ def list_notes(
     return _json(NotePage(items=items, total=total, limit=limit, offset=offset))
 
 
-@router.get("/{page_id}", response_model=NoteOut, responses={404: {}, 401: {}})
+@router.get("/{page_id}", response_model=NoteOut, responses=NOT_FOUND)
 def read_note(page_id: PageIdPath, user: CurrentUser, engine: EngineDep) -> JSONResponse:
     """The signed-in user's note on a page (404 when they have none)."""
     assert user.id is not None
@@ -179,7 +206,7 @@ def read_note(page_id: PageIdPath, user: CurrentUser, engine: EngineDep) -> JSON
 @router.put(
     "/{page_id}",
     response_model=NoteOut,
-    responses={201: {"model": NoteOut}, 409: {"model": Conflict}, 404: {}, 401: {}},
+    responses={201: {"model": NoteOut}, 409: {"model": Conflict}, **NOT_FOUND},
 )
 def save_note(
     request: Request, page_id: PageIdPath, body: NoteIn, user: CurrentUser, engine: EngineDep
@@ -226,7 +253,7 @@ def save_note(
     return _json(_out(note), 201 if created else 200)
 
 
-@router.delete("/{page_id}", status_code=204, responses={409: {"model": Conflict}, 404: {}})
+@router.delete("/{page_id}", status_code=204, responses={409: {"model": Conflict}, **NOT_FOUND})
 def delete_note(
     page_id: PageIdPath,
     user: CurrentUser,

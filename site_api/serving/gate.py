@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from anyio import to_thread
 from starlette.exceptions import HTTPException
@@ -17,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 from site_api.accounts import sessions
 from site_api.accounts.sessions import Reader
 from site_api.serving import meter
+from site_api.serving.links import sign_in_link
 from site_api.serving.meter import MeterCookie, Rules, decide
 from site_api.serving.pages import BuiltPage, Lookup, SiteIndex
 from site_api.serving.publishing import LiveSite
@@ -67,11 +69,12 @@ def countdown(remaining: int, counted_now: bool, next_url: str) -> bytes:
         text = "You can view 1 more page before signing in."
     else:
         text = f"You can view {remaining} more pages before signing in."
-    link = quote(next_url, safe="/")
+    sign_in = html.escape(sign_in_link(next_url))
+    create = html.escape(sign_in_link(next_url, "/create-account"))
     return (
         f'<p class="meter-countdown" role="status">{text} '
-        f'<a href="/sign-in?next={link}">Sign in</a> or '
-        f'<a href="/create-account?next={link}">create a free account</a>.</p>'
+        f'<a href="{sign_in}">Sign in</a> or '
+        f'<a href="{create}">create a free account</a>.</p>'
     ).encode()
 
 
@@ -191,8 +194,15 @@ class PageServer:
         uri = _original_path(scope)
         method = _header(scope, b"x-original-method") or "GET"
         build = self.live.current()
-        view = await self.view(build.site.lookup(uri), _header(scope, b"cookie"), method)
-        reuse = int(self.store.cache_seconds) if view.signed_in else 0
+        cookie_header = _header(scope, b"cookie")
+        view = await self.view(build.site.lookup(uri), cookie_header, method)
+        reuse = 0
+        if view.signed_in and view.status == 200 and view.page is not None:
+            # Only a real page's answer: unknown paths and redirects would let one reader fill
+            # the cache with keys of their choosing. And only for what is left of this worker's
+            # own trust in the session, so the two caches never stack (250 ms for the answer).
+            token = cookie_parser(cookie_header or "").get(sessions.COOKIE, "")
+            reuse = int(self.store.trusted_for(token) + 0.25)
         headers: list[tuple[bytes, bytes]] = (
             [(b"x-accel-expires", str(reuse).encode())]
             if reuse

@@ -18,6 +18,7 @@ TITLES = {
     405: "Not allowed",
     409: "Conflict",
     422: "Check what you entered",
+    413: "Too large",
     429: "Too many attempts",
 }
 

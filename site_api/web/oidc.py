@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import logging
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import httpx
 from authlib.common.errors import AuthlibBaseError
@@ -22,6 +21,7 @@ from site_api.accounts import tokens
 from site_api.accounts.mail import Mailer
 from site_api.accounts.oidc import Claims, SignInRefused, user_for
 from site_api.config import OidcProvider, Settings
+from site_api.serving.links import sign_in_link
 from site_api.web.routes.auth import VERIFY_TEXT
 from site_api.web.routes.forms import NO_STORE, page, require_csrf, start_session
 from site_api.web.security import safe_next
@@ -112,7 +112,7 @@ async def _message(
         status_code=status_code,
         heading=heading,
         paragraphs=paragraphs,
-        link={"href": f"/sign-in?next={quote(next_url, safe='/')}", "text": "Back to sign in"},
+        link={"href": sign_in_link(next_url), "text": "Back to sign in"},
     )
 
 

@@ -6,12 +6,17 @@ import hmac
 import secrets
 from urllib.parse import unquote, urlsplit
 
-from starlette.responses import PlainTextResponse
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSRF_COOKIE = "csrf"
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+#: Request body limits, the same figures as `client_max_body_size` in deploy/nginx.conf.
+API_BODY_BYTES = 64 * 1024  # a note is at most 2,000 characters: 8 KB of UTF-8 at worst
+FORM_BODY_BYTES = 1024 * 1024
+TOO_LARGE = "The request body is too large: at most {limit} KB."
 
 
 def safe_next(value: str | None) -> str:
@@ -108,3 +113,53 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def body_limit(path: str) -> int:
+    """The most bytes a request body to `path` may have."""
+    return API_BODY_BYTES if path.startswith("/api/") else FORM_BODY_BYTES
+
+
+def _too_large(path: str, limit: int) -> Response:
+    message = TOO_LARGE.format(limit=limit // 1024)
+    headers = {"cache-control": "private, no-store", "connection": "close"}
+    if path.startswith("/api/"):
+        return JSONResponse({"detail": message}, status_code=413, headers=headers)
+    return PlainTextResponse(message, status_code=413, headers=headers)
+
+
+class BodyLimit:
+    """Refuses a body over `body_limit` with 413: by its Content-Length before reading a byte,
+    else (chunked) as soon as the bytes read pass the limit, so no worker holds more than that."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        limit = body_limit(path)
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            if not declared.strip().isdigit():
+                response: Response = PlainTextResponse("Bad Content-Length.", status_code=400)
+                await response(scope, receive, send)
+                return
+            if int(declared) > limit:
+                await _too_large(path, limit)(scope, receive, send)
+                return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    # Raised inside FastAPI's body reading: its handlers answer 413 (errors.py).
+                    raise HTTPException(413, TOO_LARGE.format(limit=limit // 1024))
+            return message
+
+        await self.app(scope, counted, send)

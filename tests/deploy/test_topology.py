@@ -395,3 +395,117 @@ def test_signed_in_note_shows_in_chromium_under_nginx(front: Front, page: Any) -
     assert page.get_by_role("link", name="0161 555 0123").get_attribute("href") == "tel:01615550123"
     assert page.locator(".meter-countdown").count() == 0
     assert page.evaluate("window.__csp") == []
+
+
+# --- hardening (issue 15): what the production door must do like the embedded one -------------
+
+
+def test_notes_list_and_search_through_nginx(front: Front) -> None:
+    cookie = new_session(front.settings, email="list-reader@example.org")
+    with httpx.Client(base_url=front.base) as browser:
+        browser.cookies.set("session", cookie.split("=", 1)[1])
+        for path in ("/api/notes", "/api/notes?q=kawasaki&limit=5"):
+            response = browser.get(path, follow_redirects=False)
+            assert response.status_code == 200, (path, response.headers)
+            assert response.json()["total"] == 0
+        slashed = browser.get("/api/notes/?q=x", follow_redirects=False)
+        assert slashed.status_code == 307 and slashed.headers["location"] == "/api/notes?q=x"
+        followed = browser.get("/api/notes/?q=x", follow_redirects=True)
+        assert followed.status_code == 200 and len(followed.history) == 1
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_health_through_nginx_is_answered_by_a_worker(front: Front, path: str) -> None:
+    response = httpx.get(front.base + path)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("path", ["/", GATED_URL, "/sign-in", f"/api/notes/{GATED}"])
+def test_a_hundred_headers_are_not_a_server_error(front: Front, path: str, body_text: str) -> None:
+    headers = {f"x-probe-{i}": "x" for i in range(100)}
+    headers["cookie"] = full_cookie()
+    response = httpx.get(front.base + path, headers=headers)
+    assert response.status_code < 500, (path, response.status_code)
+    assert body_text not in response.text
+
+
+@pytest.mark.parametrize("path", ["/reset-password?token=made-up", "/verify-email?token=x"])
+def test_token_pages_keep_their_no_referrer_through_nginx(front: Front, path: str) -> None:
+    response = httpx.get(front.base + path)
+    assert response.headers.get_list("referrer-policy") == ["no-referrer"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/assets/javascripts/notes.js", f"/topics/{TOPICS[0]}/", "/no-such/", "/sign-in"]
+)
+def test_no_header_twice_even_for_an_unsatisfiable_range(front: Front, path: str) -> None:
+    headers = {"range": "bytes=999999-", "accept-encoding": "identity"}  # gzip skips ranges
+    response = httpx.get(front.base + path, headers=headers)
+    assert response.status_code != 416
+    names = [name.lower() for name, _ in response.headers.multi_items()]
+    assert [n for n in set(names) if names.count(n) > 1 and n != "set-cookie"] == []
+
+
+def test_the_404_page_varies_by_cookie(front: Front) -> None:
+    response = httpx.get(front.base + "/no-such/")
+    assert response.status_code == 404
+    assert response.headers.get_list("vary") == ["Cookie"]
+
+
+def gate_cache_files(front: Front) -> int:
+    return sum(1 for p in (front.nginx_log.parent / "gate-cache").rglob("*") if p.is_file())
+
+
+def test_gate_cache_keys_only_the_session_and_the_page(front: Front, built_site: Path) -> None:
+    cookie = new_session(front.settings, email="query-reader@example.org")
+    before = gate_cache_files(front)
+    with httpx.Client(base_url=front.base, headers={"cookie": cookie}) as browser:
+        for i in range(40):
+            response = browser.get(f"{GATED_URL}?utm={i}", headers={"cookie": f"{cookie}; x{i}=1"})
+            assert response.status_code == 200
+        # Two pages read within the reuse time are still two different pages.
+        other = browser.get(f"/topics/{TOPICS[1]}/")
+        assert f"/topics/{TOPICS[1]}/" in str(other.url) and "<h1" in other.text
+        published = (built_site / "topics" / TOPICS[1] / "index.html").read_text()
+        assert other.text.split("<h1", 1)[1][:80] == published.split("<h1", 1)[1][:80]
+    assert gate_cache_files(front) - before <= 2
+
+
+def test_long_keys_log_nothing_at_error_level(front: Front) -> None:
+    cookie = new_session(front.settings, email="long-key-reader@example.org")
+    error_log = front.nginx_log.parent / "error.log"
+    start = error_log.stat().st_size
+    headers = {"cookie": f"{cookie}; filler={'f' * 3000}"}
+    for target in (f"{GATED_URL}?q={'a' * 4000}", "/topics/" + "b" * 3000 + "/"):
+        response = httpx.get(front.base + target, headers=headers)
+        assert response.status_code in {200, 404}
+    with error_log.open("rb") as log:
+        log.seek(start)
+        added = log.read().decode(errors="replace")
+    assert "[error]" not in added and "[crit]" not in added, added
+
+
+def test_parallel_guesses_through_nginx_check_exactly_the_limit(front: Front) -> None:
+    """Two workers on PostgreSQL: 30 guesses at once are 10 checked passwords and 20 refusals,
+    and the right password after them is refused too."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    email = "parallel-guess@example.org"
+    engine = make_engine(front.settings.database_url)
+    create_user(engine, email, PASSWORD, verified=True)
+    engine.dispose()
+    with httpx.Client(base_url=front.base) as browser:
+        browser.get("/sign-in")
+        token = browser.cookies["csrf"]
+        cookies = {"csrf": token}
+
+        def guess(password: str) -> int:
+            data = {"email": email, "password": password, "csrf_token": token}
+            with httpx.Client(base_url=front.base, cookies=cookies, timeout=120) as one:
+                return one.post("/sign-in", data=data).status_code
+
+        with ThreadPoolExecutor(max_workers=30) as pool:
+            statuses = list(pool.map(guess, ["wrong password here"] * 30))
+        assert sorted(statuses) == [400] * 10 + [429] * 20
+        assert guess(PASSWORD) == 429

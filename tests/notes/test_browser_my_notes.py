@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import inject_axe
 from sqlmodel import Session
 
 from site_api.accounts import users
@@ -160,7 +161,7 @@ def test_my_notes_has_no_serious_accessibility_violations(
     page.goto(live_server + "/account")
     page.get_by_role("searchbox", name="Search my notes").fill("a")
     expect(page.locator("[data-my-notes-status]")).to_have_text("3 notes found")
-    page.add_script_tag(content=axe_source)
+    inject_axe(page, axe_source)
     violations = page.evaluate("async () => (await axe.run()).violations")
     serious = [v for v in violations if v["impact"] in ("serious", "critical")]
     report = "\n".join(

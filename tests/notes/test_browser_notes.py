@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import inject_axe
 from xss_corpus import PAYLOADS
 
 pytestmark = pytest.mark.browser
@@ -368,7 +369,7 @@ def test_reserved_height_holds(
 
 
 def run_axe(page: Any, axe_source: str) -> list[str]:
-    page.add_script_tag(content=axe_source)
+    inject_axe(page, axe_source)
     violations = page.evaluate("async () => (await axe.run()).violations")
     return [
         f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"

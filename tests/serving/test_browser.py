@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import inject_axe
 
 pytestmark = pytest.mark.browser
 
@@ -119,7 +120,7 @@ def test_no_serious_accessibility_violations(
 ) -> None:
     """axe-core finds nothing serious or critical on the page."""
     page.goto(live_server + path)
-    page.add_script_tag(content=axe_source)
+    inject_axe(page, axe_source)
     violations = page.evaluate("async () => (await axe.run()).violations")
     serious = [v for v in violations if v["impact"] in ("serious", "critical")]
     report = "\n".join(

@@ -107,3 +107,33 @@ def test_without_the_session_cache_nothing_is_reusable(settings: Settings) -> No
     assert answer.status_code == 204 and answer.headers["x-meter-countdown"] == ""
     assert answer.headers["cache-control"] == "no-store"
     assert "x-accel-expires" not in answer.headers
+
+
+def test_a_remembered_session_is_reusable_only_for_what_is_left_of_its_trust(
+    client: httpx.Client, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """nginx's reuse ends when the worker's own memory of the session does: the two caches
+    never stack, so a signed-out cookie stops reading within the session cache time."""
+    import time
+
+    from site_api.accounts import sessions
+
+    cookie = signed_in_cookie(settings)
+    first = ask(client, GATED_URL, cookie)
+    assert first.headers["x-accel-expires"] == "5"
+    later = time.monotonic() + 3.6
+    monkeypatch.setattr(sessions.time, "monotonic", lambda: later)
+    again = ask(client, GATED_URL, cookie)  # answered from this worker's memory
+    assert again.status_code == 204
+    assert again.headers["x-accel-expires"] == "1"
+
+
+@pytest.mark.parametrize("uri", ["/no-such-topic/", "/topics/Kawasaki-Disease/"])
+def test_only_a_real_pages_answer_is_reusable(
+    client: httpx.Client, settings: Settings, uri: str
+) -> None:
+    """Unknown paths and other spellings are endless: their answers would fill nginx's cache."""
+    answer = ask(client, uri, signed_in_cookie(settings))
+    assert answer.status_code in {204, 401}
+    assert "x-accel-expires" not in answer.headers
+    assert answer.headers["cache-control"] == "no-store"

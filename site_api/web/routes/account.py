@@ -11,12 +11,12 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
 
-from site_api.accounts import ratelimit, users
+from site_api.accounts import ratelimit, tokens, users
 from site_api.accounts.deps import OptionalUser, StoreDep
 from site_api.accounts.sessions import COOKIE as SESSION_COOKIE
 from site_api.accounts.sessions import SessionStore
 from site_api.deps import EngineDep
-from site_api.models import OidcIdentity, RateCounter, User, UserSession
+from site_api.models import OidcIdentity, User, UserSession
 from site_api.notes.api import export_rows
 from site_api.web.routes import account_notes
 from site_api.web.routes.forms import NO_STORE, page, require_csrf
@@ -43,21 +43,15 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _reauth_key(user: User) -> str:
-    # Ends in ":{email}" like every per-account counter, so deleting the account finds it.
-    return f"account:acct:{user.email}"
-
-
 def _password_ok(engine: Engine, user: User, password: str) -> bool:
-    """Re-entry of the account's password, rate limited per account."""
-    key = _reauth_key(user)
-    ratelimit.check(engine, key, REAUTH_FAILURES)
+    """Re-entry of the account's password, rate limited per account (counted before argon2)."""
+    key = ratelimit.account_key("account", user.email)
+    ratelimit.hit(engine, key, REAUTH_FAILURES)
     if len(password) <= 4 * users.MAX_PASSWORD and users.verify_password(
         password, user.password_hash
     ):
-        ratelimit.reset(engine, key)
+        ratelimit.give_back(engine, key)
         return True
-    ratelimit.hit(engine, key, REAUTH_FAILURES)
     return False
 
 
@@ -174,6 +168,8 @@ def change_password(
         row.password_hash = users.hash_password(new_password)
         db.add(row)
         db.commit()
+    # A reset link sent before the change must not undo it.
+    tokens.revoke(engine, user.id, "reset")
     end_sessions(store, user.id, keep=request.cookies.get(SESSION_COOKIE))
     done = "password" if had_password else "password-set"
     return RedirectResponse(f"/account?done={done}", status_code=303, headers=NO_STORE)
@@ -266,12 +262,8 @@ def delete_account(
         # Sessions, email tokens and identities go by ON DELETE CASCADE (SQLite: foreign_keys=ON
         # in db.make_engine); counters are keyed by the address, not the id.
         db.execute(delete(User).where(col(User.id) == user.id))
-        db.execute(
-            delete(RateCounter).where(
-                col(RateCounter.key).endswith(f":{user.email}", autoescape=True)
-            )
-        )
         db.commit()
+    ratelimit.forget_account(engine, user.email)
     response = page(
         request,
         "Account deleted",

@@ -13,6 +13,7 @@ from site_api.accounts.deps import StoreDep
 from site_api.accounts.mail import Mailer
 from site_api.accounts.sessions import COOKIE as SESSION_COOKIE
 from site_api.deps import EngineDep, SettingsDep
+from site_api.serving.links import sign_in_link
 from site_api.web.routes.forms import NO_STORE, page, require_csrf, start_session
 from site_api.web.security import client_address, safe_next
 
@@ -66,11 +67,11 @@ def sign_in(
     require_csrf(request, csrf_token)
     target = safe_next(next)
     limit_address(request, "sign-in")
+    # Counted before argon2 runs, so parallel guesses cannot all pass a check made beforehand.
     account_key = ratelimit.account_key("sign-in", email)
-    ratelimit.check(engine, account_key, ACCOUNT_FAILURES)
+    ratelimit.hit(engine, account_key, ACCOUNT_FAILURES)
     user = users.authenticate(engine, email, password)
     if user is None or user.id is None:
-        ratelimit.hit(engine, account_key, ACCOUNT_FAILURES)
         return page(
             request,
             "Sign in",
@@ -81,7 +82,7 @@ def sign_in(
             messages=[SIGN_IN_FAILED],
             providers=providers(request),
         )
-    ratelimit.reset(engine, account_key)
+    ratelimit.give_back(engine, account_key)  # only failures use up the limit
     return start_session(request, user.id, target)
 
 
@@ -164,7 +165,7 @@ def create_account(
             f"We have sent a message to {address}. Follow the link in it to confirm your address.",
             "Then sign in with your email address and password.",
         ],
-        link={"href": f"/sign-in?next={target}", "text": "Sign in"},
+        link={"href": sign_in_link(target), "text": "Sign in"},
     )
 
 

@@ -24,7 +24,7 @@ log = logging.getLogger("site_api.email_flows")
 router = APIRouter(include_in_schema=False)
 
 #: Messages one account can be sent per hour, whoever asks: nobody can flood a mailbox through us.
-#: Counted under `<action>:acct:<address>`, like sign-in failures, so deleting an account clears them.
+#: Counted under `ratelimit.account_key`, like sign-in attempts, so deleting an account clears them.
 MAILS_PER_ACCOUNT = ratelimit.Limit(5, timedelta(hours=1))
 #: Pages whose address holds a token never pass it on in a `Referer`.
 TOKEN_HEADERS = {"referrer-policy": "no-referrer"}
@@ -56,6 +56,8 @@ def verify_email(
                 account.email_verified_at = users.utcnow()
                 db.add(account)
                 db.commit()
+        # A change of the account's state ends the reset links sent before it.
+        tokens.revoke(engine, user_id, "reset")
         if account is not None:
             response = page(
                 request,
@@ -104,7 +106,7 @@ def resend_verification(
             paragraphs=["There is nothing more to do."],
             link={"href": "/", "text": "Continue reading"},
         )
-    ratelimit.hit(engine, f"verify-resend:acct:{user.email}", MAILS_PER_ACCOUNT)
+    ratelimit.hit(engine, ratelimit.account_key("verify-resend", user.email), MAILS_PER_ACCOUNT)
     link = _link(settings, "/verify-email", tokens.issue(engine, user.id, "verify"))
     try:
         Mailer(settings).send(
@@ -189,7 +191,7 @@ def _send_reset_link(engine: Engine, settings: Settings, address: str) -> None:
     if user is None or user.id is None:
         return
     try:
-        ratelimit.hit(engine, f"forgot-password:acct:{address}", MAILS_PER_ACCOUNT)
+        ratelimit.hit(engine, ratelimit.account_key("forgot-password", address), MAILS_PER_ACCOUNT)
     except ratelimit.RateLimited:
         log.warning("reset link for %s not sent: too many asked for this hour", address)
         return
@@ -287,10 +289,11 @@ def reset_password(
         account.email_verified_at = account.email_verified_at or users.utcnow()
         db.add(account)
         db.commit()
+    tokens.revoke(engine, user.id, "reset")  # any other link sent before this one
     # Whoever knew the old password may hold a session: every one of them ends here.
     store.end_user(user.id)
     # Failed sign-ins with the forgotten password must not lock out the new one.
-    ratelimit.reset(engine, f"sign-in:acct:{user.email}")
+    ratelimit.reset(engine, ratelimit.account_key("sign-in", user.email))
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         store.end(old)  # the row is gone; this drops this process's cached copy too

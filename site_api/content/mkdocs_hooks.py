@@ -1,10 +1,10 @@
-"""MkDocs hook: validate front matter, render citations, write the manifest, guard the search index."""
+"""MkDocs hook: validate front matter, add the browsing pages, render citations, write the manifest,
+guard the search index. A thin adapter: the rules live in the content model and `browse`."""
 
 from __future__ import annotations
 
 import json
-import posixpath
-import unicodedata
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,13 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
+from site_api.content.browse import (
+    LETTERS_MARKER,
+    SECTIONS_MARKER,
+    Catalogue,
+    Crumb,
+    check_a_to_z,
+)
 from site_api.content.citations import order_references, render_citations
 from site_api.content.manifest import Manifest, ManifestPage, manifest_path_for
 from site_api.content.model import (
@@ -24,11 +31,12 @@ from site_api.content.model import (
     TopicMeta,
     check_site,
     load_authors,
+    load_sections,
     parse_page,
 )
 
 AUTHORS_FILE = "authors.yml"
-A_TO_Z_MARKER = "<!-- topics:a-z -->"
+SECTIONS_FILE = "sections.yml"
 SHELL_TEMPLATE = "shell.html"
 
 # One build at a time per process; reset in on_config so `mkdocs serve` rebuilds start clean.
@@ -52,42 +60,64 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     return config
 
 
+def _load(
+    docs: Path,
+    name: str,
+    why: str,
+    loader: Callable[[str, str], dict[str, Any] | list[ContentError]],
+) -> dict[str, Any]:
+    path = docs / name
+    if not path.is_file():
+        _fail([ContentError(_display(path), 1, f"missing: {why}")])
+    found = loader(_display(path), path.read_text(encoding="utf-8"))
+    if isinstance(found, list):
+        _fail(found)
+    assert isinstance(found, dict)
+    return found
+
+
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     docs = Path(config.docs_dir)
-    authors_path = docs / AUTHORS_FILE
-    if not authors_path.is_file():
-        _fail(
-            [
-                ContentError(
-                    _display(authors_path), 1, "missing: topics name their authors from this file"
-                )
-            ]
-        )
-    authors = load_authors(_display(authors_path), authors_path.read_text(encoding="utf-8"))
-    if isinstance(authors, list):
-        _fail(authors)
-    assert isinstance(authors, dict)
+    authors = _load(docs, AUTHORS_FILE, "topics name their authors from this file", load_authors)
+    sections = _load(docs, SECTIONS_FILE, "topics name their section from this file", load_sections)
 
     pages: list[SourcePage] = []
     errors: list[ContentError] = []
-    texts: dict[str, str] = {}
     by_uri: dict[str, File] = {}
     for file in files.documentation_pages():
         shown = _display(Path(file.abs_src_path or docs / file.src_uri))
-        text = file.content_string
-        texts[shown] = text
-        parsed = parse_page(shown, file.src_uri, text)
+        parsed = parse_page(shown, file.src_uri, file.content_string)
         if isinstance(parsed, list):
             errors.extend(parsed)
         else:
             pages.append(parsed)
             by_uri[file.src_uri] = file
     if not errors:
-        errors = check_site(pages, authors, date.today(), texts)
+        errors = check_site(pages, authors, date.today(), sections) + check_a_to_z(pages)
     if errors:
         _fail(sorted(errors, key=lambda e: (e.path, e.line)))
 
+    catalogue = Catalogue(pages, sections)
+    crumbs: dict[str, tuple[Crumb, ...]] = {
+        p.src_uri: catalogue.topic_crumbs(p) for p in catalogue.topics
+    }
+    for generated in catalogue.generated():
+        taken = files.get_file_from_path(generated.src_uri)
+        if taken is not None:
+            where = _display(Path(taken.abs_src_path or docs / taken.src_uri))
+            _fail([ContentError(where, 1, "this path is reserved for a generated browsing page")])
+        file = File.generated(config, generated.src_uri, content=generated.markdown)
+        parsed = parse_page(f"(generated) {generated.src_uri}", file.src_uri, generated.markdown)
+        assert isinstance(parsed, SourcePage), parsed
+        files.append(file)
+        pages.append(parsed)
+        by_uri[file.src_uri] = file
+        crumbs[file.src_uri] = generated.crumbs
+
     _state["authors"] = authors
+    _state["sections"] = sections
+    _state["catalogue"] = catalogue
+    _state["crumbs"] = crumbs
     _state["pages"] = {p.src_uri: p for p in pages}
     _state["ids"] = {p.meta.id: p for p in pages}
     _state["files"] = by_uri
@@ -120,33 +150,12 @@ def _topic_view(page: SourcePage) -> dict[str, Any]:
     }
 
 
-def _a_to_z(from_uri: str) -> str:
-    """Markdown A–Z list of topics and their aliases, linked relative to `from_uri`."""
-    entries: list[tuple[str, str, str | None]] = []
-    for page in _state["pages"].values():
-        if not page.is_topic:
-            continue
-        link = posixpath.relpath(page.src_uri, posixpath.dirname(from_uri) or ".")
-        entries.append((page.meta.title, link, None))
-        for alias in page.meta.aliases:
-            entries.append((alias, link, page.meta.title))
-    entries.sort(key=lambda e: _fold(e[0]))
-    groups: dict[str, list[str]] = {}
-    for label, link, target in entries:
-        letter = _fold(label)[:1].upper()
-        letter = letter if letter.isalpha() else "#"
-        shown = label[:1].upper() + label[1:]
-        item = f"- [{shown}]({link})" if target is None else f"- {shown}: see [{target}]({link})"
-        groups.setdefault(letter, []).append(item)
-    jump = " · ".join(f"[{letter}](#az-{letter.lower()})" for letter in groups)
-    blocks = [f'<nav class="az-jump" markdown="1" aria-label="Jump to letter">{jump}</nav>']
-    for letter, items in groups.items():
-        blocks.append(f"### {letter} {{#az-{letter.lower()}}}\n\n" + "\n".join(items))
-    return "\n\n".join(blocks)
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+def _crumbs(src_uri: str) -> list[dict[str, str | None]]:
+    files: dict[str, File] = _state["files"]
+    return [
+        {"title": c.title, "url": files[c.src_uri].url if c.src_uri else None}
+        for c in _state["crumbs"].get(src_uri, ())
+    ]
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
@@ -155,8 +164,12 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         view = _topic_view(source)
         page.meta["topic"] = view
         markdown = render_citations(markdown, {r["key"]: r["n"] for r in view["references"]})
-    if A_TO_Z_MARKER in markdown:
-        markdown = markdown.replace(A_TO_Z_MARKER, _a_to_z(page.file.src_uri))
+    page.meta["crumbs"] = _crumbs(source.src_uri)
+    catalogue: Catalogue = _state["catalogue"]
+    if LETTERS_MARKER in markdown:
+        markdown = markdown.replace(LETTERS_MARKER, catalogue.home_letters(source.src_uri))
+    if SECTIONS_MARKER in markdown:
+        markdown = markdown.replace(SECTIONS_MARKER, catalogue.home_sections(source.src_uri))
     return markdown
 
 

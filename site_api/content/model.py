@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import PurePosixPath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -54,12 +54,22 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+M = TypeVar("M", bound=StrictModel)
+
+
 class Author(StrictModel):
     """A member of an authoring team, from `content/authors.yml`."""
 
     name: Text
     role: Text
     profession: Text
+
+
+class Section(StrictModel):
+    """A clinical section (specialty) readers browse by, from `content/sections.yml`."""
+
+    title: Text
+    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 
 
 class Reference(StrictModel):
@@ -88,6 +98,7 @@ class TopicMeta(PageMeta):
 
     access: Access = "metered"
     authors: Annotated[list[str], Field(min_length=1), AfterValidator(_no_duplicates)]
+    section: PageId
     reviewed: date
     next_review: date
     aliases: Annotated[list[Text], AfterValidator(_no_duplicates)] = Field(default_factory=list)
@@ -124,6 +135,12 @@ class SourcePage:
     body: str
     body_line: int  # 1-based line of the first body line
     citations: list[Citation] = field(default_factory=list)
+    # The front matter's YAML tree, kept so cross-page checks find lines without parsing again.
+    node: yaml.Node | None = field(default=None, repr=False)
+
+    def line_of(self, *loc: int | str) -> int:
+        """Line of a front matter field (or item), for an error message; 2 when absent."""
+        return _line_of(self.node, loc, 2)
 
     @property
     def is_topic(self) -> bool:
@@ -196,31 +213,22 @@ def parse_page(path: str, src_uri: str, text: str) -> SourcePage | list[ContentE
         meta = model.model_validate(data)
     except ValidationError as exc:
         return _field_errors(exc, node, path)
-    page = SourcePage(path, src_uri, meta, body, body_line)
+    page = SourcePage(path, src_uri, meta, body, body_line, node=node)
     page.citations = find_citations(body, body_line)
     return page
 
 
-def front_matter_line(text: str, key: str) -> int:
-    """Line of a top-level front matter key, or 1 when it is absent."""
-    parts = split_front_matter(text)
-    if parts:
-        node = yaml.compose(parts[0], Loader=TextDates)
-        return _line_of(node, [key], 2) if node is not None else 1
-    return 1
-
-
 def check_site(
     pages: list[SourcePage],
-    authors: dict[str, Author],
+    authors: Mapping[str, Author],
     today: date,
-    texts: dict[str, str],
+    sections: Mapping[str, Section],
 ) -> list[ContentError]:
-    """Rules that need more than one page: ids, authors, related pages, citations, dates."""
+    """Rules that need more than one page: ids, authors, sections, related pages, citations, dates."""
     errors: list[ContentError] = []
     by_id: dict[str, SourcePage] = {}
     for page in pages:
-        line = front_matter_line(texts[page.path], "id")
+        line = page.line_of("id")
         if page.meta.id in by_id:
             other = by_id[page.meta.id].path
             errors.append(
@@ -232,7 +240,7 @@ def check_site(
             by_id[page.meta.id] = page
     for page in pages:
         if isinstance(page.meta, TopicMeta):
-            errors.extend(_check_topic(page, page.meta, by_id, authors, today, texts[page.path]))
+            errors.extend(_check_topic(page, page.meta, by_id, authors, today, sections))
     for page in pages:
         if not page.is_topic and page.citations:
             errors.append(
@@ -247,20 +255,23 @@ def _check_topic(
     page: SourcePage,
     meta: TopicMeta,
     by_id: dict[str, SourcePage],
-    authors: dict[str, Author],
+    authors: Mapping[str, Author],
     today: date,
-    text: str,
+    sections: Mapping[str, Section],
 ) -> list[ContentError]:
-    node = yaml.compose(split_front_matter(text)[0], Loader=TextDates)  # type: ignore[index]
-
     def err(loc: list[int | str], message: str) -> ContentError:
-        return ContentError(page.path, _line_of(node, loc, 2), message)
+        return ContentError(page.path, page.line_of(*loc), message)
 
     errors = [
         err(["authors", i], f"authors: unknown author '{a}'")
         for i, a in enumerate(meta.authors)
         if a not in authors
     ]
+    if meta.section not in sections:
+        known_sections = ", ".join(sorted(sections)) or "none"
+        errors.append(
+            err(["section"], f"section: unknown section '{meta.section}' (known: {known_sections})")
+        )
     for i, rel in enumerate(meta.related):
         if rel not in by_id:
             errors.append(err(["related", i], f"related: unknown page id '{rel}'"))
@@ -289,6 +300,25 @@ def _check_topic(
 
 def load_authors(path: str, text: str) -> dict[str, Author] | list[ContentError]:
     """Parse `authors.yml`: a mapping of key to name, role and profession."""
+    return _load_mapping(path, text, Author, "author key to name, role and profession")
+
+
+def load_sections(path: str, text: str) -> dict[str, Section] | list[ContentError]:
+    """Parse `sections.yml`: the fixed list of sections, key to title and summary."""
+    found = _load_mapping(path, text, Section, "section key to title and summary")
+    if isinstance(found, dict):
+        bad = [key for key in found if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", key)]
+        if bad:
+            return [
+                ContentError(path, 1, f"{key}: a section key is lower-case letters, digits and -")
+                for key in bad
+            ]
+    return found
+
+
+def _load_mapping(
+    path: str, text: str, model: type[M], what: str
+) -> dict[str, M] | list[ContentError]:
     try:
         node = yaml.compose(text, Loader=TextDates)
         data: Any = yaml.load(text, Loader=TextDates) or {}
@@ -302,18 +332,16 @@ def load_authors(path: str, text: str) -> dict[str, Author] | list[ContentError]
             )
         ]
     if not isinstance(data, dict):
-        return [
-            ContentError(path, 1, "must be a mapping of author key to name, role and profession")
-        ]
-    authors: dict[str, Author] = {}
+        return [ContentError(path, 1, f"must be a mapping of {what}")]
+    found: dict[str, M] = {}
     errors: list[ContentError] = []
     for key, value in data.items():
         try:
-            authors[str(key)] = Author.model_validate(value)
+            found[str(key)] = model.model_validate(value)
         except ValidationError as exc:
             for err in exc.errors():
                 loc = [key, *err["loc"]]
                 where = ".".join(str(p) for p in loc)
                 msg = "missing required field" if err["type"] == "missing" else err["msg"]
                 errors.append(ContentError(path, _line_of(node, loc, 1), f"{where}: {msg}"))
-    return errors or authors
+    return errors or found

@@ -126,7 +126,13 @@ class PageServer:
             await _send(send, 403, [(b"cache-control", GATE_CACHE), *headers], body, method)
         else:
             assert view.page is not None
-            body = view.page.head + view.slot + view.page.tail
+            parts = self.site.parts(view.page)
+            if parts is None:
+                # The manifest lists a page whose file is gone: the 404 page, never a 500. The
+                # meter cookie is not set, so the visitor spends nothing on a page not sent.
+                await self._not_found(scope, send)
+                return
+            body = parts[0] + view.slot + parts[1]
             await _send(send, 200, [(b"cache-control", PAGE_CACHE), *headers], body, method)
 
     async def view(self, found: Lookup, cookie_header: str | None, method: str) -> View:
@@ -186,6 +192,10 @@ class PageServer:
         uri = _original_path(scope)
         method = _header(scope, b"x-original-method") or "GET"
         view = await self.view(self.site.lookup(uri), _header(scope, b"cookie"), method)
+        if view.status == 200 and view.page is not None and not self.site.exists(view.page):
+            # As the embedded door does: a listed page whose file is gone is a 404, and the
+            # visitor spends nothing on it (no meter cookie).
+            view = View(404, None, slot=view.slot)
         reuse = int(self.store.cache_seconds) if view.signed_in else 0
         headers: list[tuple[bytes, bytes]] = (
             [(b"x-accel-expires", str(reuse).encode())]

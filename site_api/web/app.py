@@ -88,7 +88,7 @@ class SiteApp:
 def create_app(settings: Settings) -> SiteApp:
     """Build the application; raises `ManifestError` or `ConfigError` with a message to act on."""
     key = signing_key(settings)
-    site = SiteIndex.load(settings.site_dir)
+    site = SiteIndex.load(settings.site_dir, settings.page_cache_pages)
     engine = make_engine(settings.database_url, settings.database_pool_size)
     store = SessionStore(
         engine,

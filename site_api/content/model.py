@@ -40,7 +40,12 @@ def _no_duplicates(values: list[str]) -> list[str]:
     return values
 
 
-class TextDates(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (MkDocs reads front matter with it too): the
+# pure-Python one was half of a 1,000-topic build's time.
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class TextDates(_BaseLoader):  # type: ignore[misc]
     """YAML's safe loader, but a date stays text for the model to parse: an impossible one
     (2026-13-40) is then a field error with its line, where PyYAML would raise ValueError."""
 
@@ -48,6 +53,16 @@ class TextDates(yaml.SafeLoader):
         first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
+
+
+def load_yaml(text: str) -> tuple[yaml.Node | None, Any]:
+    """Parse once: the node tree (for the lines of errors) and the data built from it."""
+    loader = TextDates(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
 
 
 class StrictModel(BaseModel):
@@ -199,8 +214,8 @@ def parse_page(path: str, src_uri: str, text: str) -> SourcePage | list[ContentE
         return [ContentError(path, 1, "front matter: missing (the file must start with '---')")]
     raw, body, body_line = parts
     try:
-        node = yaml.compose(raw, Loader=TextDates)
-        data = yaml.load(raw, Loader=TextDates) or {}
+        node, data = load_yaml(raw)
+        data = data or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = 2 + mark.line if mark is not None else 1
@@ -320,8 +335,8 @@ def _load_mapping(
     path: str, text: str, model: type[M], what: str
 ) -> dict[str, M] | list[ContentError]:
     try:
-        node = yaml.compose(text, Loader=TextDates)
-        data: Any = yaml.load(text, Loader=TextDates) or {}
+        node, data = load_yaml(text)
+        data = data or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         return [

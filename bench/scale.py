@@ -448,6 +448,7 @@ def main() -> None:
         print("building: plain mkdocs-material")
         mkdocs = [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(plain / "mkdocs.yml")]
         plain_s, plain_rss = timed(mkdocs, plain)
+        print(f"  site-api build {ours_s:.1f} s, plain mkdocs-material {plain_s:.1f} s")
 
         site, plain_site = ours / "site", plain / "site"
         topic = "topics/topic-00000/index.html"
@@ -458,52 +459,52 @@ def main() -> None:
         with plain_nginx(nginx, tmp / "nginx", site, topics[0]) as (url, _):
             base = url.split("/topics/", 1)[0]
             nginx_rps = wrk_random(base, tmp / "paths.txt", tmp)
+
+        mb = 1024 * 1024
+        rows = [
+            ("build seconds", f"{ours_s:.1f}", f"{plain_s:.1f}", f"{ours_s / plain_s:.2f}×"),
+            ("build peak RSS", f"{ours_rss / mb:.0f} MB", f"{plain_rss / mb:.0f} MB", ""),
+            (
+                "site/ bytes",
+                f"{tree_bytes(site) / mb:.1f} MB",
+                f"{tree_bytes(plain_site) / mb:.1f} MB",
+                "",
+            ),
+            (
+                "one topic's HTML",
+                f"{(site / topic).stat().st_size / 1024:.1f} KB",
+                f"{(plain_site / topic).stat().st_size / 1024:.1f} KB",
+                "",
+            ),
+            (
+                "search/search_index.json",
+                f"{(site / 'search/search_index.json').stat().st_size / 1024:.0f} KB",
+                f"{(plain_site / 'search/search_index.json').stat().st_size / 1024:.0f} KB",
+                "",
+            ),
+            ("server start (until /healthz answers)", f"{served['start']:.2f} s", "", ""),
+            (
+                "worker RSS: at start / after 1,000 random topics / after wrk",
+                f"{served['rss_start'] / mb:.0f} / {served['rss'] / mb:.0f} / "
+                f"{served['rss_wrk'] / mb:.0f} MB",
+                "",
+                "",
+            ),
+            (
+                "random topics, req/s (nginx on the same files)",
+                f"{served['rps']:.0f}",
+                f"nginx {nginx_rps:.0f}",
+                f"{served['rps'] / nginx_rps:.2f}×",
+            ),
+        ]
+        print(f"\n{args.topics} topics; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+        print("| measure | site-api | plain mkdocs-material / nginx | ratio |")
+        print("|---|---:|---:|---:|")
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)
-
-    mb = 1024 * 1024
-    rows = [
-        ("build seconds", f"{ours_s:.1f}", f"{plain_s:.1f}", f"{ours_s / plain_s:.2f}×"),
-        ("build peak RSS", f"{ours_rss / mb:.0f} MB", f"{plain_rss / mb:.0f} MB", ""),
-        (
-            "site/ bytes",
-            f"{tree_bytes(site) / mb:.1f} MB",
-            f"{tree_bytes(plain_site) / mb:.1f} MB",
-            "",
-        ),
-        (
-            "one topic's HTML",
-            f"{(site / topic).stat().st_size / 1024:.1f} KB",
-            f"{(plain_site / topic).stat().st_size / 1024:.1f} KB",
-            "",
-        ),
-        (
-            "search/search_index.json",
-            f"{(site / 'search/search_index.json').stat().st_size / 1024:.0f} KB",
-            f"{(plain_site / 'search/search_index.json').stat().st_size / 1024:.0f} KB",
-            "",
-        ),
-        ("server start (until /healthz answers)", f"{served['start']:.2f} s", "", ""),
-        (
-            "worker RSS: at start / after 1,000 random topics / after wrk",
-            f"{served['rss_start'] / mb:.0f} / {served['rss'] / mb:.0f} / "
-            f"{served['rss_wrk'] / mb:.0f} MB",
-            "",
-            "",
-        ),
-        (
-            "random topics, req/s (nginx on the same files)",
-            f"{served['rps']:.0f}",
-            f"nginx {nginx_rps:.0f}",
-            f"{served['rps'] / nginx_rps:.2f}×",
-        ),
-    ]
-    print(f"\n{args.topics} topics; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
-    print("| measure | site-api | plain mkdocs-material / nginx | ratio |")
-    print("|---|---:|---:|---:|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from site_api.content.manifest import Manifest, ManifestError, ManifestPage, load_manifest
+from site_api.content.manifest import ManifestError, PageEntry, load_page_entries
 from site_api.serving.meter import page_token
 
 NOT_FOUND_FILE = "404.html"
@@ -26,11 +26,11 @@ DEFAULT_CACHE_PAGES = 256
 log = logging.getLogger("site_api.serving.pages")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BuiltPage:
     """A page of the build as the manifest lists it; its bytes are read when it is sent."""
 
-    meta: ManifestPage
+    meta: PageEntry
     token: str  # the page's token in the meter cookie
 
 
@@ -66,13 +66,12 @@ class SiteIndex:
     bytes through a bounded least-recently-used cache."""
 
     def __init__(
-        self, site_dir: Path, manifest: Manifest, cache_pages: int = DEFAULT_CACHE_PAGES
+        self, site_dir: Path, pages: list[PageEntry], cache_pages: int = DEFAULT_CACHE_PAGES
     ) -> None:
         self.site_dir = site_dir
-        self.manifest = manifest
         self.by_url: dict[str, BuiltPage] = {}
         self.by_id: dict[str, BuiltPage] = {}
-        for entry in manifest.pages:
+        for entry in pages:
             page = BuiltPage(entry, page_token(entry.id))
             self.by_url[entry.url] = page
             self.by_id[entry.id] = page
@@ -84,7 +83,7 @@ class SiteIndex:
     @classmethod
     def load(cls, site_dir: Path, cache_pages: int = DEFAULT_CACHE_PAGES) -> SiteIndex:
         """Load the manifest (pages are read later, when sent); `ManifestError` says what is wrong."""
-        return cls(site_dir, load_manifest(site_dir), cache_pages)
+        return cls(site_dir, load_page_entries(site_dir), cache_pages)
 
     def lookup(self, raw_path: str) -> Lookup:
         """Find the page for a request path; non-canonical spellings redirect to the canonical."""

@@ -23,7 +23,7 @@ from site_api.content.browse import (
     Crumb,
     check_a_to_z,
 )
-from site_api.content.citations import order_references, render_citations
+from site_api.content.citations import CitationExtension, order_references
 from site_api.content.manifest import Manifest, ManifestPage, manifest_path_for
 from site_api.content.model import (
     ContentError,
@@ -57,6 +57,9 @@ def _display(path: Path) -> str:
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     _state.clear()
+    citations = CitationExtension()
+    config.markdown_extensions.append(citations)  # type: ignore[arg-type]
+    _state["citations"] = citations
     return config
 
 
@@ -97,6 +100,10 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     if errors:
         _fail(sorted(errors, key=lambda e: (e.path, e.line)))
 
+    for page in pages:
+        # Checked: the YAML trees and bodies are not needed again, and at thousands of topics
+        # they were most of the build's memory beyond MkDocs' own.
+        page.node, page.body = None, ""
     catalogue = Catalogue(pages, sections)
     crumbs: dict[str, tuple[Crumb, ...]] = {
         p.src_uri: catalogue.topic_crumbs(p) for p in catalogue.topics
@@ -163,7 +170,10 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
     if source.is_topic:
         view = _topic_view(source)
         page.meta["topic"] = view
-        markdown = render_citations(markdown, {r["key"]: r["n"] for r in view["references"]})
+    citations: CitationExtension = _state["citations"]
+    citations.numbers = (
+        {r["key"]: r["n"] for r in page.meta["topic"]["references"]} if source.is_topic else {}
+    )
     page.meta["crumbs"] = _crumbs(source.src_uri)
     catalogue: Catalogue = _state["catalogue"]
     if LETTERS_MARKER in markdown:

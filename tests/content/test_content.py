@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import markdown
 import pytest
 
-from site_api.content.citations import order_references, render_citations
+from site_api.content.citations import CitationExtension, order_references
 from site_api.content.model import (
     Author,
     Section,
@@ -189,7 +190,8 @@ def test_references_numbered_by_first_citation_and_rendered_as_links() -> None:
     parsed = page()
     ordered = order_references(parsed.meta.references, parsed.citations)  # type: ignore[attr-defined]
     assert [(n, ref.key) for n, ref in ordered] == [(1, "second"), (2, "first")]
-    html = render_citations(parsed.body, {ref.key: n for n, ref in ordered})
+    numbers = {ref.key: n for n, ref in ordered}
+    html = markdown.markdown(parsed.body, extensions=[CitationExtension(numbers)])
     assert (
         'A claim <sup class="citation">[<a href="#ref-second" aria-label="Reference 1">1</a>]</sup>.'
         in html

@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 DEB_PACKAGES := chromium fonts-liberation postgresql nginx
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: run test build preview install system-deps lint bench clean
+.PHONY: run test build preview install system-deps lint bench bench-scale clean
 
 run: build
 	$(BIN)/site-api db upgrade
@@ -66,6 +66,13 @@ bench: build
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/notes_visible.py
 	$(BIN)/python bench/search.py
+
+# `make bench-scale N=1000`: N generated topics built with site-api and with plain mkdocs-material,
+# then served by site-api and by nginx (bench/scale.py); prints the table in the README.
+N ?= 1000
+bench-scale: $(INSTALLED)
+	@$(call apt-ensure,nginx wrk,make bench-scale)
+	$(BIN)/python bench/scale.py $(N)
 
 clean:
 	rm -rf site site-builds site-manifest.json .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ anonymous visitors; every row is also given as a ratio to plain nginx.
 
 from __future__ import annotations
 
+import getpass
 import os
 import re
 import secrets
@@ -144,16 +145,20 @@ def load_page(name: str, url: str, token: str, *pgids: int) -> list[Row]:
 
 
 @contextmanager
-def plain_nginx(nginx: str, tmp: Path) -> Iterator[tuple[str, int]]:
-    """nginx serving site/ as static files (bench/nginx.conf.template); yields page URL, pgid."""
+def plain_nginx(
+    nginx: str, tmp: Path, site: Path = SITE, page: str = PAGE
+) -> Iterator[tuple[str, int]]:
+    """nginx serving `site` as static files (bench/nginx.conf.template); yields page URL, pgid."""
     conf, port = (ROOT / "bench" / "nginx.conf.template").read_text(), free_port()
-    for slot, value in {"@PREFIX@": str(tmp), "@PORT@": str(port), "@SITE@": str(SITE)}.items():
+    slots = {"@PREFIX@": str(tmp), "@PORT@": str(port), "@SITE@": str(site)}
+    slots["@USER@"] = getpass.getuser()
+    for slot, value in slots.items():
         conf = conf.replace(slot, value)
     (tmp / "nginx.conf").write_text(conf)
     cmd = [nginx, "-e", str(tmp / "error.log"), "-p", str(tmp), "-c", str(tmp / "nginx.conf")]
     proc = start(cmd, tmp / "nginx.log")
     try:
-        url = f"http://127.0.0.1:{port}{PAGE}"
+        url = f"http://127.0.0.1:{port}{page}"
         wait_http(url, proc, tmp / "nginx.log")
         check(url, {}, countdown=False, set_cookie=False)
         yield url, proc.pid

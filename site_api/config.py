@@ -34,6 +34,7 @@ class Settings(BaseSettings):
 
     env: Literal["development", "production"] = "development"
     site_dir: Path = Path("site")
+    page_cache_pages: int = Field(default=256, ge=0, le=100_000)
     var_dir: Path = Path("var")
     database_url: str = ""
     database_pool_size: int = Field(default=5, ge=1, le=100)

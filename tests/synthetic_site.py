@@ -19,7 +19,11 @@ Generated topics for load tests.
 
 ## Topics A–Z
 
-<!-- topics:a-z -->
+<!-- browse:letters -->
+
+## Sections
+
+<!-- browse:sections -->
 """
 
 TOPIC = """---
@@ -27,6 +31,7 @@ id: {id}
 title: "Synthetic topic {n}"
 summary: "Generated topic number {n}, for load tests of the notes API."
 authors: [{author}]
+section: {section}
 reviewed: {reviewed}
 next_review: {next_review}
 ---
@@ -54,7 +59,11 @@ def write_synthetic_project(root: Path, topics: int) -> Path:
     (content / "topics").mkdir(parents=True)
     copy_config(root)
     shutil.copy(ROOT / "content" / "authors.yml", content / "authors.yml")
+    # The pages the navigation names besides the generated ones (mkdocs.yml `nav`).
+    for name in ("sections.yml", "about.md", "terms.md"):
+        shutil.copy(ROOT / "content" / name, content / name)
     author = _first_author(content / "authors.yml")
+    sections = sorted(yaml.safe_load((content / "sections.yml").read_text(encoding="utf-8")))
     (content / "index.md").write_text(HOME, encoding="utf-8")
     today = date.today()
     for n, page_id in enumerate(topic_ids(topics), start=1):
@@ -63,6 +72,7 @@ def write_synthetic_project(root: Path, topics: int) -> Path:
                 id=page_id,
                 n=n,
                 author=author,
+                section=sections[n % len(sections)],
                 reviewed=today - timedelta(days=30),
                 next_review=today + timedelta(days=365),
             ),

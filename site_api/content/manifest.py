@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
@@ -42,8 +44,7 @@ def manifest_path_for(site_dir: Path) -> Path:
     return site_dir.with_name(site_dir.name + "-manifest.json")
 
 
-def load_manifest(site_dir: Path) -> Manifest:
-    """Read and validate the manifest of a built site."""
+def _manifest_file(site_dir: Path) -> Path:
     path = manifest_path_for(site_dir)
     if not (site_dir / "index.html").is_file():
         raise ManifestError(
@@ -51,6 +52,12 @@ def load_manifest(site_dir: Path) -> Manifest:
         )
     if not path.is_file():
         raise ManifestError(f"{path} is missing: rebuild the site with 'make build'")
+    return path
+
+
+def load_manifest(site_dir: Path) -> Manifest:
+    """Read and validate the whole manifest of a built site (every field, for tools and tests)."""
+    path = _manifest_file(site_dir)
     try:
         return Manifest.model_validate_json(path.read_bytes())
     except ValidationError as exc:
@@ -59,3 +66,71 @@ def load_manifest(site_dir: Path) -> Manifest:
         raise ManifestError(
             f"{path} is corrupt ({where}: {first['msg']}): rebuild the site with 'make build'"
         ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class PageEntry:
+    """What a server keeps of one page: the fields a page view and the gate page need, compact."""
+
+    id: str
+    url: str
+    file: str
+    title: str
+    summary: str
+    access: Access
+
+
+_ENTRY_FIELDS = ("id", "url", "file", "title", "summary")
+_ACCESS = {"metered": "metered", "free": "free"}
+
+
+def _entry(obj: dict[str, Any]) -> PageEntry | dict[str, Any]:
+    """json.loads's object hook: a page becomes an entry at once, so the parsed dicts do not
+    outlive it (a 30,000-page manifest as dicts would be most of a worker's memory)."""
+    if "url" not in obj:
+        return obj
+    values = [obj.get(field) for field in _ENTRY_FIELDS]
+    access = _ACCESS.get(obj.get("access"))  # type: ignore[arg-type]
+    if access is None or not all(isinstance(v, str) for v in values):
+        return obj  # not a page: reported as corrupt below
+    return PageEntry(*values, access)  # type: ignore[arg-type,call-arg]
+
+
+@dataclass(frozen=True)
+class ServedManifest:
+    """What a server reads of the manifest: its pages, compact, and the build's CSP hashes."""
+
+    pages: list[PageEntry]
+    csp_scripts: list[str]
+    csp_styles: list[str]
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def load_page_entries(site_dir: Path) -> ServedManifest:
+    """The manifest's pages as a server keeps them, read once at start; fast and compact."""
+    path = _manifest_file(site_dir)
+    try:
+        data = json.loads(path.read_bytes(), object_hook=_entry)
+    except ValueError as exc:
+        raise ManifestError(
+            f"{path} is corrupt ({exc}): rebuild the site with 'make build'"
+        ) from None
+    pages = data.get("pages") if isinstance(data, dict) else None
+    problem = None
+    if not isinstance(data, dict) or data.get("version") != 1:
+        problem = "version: expected 1"
+    elif not isinstance(pages, list):
+        problem = "pages: expected a list"
+    else:
+        bad = next((i for i, page in enumerate(pages) if not isinstance(page, PageEntry)), None)
+        if bad is not None:
+            problem = f"pages.{bad}: not a page (id, url, file, title, summary, access)"
+    if problem:
+        raise ManifestError(f"{path} is corrupt ({problem}): rebuild the site with 'make build'")
+    assert isinstance(pages, list) and isinstance(data, dict)
+    return ServedManifest(
+        pages, _strings(data.get("csp_scripts")), _strings(data.get("csp_styles"))
+    )

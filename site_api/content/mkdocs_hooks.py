@@ -1,9 +1,10 @@
-"""MkDocs hook: validate front matter, render citations, write the manifest and the search index."""
+"""MkDocs hook: validate front matter, add the browsing pages, render citations, write the manifest,
+the feed and the search index. A thin adapter: the rules live in the content model, `browse`,
+`currency`, `links` and `search_index`."""
 
 from __future__ import annotations
 
-import posixpath
-import unicodedata
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,14 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from site_api.content.citations import order_references, render_citations
+from site_api.content.browse import (
+    LETTERS_MARKER,
+    SECTIONS_MARKER,
+    Catalogue,
+    Crumb,
+    check_a_to_z,
+)
+from site_api.content.citations import CitationExtension, order_references
 from site_api.content.csp import inline_hashes
 from site_api.content.currency import (
     Change,
@@ -33,6 +41,7 @@ from site_api.content.model import (
     TopicMeta,
     check_site,
     load_authors,
+    load_sections,
     parse_page,
     raw_citation_errors,
     raw_id,
@@ -49,7 +58,7 @@ from site_api.content.search_index import (
 )
 
 AUTHORS_FILE = "authors.yml"
-A_TO_Z_MARKER = "<!-- topics:a-z -->"
+SECTIONS_FILE = "sections.yml"
 WHATS_NEW_MARKER = "<!-- whats-new -->"
 FEED_FILE = "whats-new.xml"
 SHELL_TEMPLATE = "shell.html"
@@ -73,35 +82,41 @@ def _display(path: Path) -> str:
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     _state.clear()
+    citations = CitationExtension()
+    config.markdown_extensions.append(citations)  # type: ignore[arg-type]
+    _state["citations"] = citations
     return config
+
+
+def _load(
+    docs: Path,
+    name: str,
+    why: str,
+    loader: Callable[[str, str], dict[str, Any] | list[ContentError]],
+) -> dict[str, Any]:
+    path = docs / name
+    if not path.is_file():
+        _fail([ContentError(_display(path), 1, f"missing: {why}")])
+    found = loader(_display(path), path.read_text(encoding="utf-8"))
+    if isinstance(found, list):
+        _fail(found)
+    assert isinstance(found, dict)
+    return found
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     docs = Path(config.docs_dir)
-    authors_path = docs / AUTHORS_FILE
-    if not authors_path.is_file():
-        _fail(
-            [
-                ContentError(
-                    _display(authors_path), 1, "missing: topics name their authors from this file"
-                )
-            ]
-        )
-    authors = load_authors(_display(authors_path), authors_path.read_text(encoding="utf-8"))
-    if isinstance(authors, list):
-        _fail(authors)
-    assert isinstance(authors, dict)
+    authors = _load(docs, AUTHORS_FILE, "topics name their authors from this file", load_authors)
+    sections = _load(docs, SECTIONS_FILE, "topics name their section from this file", load_sections)
 
     pages: list[SourcePage] = []
     errors: list[ContentError] = []
-    texts: dict[str, str] = {}
     by_uri: dict[str, File] = {}
     bodies: list[LinkSource] = []
     failed_ids: list[str] = []
     for file in files.documentation_pages():
         shown = _display(Path(file.abs_src_path or docs / file.src_uri))
         text = file.content_string
-        texts[shown] = text
         parts = split_front_matter(text)
         if parts is not None:
             bodies.append(LinkSource(shown, file.src_uri, parts[1], parts[2]))
@@ -114,14 +129,41 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
             pages.append(parsed)
             by_uri[file.src_uri] = file
     # Every check runs whatever the others found, so one build reports every problem at once.
-    errors += check_site(pages, authors, date.today(), texts, failed_ids)
+    errors += check_site(pages, authors, date.today(), sections, failed_ids) + check_a_to_z(pages)
     others = [f.src_uri for f in files if not f.is_documentation_page()]
     errors += check_links(bodies, others)
     if errors:
         _fail(sorted(set(errors), key=lambda e: (e.path, e.line, e.message)))
 
+    for page in pages:
+        # Checked: the YAML trees and bodies are not needed again, and at thousands of topics
+        # they were most of the build's memory beyond MkDocs' own.
+        page.node, page.body = None, ""
+    catalogue = Catalogue(pages, sections)
+    crumbs: dict[str, tuple[Crumb, ...]] = {
+        p.src_uri: catalogue.topic_crumbs(p) for p in catalogue.topics
+    }
+    browsing = catalogue.generated()
+    for generated in browsing:
+        taken = files.get_file_from_path(generated.src_uri)
+        if taken is not None:
+            where = _display(Path(taken.abs_src_path or docs / taken.src_uri))
+            _fail([ContentError(where, 1, "this path is reserved for a generated browsing page")])
+        file = File.generated(config, generated.src_uri, content=generated.markdown)
+        parsed = parse_page(f"(generated) {generated.src_uri}", file.src_uri, generated.markdown)
+        assert isinstance(parsed, SourcePage), parsed
+        files.append(file)
+        pages.append(parsed)
+        by_uri[file.src_uri] = file
+        crumbs[file.src_uri] = generated.crumbs
+
     _state["authors"] = authors
     _state["today"] = date.today()
+    _state["sections"] = sections
+    _state["catalogue"] = catalogue
+    _state["crumbs"] = crumbs
+    # Pages that list other pages' titles or changes: not what a search for their words means.
+    _state["listings"] = {g.src_uri for g in browsing}
     _state["pages"] = {p.src_uri: p for p in pages}
     _state["ids"] = {p.meta.id: p for p in pages}
     _state["files"] = by_uri
@@ -157,33 +199,12 @@ def _topic_view(page: SourcePage) -> dict[str, Any]:
     }
 
 
-def _a_to_z(from_uri: str) -> str:
-    """Markdown A–Z list of topics and their aliases, linked relative to `from_uri`."""
-    entries: list[tuple[str, str, str | None]] = []
-    for page in _state["pages"].values():
-        if not page.is_topic:
-            continue
-        link = posixpath.relpath(page.src_uri, posixpath.dirname(from_uri) or ".")
-        entries.append((page.meta.title, link, None))
-        for alias in page.meta.aliases:
-            entries.append((alias, link, page.meta.title))
-    entries.sort(key=lambda e: _fold(e[0]))
-    groups: dict[str, list[str]] = {}
-    for label, link, target in entries:
-        letter = _fold(label)[:1].upper()
-        letter = letter if letter.isalpha() else "#"
-        shown = label[:1].upper() + label[1:]
-        item = f"- [{shown}]({link})" if target is None else f"- {shown}: see [{target}]({link})"
-        groups.setdefault(letter, []).append(item)
-    jump = " · ".join(f"[{letter}](#az-{letter.lower()})" for letter in groups)
-    blocks = [f'<nav class="az-jump" markdown="1" aria-label="Jump to letter">{jump}</nav>']
-    for letter, items in groups.items():
-        blocks.append(f"### {letter} {{#az-{letter.lower()}}}\n\n" + "\n".join(items))
-    return "\n\n".join(blocks)
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+def _crumbs(src_uri: str) -> list[dict[str, str | None]]:
+    files: dict[str, File] = _state["files"]
+    return [
+        {"title": c.title, "url": files[c.src_uri].url if c.src_uri else None}
+        for c in _state["crumbs"].get(src_uri, ())
+    ]
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
@@ -191,10 +212,18 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
     if source.is_topic:
         view = _topic_view(source)
         page.meta["topic"] = view
-        markdown = render_citations(markdown, {r["key"]: r["n"] for r in view["references"]})
-    if A_TO_Z_MARKER in markdown:
-        markdown = markdown.replace(A_TO_Z_MARKER, _a_to_z(page.file.src_uri))
+    citations: CitationExtension = _state["citations"]
+    citations.numbers = (
+        {r["key"]: r["n"] for r in page.meta["topic"]["references"]} if source.is_topic else {}
+    )
+    page.meta["crumbs"] = _crumbs(source.src_uri)
+    catalogue: Catalogue = _state["catalogue"]
+    if LETTERS_MARKER in markdown:
+        markdown = markdown.replace(LETTERS_MARKER, catalogue.home_letters(source.src_uri))
+    if SECTIONS_MARKER in markdown:
+        markdown = markdown.replace(SECTIONS_MARKER, catalogue.home_sections(source.src_uri))
     if WHATS_NEW_MARKER in markdown:
+        _state["listings"].add(source.src_uri)
         markdown = markdown.replace(
             WHATS_NEW_MARKER, whats_new_markdown(_changes(), page.file.src_uri)
         )
@@ -214,10 +243,9 @@ def _changes() -> list[Change]:
 
 
 def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    """Keep each page's headings and text for the search index (the A–Z lists others' titles)."""
-    source: SourcePage = _state["pages"][page.file.src_uri]
+    """Keep each page's headings and text for the search index (not of pages listing others)."""
     headings, text = text_of_html(html)
-    if A_TO_Z_MARKER in source.body:
+    if page.file.src_uri in _state["listings"]:
         headings, text = [], ""
     _state.setdefault("text", {})[page.file.src_uri] = (headings, text)
     return html
@@ -259,8 +287,7 @@ def on_post_build(config: MkDocsConfig) -> None:
                 aliases=entry.aliases,
                 headings=headings,
                 body=text,
-                # A parallel change adds `section:` to the front matter; index it when present.
-                section=str(getattr(page.meta, "section", None) or ""),
+                section=_section_title(page),
             )
         )
     synonyms = _synonyms(Path(config.docs_dir), indexed)
@@ -270,6 +297,11 @@ def on_post_build(config: MkDocsConfig) -> None:
     feed = atom_feed(_changes(), config.site_url or "/", config.site_name, _state["today"])
     (site / FEED_FILE).write_text(feed, encoding="utf-8")
     write_index(search_index_path_for(site), indexed, synonyms)
+
+
+def _section_title(page: SourcePage) -> str:
+    section = _state["sections"].get(getattr(page.meta, "section", None))
+    return section.title if section is not None else ""
 
 
 def _synonyms(docs: Path, pages: list[IndexedPage]) -> dict[str, list[str]]:

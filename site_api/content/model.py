@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import PurePosixPath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -41,7 +41,12 @@ def _no_duplicates(values: list[str]) -> list[str]:
     return values
 
 
-class TextDates(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (MkDocs reads front matter with it too): the
+# pure-Python one was half of a 1,000-topic build's time.
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class TextDates(_BaseLoader):  # type: ignore[misc]
     """YAML's safe loader, but a date stays text for the model to parse: an impossible one
     (2026-13-40) is then a field error with its line, where PyYAML would raise ValueError."""
 
@@ -51,8 +56,21 @@ class TextDates(yaml.SafeLoader):
     }
 
 
+def load_yaml(text: str) -> tuple[yaml.Node | None, Any]:
+    """Parse once: the node tree (for the lines of errors) and the data built from it."""
+    loader = TextDates(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
+
+
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+M = TypeVar("M", bound=StrictModel)
 
 
 class Author(StrictModel):
@@ -61,6 +79,13 @@ class Author(StrictModel):
     name: Text
     role: Text
     profession: Text
+
+
+class Section(StrictModel):
+    """A clinical section (specialty) readers browse by, from `content/sections.yml`."""
+
+    title: Text
+    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 
 
 class Reference(StrictModel):
@@ -96,6 +121,7 @@ class TopicMeta(PageMeta):
 
     access: Access = "metered"
     authors: Annotated[list[str], Field(min_length=1), AfterValidator(_no_duplicates)]
+    section: PageId
     reviewed: date
     next_review: date
     aliases: Annotated[list[Text], AfterValidator(_no_duplicates)] = Field(default_factory=list)
@@ -135,6 +161,12 @@ class SourcePage:
     body: str
     body_line: int  # 1-based line of the first body line
     citations: list[Citation] = field(default_factory=list)
+    # The front matter's YAML tree, kept so cross-page checks find lines without parsing again.
+    node: yaml.Node | None = field(default=None, repr=False)
+
+    def line_of(self, *loc: int | str) -> int:
+        """Line of a front matter field (or item), for an error message; 2 when absent."""
+        return _line_of(self.node, loc, 2)
 
     @property
     def is_topic(self) -> bool:
@@ -252,8 +284,8 @@ def parse_page(path: str, src_uri: str, text: str) -> SourcePage | list[ContentE
         return [ContentError(path, 1, "front matter: missing (the file must start with '---')")]
     raw, body, body_line = parts
     try:
-        node = yaml.compose(raw, Loader=TextDates)
-        data = yaml.load(raw, Loader=TextDates) or {}
+        node, data = load_yaml(raw)
+        data = data or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = 2 + mark.line if mark is not None else 1
@@ -266,28 +298,19 @@ def parse_page(path: str, src_uri: str, text: str) -> SourcePage | list[ContentE
         meta = model.model_validate(data)
     except ValidationError as exc:
         return _field_errors(exc, node, path)
-    page = SourcePage(path, src_uri, meta, body, body_line)
+    page = SourcePage(path, src_uri, meta, body, body_line, node=node)
     page.citations = find_citations(body, body_line)
     return page
 
 
-def front_matter_line(text: str, key: str) -> int:
-    """Line of a top-level front matter key, or 1 when it is absent."""
-    parts = split_front_matter(text)
-    if parts:
-        node = yaml.compose(parts[0], Loader=TextDates)
-        return _line_of(node, [key], 2) if node is not None else 1
-    return 1
-
-
 def check_site(
     pages: list[SourcePage],
-    authors: dict[str, Author],
+    authors: Mapping[str, Author],
     today: date,
-    texts: dict[str, str],
+    sections: Mapping[str, Section],
     other_ids: Iterable[str] = (),
 ) -> list[ContentError]:
-    """Rules that need more than one page: ids, authors, related pages, citations, dates.
+    """Rules that need more than one page: ids, authors, sections, related pages, citations, dates.
 
     `other_ids` are ids of pages whose front matter failed on its own: a link to them is not
     reported as unknown too, so every error of a build shows at once without false ones.
@@ -296,7 +319,7 @@ def check_site(
     by_id: dict[str, SourcePage] = {}
     known_elsewhere = set(other_ids)
     for page in pages:
-        line = front_matter_line(texts[page.path], "id")
+        line = page.line_of("id")
         if page.meta.id in by_id:
             other = by_id[page.meta.id].path
             errors.append(
@@ -311,9 +334,7 @@ def check_site(
     for page in pages:
         if isinstance(page.meta, TopicMeta):
             errors.extend(
-                _check_topic(
-                    page, page.meta, by_id, known_elsewhere, authors, today, texts[page.path]
-                )
+                _check_topic(page, page.meta, by_id, known_elsewhere, authors, today, sections)
             )
     for page in pages:
         if not page.is_topic and page.citations:
@@ -330,20 +351,23 @@ def _check_topic(
     meta: TopicMeta,
     by_id: dict[str, SourcePage],
     known_elsewhere: set[str],
-    authors: dict[str, Author],
+    authors: Mapping[str, Author],
     today: date,
-    text: str,
+    sections: Mapping[str, Section],
 ) -> list[ContentError]:
-    node = yaml.compose(split_front_matter(text)[0], Loader=TextDates)  # type: ignore[index]
-
     def err(loc: list[int | str], message: str) -> ContentError:
-        return ContentError(page.path, _line_of(node, loc, 2), message)
+        return ContentError(page.path, page.line_of(*loc), message)
 
     errors = [
         err(["authors", i], f"authors: unknown author '{a}'{_author_hint(a, authors)}")
         for i, a in enumerate(meta.authors)
         if a not in authors
     ]
+    if meta.section not in sections:
+        known_sections = ", ".join(sorted(sections)) or "none"
+        errors.append(
+            err(["section"], f"section: unknown section '{meta.section}' (known: {known_sections})")
+        )
     for i, rel in enumerate(meta.related):
         if rel in known_elsewhere:
             continue
@@ -405,16 +429,35 @@ def _check_changes(
     return errors
 
 
-def _author_hint(key: str, authors: dict[str, Author]) -> str:
+def _author_hint(key: str, authors: Mapping[str, Author]) -> str:
     near = difflib.get_close_matches(key, sorted(authors), n=1, cutoff=0.5)
     return f"; did you mean '{near[0]}'?" if near else "; add them to content/authors.yml"
 
 
 def load_authors(path: str, text: str) -> dict[str, Author] | list[ContentError]:
     """Parse `authors.yml`: a mapping of key to name, role and profession."""
+    return _load_mapping(path, text, Author, "author key to name, role and profession")
+
+
+def load_sections(path: str, text: str) -> dict[str, Section] | list[ContentError]:
+    """Parse `sections.yml`: the fixed list of sections, key to title and summary."""
+    found = _load_mapping(path, text, Section, "section key to title and summary")
+    if isinstance(found, dict):
+        bad = [key for key in found if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", key)]
+        if bad:
+            return [
+                ContentError(path, 1, f"{key}: a section key is lower-case letters, digits and -")
+                for key in bad
+            ]
+    return found
+
+
+def _load_mapping(
+    path: str, text: str, model: type[M], what: str
+) -> dict[str, M] | list[ContentError]:
     try:
-        node = yaml.compose(text, Loader=TextDates)
-        data: Any = yaml.load(text, Loader=TextDates) or {}
+        node, data = load_yaml(text)
+        data = data or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         return [
@@ -425,18 +468,16 @@ def load_authors(path: str, text: str) -> dict[str, Author] | list[ContentError]
             )
         ]
     if not isinstance(data, dict):
-        return [
-            ContentError(path, 1, "must be a mapping of author key to name, role and profession")
-        ]
-    authors: dict[str, Author] = {}
+        return [ContentError(path, 1, f"must be a mapping of {what}")]
+    found: dict[str, M] = {}
     errors: list[ContentError] = []
     for key, value in data.items():
         try:
-            authors[str(key)] = Author.model_validate(value)
+            found[str(key)] = model.model_validate(value)
         except ValidationError as exc:
             for err in exc.errors():
                 loc = [key, *err["loc"]]
                 where = ".".join(str(p) for p in loc)
                 msg = "missing required field" if err["type"] == "missing" else err["msg"]
                 errors.append(ContentError(path, _line_of(node, loc, 1), f"{where}: {msg}"))
-    return errors or authors
+    return errors or found

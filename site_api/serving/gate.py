@@ -134,7 +134,13 @@ class PageServer:
             await _send(send, 403, [(b"cache-control", GATE_CACHE), *headers], body, method)
         else:
             assert view.page is not None
-            body = view.page.head + view.slot + view.page.tail
+            parts = build.site.parts(view.page)
+            if parts is None:
+                # The manifest lists a page whose file is gone: the 404 page, never a 500. The
+                # meter cookie is not set, so the visitor spends nothing on a page not sent.
+                await self._not_found(scope, send, build.site)
+                return
+            body = parts[0] + view.slot + parts[1]
             await _send(send, 200, [(b"cache-control", PAGE_CACHE), *headers], body, method)
 
     async def view(self, found: Lookup, cookie_header: str | None, method: str) -> View:
@@ -196,6 +202,10 @@ class PageServer:
         build = self.live.current()
         cookie_header = _header(scope, b"cookie")
         view = await self.view(build.site.lookup(uri), cookie_header, method)
+        if view.status == 200 and view.page is not None and not build.site.exists(view.page):
+            # As the embedded door does: a listed page whose file is gone is a 404, and the
+            # visitor spends nothing on it (no meter cookie).
+            view = View(404, None, slot=view.slot)
         reuse = 0
         if view.signed_in and view.status == 200 and view.page is not None:
             # Only a real page's answer: unknown paths and redirects would let one reader fill

@@ -188,7 +188,9 @@ def create_app(settings: Settings) -> SiteApp:
     """Build the application; raises `ManifestError` or `ConfigError` with a message to act on."""
     key = signing_key(settings)
     live = LiveSite(
-        settings.site_dir, settings.publish_check_seconds
+        settings.site_dir,
+        settings.publish_check_seconds,
+        load=lambda path: SiteIndex.load(path, settings.page_cache_pages),
     )  # loads the current build; notices later ones
     search_index = LiveSearch(live)  # that build's search index, swapped with it
     engine = make_engine(settings.database_url, settings.database_pool_size)
@@ -251,10 +253,9 @@ HSTS = "max-age=31536000; includeSubDomains"
 def door_headers(settings: Settings, site: SiteIndex) -> dict[str, str]:
     """What deploy/security-headers.conf adds at nginx's door: the CSP (with the build's inline
     hashes), and HSTS in production, so behaviour tested on one door holds on the other."""
-    manifest = site.manifest
     headers = {
         **SECURITY_HEADERS,  # for responses nothing inside added them to (a Range's 416)
-        "content-security-policy": csp.policy(manifest.csp_scripts, manifest.csp_styles),
+        "content-security-policy": csp.policy(site.csp_scripts, site.csp_styles),
     }
     if settings.env == "production":
         headers["strict-transport-security"] = HSTS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import shutil
 import sqlite3
@@ -199,3 +200,61 @@ def test_make_build_does_not_hide_warnings() -> None:
     assert "$(BIN)/site-api build" in makefile
     cli = (ROOT / "site_api" / "cli.py").read_text()
     assert '"--strict"' in cli and '"-q"' not in cli
+
+
+def test_unknown_section_fails_build(content_copy: Path) -> None:
+    topic = content_copy / "content" / "topics" / "kawasaki-disease.md"
+    lines = topic.read_text().splitlines()
+    line = lines.index("section: paediatrics") + 1
+    lines[line - 1] = "section: cardiology"
+    topic.write_text("\n".join(lines) + "\n")
+    result = mkdocs_build(content_copy / "mkdocs.yml", content_copy / "site")
+    assert result.returncode != 0
+    assert (
+        f"content/topics/kawasaki-disease.md:{line}: section: unknown section 'cardiology'"
+        in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_titles_colliding_in_the_a_to_z_fail_build(content_copy: Path) -> None:
+    clash = content_copy / "content" / "topics" / "kawasaki-later.md"
+    text = (content_copy / "content" / "topics" / "kawasaki-disease.md").read_text()
+    clash.write_text(
+        text.replace("id: kawasaki-disease", "id: kawasaki-later").replace(
+            "title: Kawasaki disease", "title: KAWASAKI Disease"
+        )
+    )
+    result = mkdocs_build(content_copy / "mkdocs.yml", content_copy / "site")
+    assert result.returncode != 0
+    assert (
+        "content/topics/kawasaki-later.md:3: title: 'KAWASAKI Disease' collides in the A–Z with "
+        "'Kawasaki disease' (content/topics/kawasaki-disease.md)" in result.stderr
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_no_page_but_the_browsing_pages_lists_the_topics(built_site: Path) -> None:
+    """A topic page links only the topics it names as related; the catalogue is on letter pages."""
+    manifest = load_manifest(built_site)
+    topic_urls = {p.url for p in manifest.pages if p.url.startswith("/topics/")}
+    for entry in manifest.pages:
+        html = (built_site / entry.file).read_text(encoding="utf-8")
+        linked = {
+            "/"
+            + posixpath.normpath(posixpath.join(posixpath.dirname("/" + entry.file), h)).lstrip("/")
+            + "/"
+            for h in re.findall(r'href="([^"#:]*topics/[^"#]*)/"', html)
+        }
+        linked &= topic_urls
+        if entry.url.startswith(("/a-z/", "/sections/")):
+            continue
+        assert len(linked) <= 5, f"{entry.url} links {len(linked)} topics"
+    letters = [p for p in manifest.pages if p.url.startswith("/a-z/") and p.url != "/a-z/"]
+    assert len(letters) >= 10
+    assert {p.url for p in manifest.pages if p.id.startswith("section-")} == {
+        "/sections/haematology/",
+        "/sections/investigations/",
+        "/sections/paediatrics/",
+        "/sections/rheumatology/",
+    }

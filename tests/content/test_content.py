@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from datetime import date
 
+import markdown
 import pytest
 
-from site_api.content.citations import order_references, render_citations
+from site_api.content.citations import CitationExtension, order_references
 from site_api.content.model import (
     Author,
+    Section,
     SourcePage,
     check_site,
     load_authors,
+    load_sections,
     parse_page,
 )
 
 TODAY = date(2026, 11, 25)
 AUTHORS = {"rheum": Author(name="Rheumatology editor", role="Author", profession="Rheumatology")}
+SECTIONS = {"rheumatology": Section(title="Rheumatology", summary="Joints and connective tissue.")}
 PATH = "content/topics/x.md"
 
 VALID = """\
@@ -36,6 +40,7 @@ references:
   - key: second
     citation: "Second B. A second paper. J Test. 2002;2:3-4."
     pmid: "12345"
+section: rheumatology
 ---
 ## Overview
 
@@ -57,7 +62,7 @@ def errors_of(text: str, uri: str = "topics/x.md") -> list[str]:
     parsed = parse_page(PATH, uri, text)
     if isinstance(parsed, list):
         return [str(e) for e in parsed]
-    return [str(e) for e in check_site([parsed], AUTHORS, TODAY, {PATH: text})]
+    return [str(e) for e in check_site([parsed], AUTHORS, TODAY, SECTIONS)]
 
 
 def test_valid_topic_parses_with_defaults() -> None:
@@ -149,7 +154,7 @@ def test_unknown_author() -> None:
 def test_citation_of_unknown_key_names_body_line() -> None:
     found = errors_of(VALID.replace("A claim [@second].", "A claim [@second].\n\nNew [@third]."))
     assert found == [
-        f"{PATH}:22: citation: unknown reference key 'third'; "
+        f"{PATH}:23: citation: unknown reference key 'third'; "
         "add it under references: in the front matter"
     ]
 
@@ -169,12 +174,7 @@ def test_reviewed_in_the_future() -> None:
 def test_duplicate_page_id_and_unknown_related() -> None:
     other_text = VALID.replace("related: []", "related: [x, nowhere]")
     first, second = page(), page(other_text, "content/topics/y.md", "topics/y.md")
-    found = [
-        str(e)
-        for e in check_site(
-            [first, second], AUTHORS, TODAY, {PATH: VALID, "content/topics/y.md": other_text}
-        )
-    ]
+    found = [str(e) for e in check_site([first, second], AUTHORS, TODAY, SECTIONS)]
     duplicate = "content/topics/y.md:2: id: duplicate page id 'x' (also in content/topics/x.md)"
     assert any(e.startswith(duplicate) for e in found)
     assert "content/topics/y.md:9: related: unknown page id 'nowhere'" in found
@@ -194,7 +194,8 @@ def test_references_numbered_by_first_citation_and_rendered_as_links() -> None:
     parsed = page()
     ordered = order_references(parsed.meta.references, parsed.citations)  # type: ignore[attr-defined]
     assert [(n, ref.key) for n, ref in ordered] == [(1, "second"), (2, "first")]
-    html = render_citations(parsed.body, {ref.key: n for n, ref in ordered})
+    numbers = {ref.key: n for n, ref in ordered}
+    html = markdown.markdown(parsed.body, extensions=[CitationExtension(numbers)])
     assert (
         'A claim <sup class="citation">[<a href="#ref-second" aria-label="Reference 1">1</a>]</sup>.'
         in html
@@ -204,3 +205,18 @@ def test_references_numbered_by_first_citation_and_rendered_as_links() -> None:
         in html
     )
     assert "[@notacitation] inside code is left alone" in html
+
+
+def test_unknown_section_names_file_line_and_field() -> None:
+    found = errors_of(VALID.replace("section: rheumatology", "section: cardiology"))
+    assert found == [f"{PATH}:17: section: unknown section 'cardiology' (known: rheumatology)"]
+
+
+def test_a_topic_needs_a_section() -> None:
+    found = errors_of(VALID.replace("section: rheumatology\n", ""))
+    assert found == [f"{PATH}:2: section: missing required field"]
+
+
+def test_sections_file_errors_name_the_line() -> None:
+    found = load_sections("content/sections.yml", "a:\n  title: A\n  summary: S\nb:\n  title: B\n")
+    assert [str(e) for e in found] == ["content/sections.yml:5: b.summary: missing required field"]  # type: ignore[union-attr]

@@ -340,7 +340,8 @@ def _titles(settings: Settings) -> dict[str, str]:
 
 def test_the_list_is_newest_first_and_pages_through(alice: Reader, settings: Settings) -> None:
     titles = _titles(settings)
-    pages = sorted(p for p in titles if p != "home")[:7]
+    topics = [p.id for p in load_manifest(settings.site_dir).pages if p.url.startswith("/topics/")]
+    pages = sorted(topics)[:7]
     for n, page in enumerate(pages):
         expect(alice.put(page, f"note {n}", None), 201)
     newest_first = list(reversed(pages))

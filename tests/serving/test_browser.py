@@ -73,17 +73,34 @@ def test_mas_page_anatomy(page: Any, live_server: str) -> None:
 
 
 def test_home_page_a_to_z(page: Any, live_server: str) -> None:
-    """The home page lists every topic A–Z, aliases included, each linking to its topic."""
+    """The home page links each letter; the letter pages together list every topic and alias,
+    each linking to its topic; a topic's breadcrumbs lead to its section's page."""
     from playwright.sync_api import expect
 
     page.goto(live_server + "/")
     topics = {p.stem for p in (ROOT / "content" / "topics").glob("*.md")}
     assert len(topics) == 10
-    hrefs = page.locator("article li a").evaluate_all(
-        "links => links.map(a => new URL(a.href).pathname)"
-    )
-    assert {h.removeprefix("/topics/").strip("/") for h in hrefs} == topics
+    paths = "links => links.map(a => new URL(a.href).pathname)"
+    letters = page.locator("article nav.az-jump a").evaluate_all(paths)
+    assert len(letters) >= 10 and all(re.fullmatch(r"/a-z/[a-z]/", h) for h in letters), letters
+    assert not page.locator("article a[href*='topics/']").count(), "the home page lists no topic"
+    sections = page.locator("article li a[href*='sections/']").evaluate_all(paths)
+    assert "/sections/rheumatology/" in sections
 
+    listed: set[str] = set()
+    for letter in letters:
+        page.goto(live_server + letter)
+        hrefs = page.locator("article > ul > li a").evaluate_all(paths)
+        listed |= {h.removeprefix("/topics/").strip("/") for h in hrefs}
+        labels = page.locator("article > ul > li").all_inner_texts()
+        folded = [label.split(": see ")[0].casefold() for label in labels]
+        assert folded == sorted(folded), f"{letter} is not in A–Z order: {labels}"
+        assert all(label[:1].upper() == letter[-2].upper() for label in labels), labels
+    assert listed == topics
+
+    page.goto(live_server + "/")
+    page.locator("article nav.az-jump").get_by_role("link", name="M", exact=True).click()
+    expect(page).to_have_url(live_server + "/a-z/m/")
     alias = page.locator("article li", has_text=re.compile(r"^MAS: see"))
     expect(alias.get_by_role("link")).to_have_attribute("href", re.compile(r"macrophage"))
     alias.get_by_role("link").click()
@@ -96,6 +113,15 @@ def test_home_page_a_to_z(page: Any, live_server: str) -> None:
     entry.get_by_role("link").click()
     expect(page).to_have_url(live_server + MAS)
     expect(page.locator("article h1")).to_have_text("Macrophage activation syndrome")
+
+    crumbs = page.get_by_role("navigation", name="Breadcrumb")
+    expect(crumbs.locator("li")).to_have_text(
+        ["Home", "Rheumatology", "Macrophage activation syndrome"]
+    )
+    crumbs.get_by_role("link", name="Rheumatology").click()
+    expect(page).to_have_url(live_server + "/sections/rheumatology/")
+    expect(page.locator("article li a", has_text="Macrophage activation syndrome")).to_be_visible()
+    expect(page.locator("article li a", has_text="Kawasaki disease")).to_have_count(0)
 
 
 def test_print_stylesheet(page: Any, live_server: str) -> None:

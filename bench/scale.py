@@ -1,0 +1,519 @@
+"""`make bench-scale N=1000`: a catalogue of N realistic topics, built and served, against references
+measured in the same run.
+
+Generates N topics (about 1,500 words each, headings, a table, 5–10 references with numbered
+citations, aliases, a section, related topics), then:
+- builds them with `site-api build` and with plain mkdocs-material (the same Markdown and the
+  same navigation settings, no hook, no theme overrides): seconds and peak RSS of each;
+- reports `site/` bytes, one topic's HTML bytes and the static search index's bytes;
+- starts `site-api serve` on the result: seconds until it answers, one worker's RSS after 1,000
+  requests to random topics, and requests/s for random topics with wrk (a Lua script picks the
+  topic) against nginx serving the same files.
+
+The topics' text is sentences from this project's own topics, shuffled; the references are the
+real ones those topics cite (never invented), reused. It is load, not clinical content.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+from run import plain_nginx  # noqa: E402
+from servers import SITE_API, free_port, nginx_binary, start, stop, wait_http  # noqa: E402
+
+HOOK = "site_api/content/mkdocs_hooks.py"
+HEADINGS = [
+    "Definition",
+    "Causes and risk factors",
+    "Clinical features",
+    "Investigations",
+    "Differential diagnosis",
+    "Management",
+    "When to refer",
+]
+WORDS_PER_TOPIC = 1500
+SECTIONS = [
+    "Cardiology",
+    "Dermatology",
+    "Endocrinology",
+    "Gastroenterology",
+    "Geriatrics",
+    "Haematology",
+    "Infectious diseases",
+    "Investigations",
+    "Nephrology",
+    "Neurology",
+    "Obstetrics",
+    "Oncology",
+    "Ophthalmology",
+    "Paediatrics",
+    "Psychiatry",
+    "Respiratory medicine",
+    "Rheumatology",
+    "Urology",
+]
+#: Title words by initial, so the A–Z spreads over the letters as a real catalogue's does.
+STEMS = [
+    "acute",
+    "adrenal",
+    "allergic",
+    "anaemic",
+    "aortic",
+    "arterial",
+    "atrial",
+    "benign",
+    "biliary",
+    "bronchial",
+    "cardiac",
+    "cerebral",
+    "cervical",
+    "chronic",
+    "colonic",
+    "congenital",
+    "cystic",
+    "dermal",
+    "diabetic",
+    "diffuse",
+    "ductal",
+    "eosinophilic",
+    "epidural",
+    "erosive",
+    "familial",
+    "febrile",
+    "focal",
+    "gastric",
+    "genital",
+    "giant",
+    "glandular",
+    "haemolytic",
+    "hepatic",
+    "hereditary",
+    "hypertensive",
+    "idiopathic",
+    "immune",
+    "infantile",
+    "interstitial",
+    "juvenile",
+    "jugular",
+    "keratotic",
+    "kidney",
+    "labial",
+    "lobar",
+    "lumbar",
+    "lymphatic",
+    "macular",
+    "malignant",
+    "medullary",
+    "mitral",
+    "nasal",
+    "neonatal",
+    "nodular",
+    "ocular",
+    "optic",
+    "oral",
+    "orbital",
+    "pancreatic",
+    "pelvic",
+    "pleural",
+    "pulmonary",
+    "quadriceps",
+    "radial",
+    "renal",
+    "retinal",
+    "rheumatic",
+    "sacral",
+    "scleral",
+    "septic",
+    "spinal",
+    "splenic",
+    "systemic",
+    "tarsal",
+    "temporal",
+    "thoracic",
+    "thyroid",
+    "toxic",
+    "tubular",
+    "ulnar",
+    "ulcerative",
+    "urethral",
+    "uterine",
+    "vaginal",
+    "valvular",
+    "vascular",
+    "venous",
+    "vertebral",
+    "viral",
+    "xanthomatous",
+    "yellow",
+    "zygomatic",
+]
+NOUNS = [
+    "abscess",
+    "anaemia",
+    "arthritis",
+    "atrophy",
+    "carcinoma",
+    "cyst",
+    "dermatitis",
+    "dysplasia",
+    "embolism",
+    "failure",
+    "fibrosis",
+    "fistula",
+    "haemorrhage",
+    "hernia",
+    "hyperplasia",
+    "infarction",
+    "infection",
+    "inflammation",
+    "lesion",
+    "lymphoma",
+    "myopathy",
+    "necrosis",
+    "neuropathy",
+    "obstruction",
+    "polyp",
+    "sclerosis",
+    "stenosis",
+    "syndrome",
+    "thrombosis",
+    "tumour",
+    "ulcer",
+    "vasculitis",
+]
+CITED = re.compile(r"\s*\[@[^\]]*\]")
+
+
+def corpus() -> tuple[list[str], list[dict[str, Any]]]:
+    """Sentences and references from the project's own topics."""
+    sentences: list[str] = []
+    references: dict[str, dict[str, Any]] = {}
+    for path in sorted((ROOT / "content" / "topics").glob("*.md")):
+        _, front, body = path.read_text(encoding="utf-8").split("---", 2)
+        for ref in yaml.safe_load(front).get("references", []):
+            references.setdefault(ref["citation"], {k: v for k, v in ref.items() if k != "key"})
+        for line in body.splitlines():
+            if not line or line[0] in "#|-*!<>`0123456789" or line.startswith("    "):
+                continue
+            for sentence in re.split(r"(?<=[.!?])\s+", CITED.sub("", line)):
+                if len(sentence.split()) >= 6 and sentence[-1] in ".!?":
+                    sentences.append(sentence)
+    return sentences, list(references.values())
+
+
+def title_for(n: int) -> str:
+    """A unique topic title, its first word spread over the alphabet."""
+    stem = STEMS[n % len(STEMS)]
+    noun = NOUNS[(n // len(STEMS)) % len(NOUNS)]
+    round_ = n // (len(STEMS) * len(NOUNS))
+    title = f"{stem.capitalize()} {noun}"
+    return title if round_ == 0 else f"{title} type {round_ + 1}"
+
+
+def topic_markdown(
+    n: int,
+    total: int,
+    rng: random.Random,
+    sentences: list[str],
+    references: list[dict[str, Any]],
+    section_keys: list[str],
+    author: str,
+) -> str:
+    """One topic: front matter as editors write it, then about 1,500 words under headings."""
+    title = title_for(n)
+    refs = rng.sample(references, min(len(references), rng.randint(5, 10)))
+    keys = [f"ref{i}" for i in range(1, len(refs) + 1)]
+    initials = "".join(w[0] for w in title.split() if w[0].isalpha()).upper()
+    others = [i for i in rng.sample(range(total), min(total, 4)) if i != n][:3]
+    meta = {
+        "id": f"topic-{n:05d}",
+        "title": title,
+        "summary": " ".join(rng.sample(sentences, 2))[:290],
+        "authors": [author],
+        "section": rng.choice(section_keys),
+        "reviewed": "2026-01-15",
+        "next_review": "2028-01-15",
+        "aliases": [f"{initials}-{n}", f"{title.split()[1]} of {title.split()[0].lower()} ({n})"],
+        "related": [f"topic-{i:05d}" for i in others],
+        "references": [{"key": k, **r} for k, r in zip(keys, refs, strict=True)],
+    }
+    words, uncited, parts = 0, list(keys), []
+    per_heading = WORDS_PER_TOPIC // len(HEADINGS)
+    for heading in HEADINGS:
+        parts.append(f"## {heading}\n")
+        written, paragraph = 0, []
+        while written < per_heading:
+            sentence = rng.choice(sentences)
+            if rng.random() < 0.25 or (uncited and written == 0):
+                key = uncited.pop() if uncited else rng.choice(keys)
+                sentence = sentence[:-1] + f" [@{key}]."
+            paragraph.append(sentence)
+            written += len(sentence.split())
+            if len(paragraph) == 4:
+                parts.append(" ".join(paragraph) + "\n")
+                paragraph = []
+        if paragraph:
+            parts.append(" ".join(paragraph) + "\n")
+        if heading == "Investigations":
+            parts.append(
+                "| Test | Typical finding |\n|---|---|\n| Full blood count | Cytopenias |\n"
+                "| Ferritin | Raised |\n| C-reactive protein | Raised |\n"
+            )
+        words += written
+    for key in uncited:  # every reference is cited at least once
+        parts.append(f"See also [@{key}].\n")
+    return (
+        "---\n"
+        + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
+        + "---\n"
+        + "\n".join(parts)
+    )
+
+
+def write_project(root: Path, topics: int, seed: int = 11) -> None:
+    """The generated catalogue in `root/content`, with the project's mkdocs.yml and theme."""
+    rng = random.Random(seed)
+    sentences, references = corpus()
+    content = root / "content"
+    (content / "topics").mkdir(parents=True)
+    for name in ("authors.yml", "about.md", "terms.md", "index.md"):
+        shutil.copy(ROOT / "content" / name, content / name)
+    sections = {
+        s.lower().replace(" ", "-"): {"title": s, "summary": f"Topics in {s.lower()}."}
+        for s in SECTIONS
+    }
+    (content / "sections.yml").write_text(yaml.safe_dump(sections), encoding="utf-8")
+    author = next(iter(yaml.safe_load((content / "authors.yml").read_text(encoding="utf-8"))))
+    keys = list(sections)
+    for n in range(topics):
+        text = topic_markdown(n, topics, rng, sentences, references, keys, author)
+        (content / "topics" / f"topic-{n:05d}.md").write_text(text, encoding="utf-8")
+    shutil.copytree(ROOT / "theme", root / "theme")
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    (root / "mkdocs.yml").write_text(config.replace(HOOK, str(ROOT / HOOK)), encoding="utf-8")
+
+
+def write_plain_project(root: Path, ours: Path) -> None:
+    """The same Markdown and navigation for plain mkdocs-material: no hook, no theme overrides.
+
+    The pages our hook generates (a-z/, sections/) are named in the navigation, so plain gets a
+    stub for each index to keep the same navigation settings."""
+    content = root / "content"
+    shutil.copytree(ours / "content", content)
+    for stub in ("a-z/index.md", "sections/index.md"):
+        (content / stub).parent.mkdir(parents=True, exist_ok=True)
+        (content / stub).write_text("---\ntitle: Browse\n---\nBrowse.\n", encoding="utf-8")
+    config = yaml.safe_load((ours / "mkdocs.yml").read_text(encoding="utf-8"))
+    for key in ("hooks", "extra_css", "extra_javascript"):
+        config.pop(key, None)
+    for key in ("custom_dir", "static_templates"):
+        config["theme"].pop(key, None)
+    config["strict"] = False
+    (root / "mkdocs.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+
+
+def timed(cmd: list[str], cwd: Path) -> tuple[float, float, int]:
+    """Run to completion; wall seconds, CPU seconds and peak RSS (bytes) of the process tree.
+
+    CPU seconds are the fairer comparison on a machine shared with other work."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.monotonic() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode})")
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
+
+
+def tree_bytes(path: Path) -> int:
+    """Bytes of every file under `path`."""
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def rss_of_group(pgid: int) -> int:
+    """The largest resident set (bytes) among the live processes of a process group: the worker."""
+    best = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:
+                status = (stat.parent / "status").read_text()
+                rss = re.search(r"VmRSS:\s+(\d+) kB", status)
+                best = max(best, int(rss.group(1)) * 1024 if rss else 0)
+        except (OSError, ValueError):
+            continue
+    return best
+
+
+def wrk_random(base: str, paths_file: Path, tmp: Path, duration: str = "10s") -> float:
+    """Requests/s for random topics: a wrk Lua script picks one per request."""
+    script = tmp / "random.lua"
+    script.write_text(
+        f"""
+local paths = {{}}
+for line in io.lines("{paths_file}") do paths[#paths + 1] = line end
+math.randomseed(os.time())
+request = function()
+  return wrk.format("GET", paths[math.random(#paths)])
+end
+""",
+        encoding="utf-8",
+    )
+    cmd = ["wrk", "-t2", "-c32", "-s", str(script)]
+    subprocess.run([*cmd, "-d", "2s", base], check=True, capture_output=True)
+    out = subprocess.run([*cmd, "-d", duration, base], check=True, capture_output=True).stdout
+    text = out.decode()
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if errors:
+        print(f"  wrk: {errors.group(0)}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
+
+
+def serve(site: Path, topics: list[str], tmp: Path) -> dict[str, float]:
+    """Start `site-api serve` on `site`; start seconds, worker RSS, req/s for random topics."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "SITE_SITE_DIR": str(site),
+        "SITE_VAR_DIR": str(tmp / "var"),
+        "SITE_SECRET_KEY": secrets.token_urlsafe(32),
+        "SITE_LOG_LEVEL": "warning",
+    }
+    log = tmp / "serve.log"
+    t0 = time.monotonic()
+    proc = start([SITE_API, "serve", "--port", str(port)], log, env)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc, log, timeout=300)
+        started = time.monotonic() - t0
+        base = f"http://127.0.0.1:{port}"
+        rss_start = rss_of_group(proc.pid)
+        rng = random.Random(1)
+        with httpx.Client(base_url=base) as client:
+            for _ in range(1000):
+                client.cookies.clear()
+                response = client.get(rng.choice(topics))
+                if response.status_code != 200:
+                    sys.exit(f"{response.url}: {response.status_code}")
+        rss = rss_of_group(proc.pid)
+        paths = tmp / "paths.txt"
+        paths.write_text("\n".join(topics) + "\n", encoding="utf-8")
+        rps = wrk_random(base, paths, tmp)
+        rss_after_wrk = rss_of_group(proc.pid)
+    finally:
+        stop(proc)
+    return {
+        "start": started,
+        "rss_start": rss_start,
+        "rss": rss,
+        "rss_wrk": rss_after_wrk,
+        "rps": rps,
+    }
+
+
+def main() -> None:
+    """Generate, build twice, serve, and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("topics", type=int, nargs="?", default=1000)
+    parser.add_argument("--keep", type=Path, help="work here and keep the result")
+    args = parser.parse_args()
+    nginx = nginx_binary()
+    if not nginx or not shutil.which("wrk"):
+        sys.exit("nginx and wrk are needed: sudo apt-get install -y nginx wrk")
+    tmp = args.keep or Path(tempfile.mkdtemp(prefix="site-scale-"))
+    ours, plain = tmp / "ours", tmp / "plain"
+    try:
+        print(f"generating {args.topics} topics in {ours}")
+        write_project(ours, args.topics)
+        write_plain_project(plain, ours)
+        print("building: site-api build")
+        site_api = [SITE_API, "build", "-f", str(ours / "mkdocs.yml")]
+        ours_s, ours_cpu, ours_rss = timed(site_api, ours)
+        print("building: plain mkdocs-material")
+        mkdocs = [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(plain / "mkdocs.yml")]
+        plain_s, plain_cpu, plain_rss = timed(mkdocs, plain)
+        print(f"  site-api build {ours_s:.1f} s, plain mkdocs-material {plain_s:.1f} s")
+
+        site, plain_site = ours / "site", plain / "site"
+        topic = "topics/topic-00000/index.html"
+        topics = [f"/topics/topic-{n:05d}/" for n in range(args.topics)]
+        print("serving: site-api serve, then nginx on the same files")
+        served = serve(site, topics, tmp)
+        (tmp / "nginx").mkdir(exist_ok=True)
+        with plain_nginx(nginx, tmp / "nginx", site, topics[0]) as (url, _):
+            base = url.split("/topics/", 1)[0]
+            nginx_rps = wrk_random(base, tmp / "paths.txt", tmp)
+
+        mb = 1024 * 1024
+        rows = [
+            ("build seconds (wall)", f"{ours_s:.1f}", f"{plain_s:.1f}", f"{ours_s / plain_s:.2f}×"),
+            (
+                "build CPU seconds",
+                f"{ours_cpu:.1f}",
+                f"{plain_cpu:.1f}",
+                f"{ours_cpu / plain_cpu:.2f}×",
+            ),
+            ("build peak RSS", f"{ours_rss / mb:.0f} MB", f"{plain_rss / mb:.0f} MB", ""),
+            (
+                "site/ bytes",
+                f"{tree_bytes(site) / mb:.1f} MB",
+                f"{tree_bytes(plain_site) / mb:.1f} MB",
+                "",
+            ),
+            (
+                "one topic's HTML",
+                f"{(site / topic).stat().st_size / 1024:.1f} KB",
+                f"{(plain_site / topic).stat().st_size / 1024:.1f} KB",
+                "",
+            ),
+            (
+                "search/search_index.json",
+                f"{(site / 'search/search_index.json').stat().st_size / 1024:.0f} KB",
+                f"{(plain_site / 'search/search_index.json').stat().st_size / 1024:.0f} KB",
+                "",
+            ),
+            ("server start (until /healthz answers)", f"{served['start']:.2f} s", "", ""),
+            (
+                "worker RSS: at start / after 1,000 random topics / after wrk",
+                f"{served['rss_start'] / mb:.0f} / {served['rss'] / mb:.0f} / "
+                f"{served['rss_wrk'] / mb:.0f} MB",
+                "",
+                "",
+            ),
+            (
+                "random topics, req/s (nginx on the same files)",
+                f"{served['rps']:.0f}",
+                f"nginx {nginx_rps:.0f}",
+                f"{served['rps'] / nginx_rps:.2f}×",
+            ),
+        ]
+        print(f"\n{args.topics} topics; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+        print("| measure | site-api | plain mkdocs-material / nginx | ratio |")
+        print("|---|---:|---:|---:|")
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

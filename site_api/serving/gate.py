@@ -6,6 +6,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from html import escape
 from typing import Any, Protocol
 from urllib.parse import quote, unquote
 
@@ -17,7 +18,9 @@ from starlette.types import Receive, Scope, Send
 from site_api.accounts import sessions
 from site_api.accounts.sessions import Reader
 from site_api.serving import meter
-from site_api.serving.meter import MeterCookie, Rules, decide
+from site_api.serving.doors import Doors
+from site_api.serving.institutions import InstitutionIndex
+from site_api.serving.meter import MeterCookie, Rules, Visitor, decide
 from site_api.serving.pages import BuiltPage, Lookup, SiteIndex
 from site_api.serving.static import SECURITY_HEADERS, SiteAssets, is_asset_path
 
@@ -56,6 +59,17 @@ class View:
 
 
 @lru_cache(maxsize=4096)
+def institution_banner(name: str, next_url: str) -> bytes:
+    """The slot for a reader inside an institution's ranges: who provides access, and sign-in
+    for what an account adds (notes)."""
+    link = quote(next_url, safe="/")
+    return (
+        f'<p class="meter-countdown institution-access" role="status">Access provided by '
+        f'{escape(name)}. <a href="/sign-in?next={link}">Sign in</a> to keep notes.</p>'
+    ).encode()
+
+
+@lru_cache(maxsize=4096)
 def countdown(remaining: int, counted_now: bool, next_url: str) -> bytes:
     """The anonymous visitor's countdown, correct for the page being served."""
     if remaining == 0 and counted_now:
@@ -87,6 +101,7 @@ class PageServer:
         secure_cookies: bool,
         views: Views,
         unverified_unlimited: bool = True,
+        doors: Doors | None = None,
     ) -> None:
         self.site = site
         self.assets = assets
@@ -96,6 +111,7 @@ class PageServer:
         self.secure = "; Secure" if secure_cookies else ""
         self.views = views
         self.unverified_unlimited = unverified_unlimited
+        self.doors = doors or Doors(InstitutionIndex(()), [], None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
@@ -112,7 +128,7 @@ class PageServer:
             else:
                 await response(scope, receive, send)
                 return
-        view = await self.view(found, _header(scope, b"cookie"), method)
+        view = await self.view(found, _header(scope, b"cookie"), method, scope)
         headers = [(b"set-cookie", view.set_cookie)] if view.set_cookie else []
         if view.status == 301:
             await _send(send, 301, [(b"location", view.location.encode())], b"", method)
@@ -129,9 +145,12 @@ class PageServer:
             body = view.page.head + view.slot + view.page.tail
             await _send(send, 200, [(b"cache-control", PAGE_CACHE), *headers], body, method)
 
-    async def view(self, found: Lookup, cookie_header: str | None, method: str) -> View:
+    async def view(
+        self, found: Lookup, cookie_header: str | None, method: str, scope: Scope | None = None
+    ) -> View:
         """What one page view gets: the single gate decision behind both doors (in-process and
-        nginx's auth_request), so the rules exist once."""
+        nginx's auth_request), so the rules exist once. `scope` gives the client's address and
+        User-Agent for the institution and crawler doors."""
         cookies = cookie_parser(cookie_header) if cookie_header else {}
         if found.page is None:
             return View(404, None, slot=await to_thread.run_sync(self.countdown_for, cookies))
@@ -141,10 +160,13 @@ class PageServer:
         reader, state = await self._visitor(cookies)
         now = int(time.time())
         unmetered = reader is not None and (reader.verified or self.unverified_unlimited)
+        visitor = Visitor(signed_in=unmetered)
+        if not unmetered and scope is not None:
+            visitor = await self._doors(scope, metered=page.meta.access == "metered")
         decision = decide(
             page.meta.access,
             page.token,
-            unmetered,
+            visitor,
             state,
             now,
             self.rules,
@@ -155,11 +177,22 @@ class PageServer:
             cookie = self._set_cookie(decision.state, now)
         if not decision.allow:
             return View(403, page, set_cookie=cookie)
-        if decision.remaining is not None:
+        if decision.door == "institution" and visitor.institution is not None:
+            slot = institution_banner(visitor.institution, page.meta.url)
+        elif decision.door == "crawler":
+            slot = b""
+        elif decision.remaining is not None:
             slot = countdown(decision.remaining, decision.changed, page.meta.url)
         else:
             slot = b"" if reader is None or reader.verified else UNVERIFIED_REMINDER
         return View(200, page, slot=slot, set_cookie=cookie, signed_in=unmetered)
+
+    async def _doors(self, scope: Scope, metered: bool) -> Visitor:
+        """The doors beside the meter for this request's client (address, User-Agent)."""
+        peer = scope["client"][0] if scope.get("client") else ""
+        return await self.doors.identify(
+            str(peer), _header(scope, b"x-forwarded-for"), _header(scope, b"user-agent"), metered
+        )
 
     async def _visitor(
         self, cookies: Mapping[str, str]
@@ -185,7 +218,7 @@ class PageServer:
         """
         uri = _original_path(scope)
         method = _header(scope, b"x-original-method") or "GET"
-        view = await self.view(self.site.lookup(uri), _header(scope, b"cookie"), method)
+        view = await self.view(self.site.lookup(uri), _header(scope, b"cookie"), method, scope)
         reuse = int(self.store.cache_seconds) if view.signed_in else 0
         headers: list[tuple[bytes, bytes]] = (
             [(b"x-accel-expires", str(reuse).encode())]

@@ -13,6 +13,7 @@ from site_api.accounts.sessions import SessionStore
 from site_api.config import Settings, signing_key
 from site_api.db import make_engine
 from site_api.notes import api as notes_api
+from site_api.serving.doors import Doors
 from site_api.serving.gate import PageServer
 from site_api.serving.meter import MeterCookie, Rules
 from site_api.serving.pages import SiteIndex
@@ -107,6 +108,7 @@ def create_app(settings: Settings) -> SiteApp:
         secure_cookies=settings.env == "production",
         views=views,
         unverified_unlimited=settings.unverified_read_unlimited,
+        doors=Doors.from_settings(settings),
     )
     api = FastAPI(
         title="Clinical Notebook API",

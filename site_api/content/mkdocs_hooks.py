@@ -26,6 +26,7 @@ from site_api.content.model import (
     load_authors,
     parse_page,
 )
+from site_api.content.structured_data import page_jsonld, script_json
 
 AUTHORS_FILE = "authors.yml"
 A_TO_Z_MARKER = "<!-- topics:a-z -->"
@@ -157,6 +158,10 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         markdown = render_citations(markdown, {r["key"]: r["n"] for r in view["references"]})
     if A_TO_Z_MARKER in markdown:
         markdown = markdown.replace(A_TO_Z_MARKER, _a_to_z(page.file.src_uri))
+    site_url = config.site_url or "/"
+    url = site_url.rstrip("/") + "/" + page.file.url.removeprefix("./")
+    data = page_jsonld(source.meta, url, _state["authors"], config.site_name, site_url)
+    page.meta["jsonld"] = script_json(data)
     return markdown
 
 

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     crawler_resolver: str = ""
     crawler_resolver_port: int = Field(default=53, ge=1, le=65535)
     crawler_dns_timeout: float = Field(default=1.0, gt=0, le=1.0)
+    share_days: int = Field(default=7, ge=1, le=90)
+    shares_per_day: int = Field(default=20, ge=0, le=1000)
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

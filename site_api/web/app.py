@@ -17,9 +17,11 @@ from site_api.serving.doors import Doors
 from site_api.serving.gate import PageServer
 from site_api.serving.meter import MeterCookie, Rules
 from site_api.serving.pages import SiteIndex
+from site_api.serving.shares import ShareCheck, ShareTokens
 from site_api.serving.static import SECURITY_HEADERS, SiteAssets
+from site_api.shares import api as shares_api
 from site_api.web import errors, oidc
-from site_api.web.routes import account, auth, email_flows
+from site_api.web.routes import account, account_shares, auth, email_flows
 from site_api.web.security import CrossSiteWriteGuard, SecurityHeaders
 from site_api.web.views import Views
 
@@ -109,6 +111,7 @@ def create_app(settings: Settings) -> SiteApp:
         views=views,
         unverified_unlimited=settings.unverified_read_unlimited,
         doors=Doors.from_settings(settings),
+        shares=ShareCheck(share_tokens := ShareTokens(key), engine),
     )
     api = FastAPI(
         title="Clinical Notebook API",
@@ -122,11 +125,14 @@ def create_app(settings: Settings) -> SiteApp:
     api.state.engine = engine
     api.state.views = views
     api.state.pages = pages
+    api.state.share_tokens = share_tokens
     errors.install(api)
     api.include_router(auth.router)
     api.include_router(email_flows.router)
     api.include_router(account.router)
     api.include_router(notes_api.router)
+    api.include_router(shares_api.router)
+    api.include_router(account_shares.router)
     api.include_router(health.router)
     oidc.install(api, settings, key)
     return SiteApp(api, pages, settings.log_level)

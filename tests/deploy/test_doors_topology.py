@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from conftest import TEST_KEY, require
 from dns_server import GOOGLEBOT, GOOGLEBOT_UA, LOOKALIKE, crawler_zone, dns_server
 from servers import nginx_binary, topology
-from visitors import GATED_URL, countdown_of, full_cookie
+from visitors import GATED, GATED_URL, countdown_of, full_cookie, signed_in_cookie
+
+from site_api.config import Settings
 
 pytestmark = [pytest.mark.nginx]
 INSTITUTION_ADDRESS = "127.0.0.2"
@@ -28,6 +32,8 @@ INSTITUTION_ADDRESS = "127.0.0.2"
 class Doors:
     base: str
     api_log: Path
+    nginx_log: Path
+    settings: Settings
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +57,8 @@ def doors(built_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             "SITE_CRAWLER_RESOLVER_PORT": str(port),
         }
         with topology(nginx, built_site, tmp, env, workers=1) as running:
-            yield Doors(running.base, running.api_log)
+            settings = Settings(site_dir=built_site, var_dir=tmp / "var", secret_key=TEST_KEY)
+            yield Doors(running.base, running.api_log, running.nginx_log, settings)
 
 
 def get(base: str, source: str, url: str, **headers: str) -> httpx.Response:
@@ -102,3 +109,49 @@ def test_spoofed_crawler_is_an_ordinary_visitor(doors: Doors, body_text: str) ->
         fresh = get(doors.base, source, GATED_URL, **{"user-agent": GOOGLEBOT_UA})
         assert fresh.headers["set-cookie"].startswith("meter=")
         assert countdown_of(fresh.text) == "You can view 4 more pages before signing in."
+
+
+def test_share_link_through_nginx(doors: Doors, body_text: str) -> None:
+    reader = signed_in_cookie(doors.settings, email="sharer@example.org")
+    made = httpx.post(
+        f"{doors.base}/api/shares", json={"page_id": GATED}, headers={"cookie": reader}
+    )
+    assert made.status_code == 201, made.text
+    link = urlsplit(made.json()["url"])
+    assert f"{link.scheme}://{link.netloc}" == doors.base
+    target = f"{link.path}?{link.query}"
+    token = link.query.removeprefix("share=")
+
+    opened = get(doors.base, "127.0.0.9", target, cookie=full_cookie())
+    assert opened.status_code == 200 and body_text in opened.text
+    assert "Shared by a registered colleague" in opened.text
+    assert opened.headers.get_list("referrer-policy") == ["no-referrer"]
+    used = opened.headers["set-cookie"]
+    assert used.startswith("shared=")
+
+    again = get(doors.base, "127.0.0.9", target, cookie=full_cookie() + "; " + used.split(";")[0])
+    assert again.status_code == 403 and body_text not in again.text
+    plain = get(doors.base, "127.0.0.9", "/topics/stills-disease/", cookie=full_cookie())
+    assert plain.headers.get_list("referrer-policy") == ["strict-origin-when-cross-origin"]
+
+    for bad in (token[:-1], token.replace(".", "%2E"), f"{token}&share={token}"):
+        refused = get(doors.base, "127.0.0.9", f"{link.path}?share={bad}", cookie=full_cookie())
+        assert refused.status_code == 403 and body_text not in refused.text, bad
+    other = get(
+        doors.base, "127.0.0.9", f"/topics/stills-disease/?share={token}", cookie=full_cookie()
+    )
+    assert other.status_code == 200 and "Shared by a registered colleague" not in other.text
+
+    revoked = httpx.delete(
+        f"{doors.base}/api/shares/{made.json()['id']}", headers={"cookie": reader}
+    )
+    assert revoked.status_code == 204
+    after = get(doors.base, "127.0.0.11", target, cookie=full_cookie())
+    assert after.status_code == 403
+
+    time.sleep(1.2)  # nginx flushes its access log every second
+    nginx_log = doors.nginx_log.read_text(encoding="utf-8")
+    assert "share=(redacted)" in nginx_log
+    mac = token.rsplit(".", 1)[1]
+    assert mac not in nginx_log
+    assert mac not in doors.api_log.read_text(encoding="utf-8")

@@ -28,7 +28,14 @@ ALLOWED: dict[str, set[str]] = {
     "asgi": FOUNDATION | {"web"},
 }
 #: Pure modules: decisions and models that tests table-check, with no I/O behind them.
-PURE = ["site_api/serving/meter.py", "site_api/content/model.py", "site_api/content/citations.py"]
+PURE = [
+    "site_api/serving/meter.py",
+    "site_api/serving/institutions.py",
+    "site_api/serving/address.py",
+    "site_api/content/structured_data.py",
+    "site_api/content/model.py",
+    "site_api/content/citations.py",
+]
 IO_MODULES = {
     "sqlalchemy",
     "sqlmodel",

@@ -201,3 +201,28 @@ def test_user_agent_claims_and_domain_matching() -> None:
 def test_resolver_must_be_an_address(settings: Settings) -> None:
     with pytest.raises(ConfigError, match="SITE_CRAWLER_RESOLVER"):
         create_app(settings.model_copy(update={"crawler_resolver": "dns.example"}))
+
+
+def test_decide_with_each_door() -> None:
+    from site_api.serving.meter import MeterState, Rules, Visitor, decide, page_token
+
+    rules, now = Rules(5, 30 * 86400), 1_800_000_000
+    a, b = page_token("a"), page_token("b")
+    full = MeterState(now - 60, tuple(page_token(p) for p in "cdefg"))
+    for visitor, door in [
+        (Visitor(signed_in=True), "reader"),
+        (Visitor(institution="St Elsewhere"), "institution"),
+        (Visitor(crawler="googlebot"), "crawler"),
+        (Visitor(shared_page=a), "share"),
+    ]:
+        decision = decide("metered", a, visitor, full, now, rules)
+        assert (decision.allow, decision.state, decision.changed, decision.door) == (
+            True,
+            None,
+            False,
+            door,
+        )
+    # A share link opens its own page only: elsewhere the visitor meets the meter.
+    elsewhere = decide("metered", b, Visitor(shared_page=a), full, now, rules)
+    assert not elsewhere.allow and elsewhere.door is None
+    assert decide("metered", b, False, None, now, rules).changed  # a bare bool still works

@@ -1,6 +1,6 @@
 /* "Share with a colleague" on a topic: a signed-in reader makes a share link (POST /api/shares)
  * and sends it with the phone's share sheet (Web Share API) or copies it. Without JavaScript
- * the button stays hidden: the account page lists and revokes links in plain forms.
+ * the box is not shown (main.html); the account page lists and revokes links in plain forms.
  * The link is shown as text in a read-only field, never parsed as HTML.
  */
 (() => {
@@ -11,7 +11,7 @@
   const button = box.querySelector("[data-share-button]");
   const status = box.querySelector("[data-share-status]");
   const field = box.querySelector("[data-share-url]");
-  box.hidden = false;
+  box.classList.add("topic-share--ready");
 
   function say(text) {
     status.textContent = text;

@@ -83,17 +83,15 @@ def created_today(engine: Engine, user_id: int, now: datetime) -> int:
         ).one()
 
 
-def list_shares(engine: Engine, user_id: int) -> list[Share]:
-    """The reader's links, newest first."""
+def list_shares(engine: Engine, user_id: int, limit: int | None = 200) -> list[Share]:
+    """The reader's links, newest first (`limit=None`: all of them, for the data export)."""
+    query = (
+        select(Share)
+        .where(col(Share.user_id) == user_id)
+        .order_by(col(Share.created_at).desc(), col(Share.id).desc())
+    )
     with Session(engine) as db:
-        return list(
-            db.exec(
-                select(Share)
-                .where(col(Share.user_id) == user_id)
-                .order_by(col(Share.created_at).desc(), col(Share.id).desc())
-                .limit(200)
-            ).all()
-        )
+        return list(db.exec(query if limit is None else query.limit(limit)).all())
 
 
 def revoke(engine: Engine, user_id: int, share_id: int) -> bool:

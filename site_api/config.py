@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +25,13 @@ class OidcProvider(BaseModel):
     discovery_url: str
     client_id: str
     client_secret: SecretStr
+
+
+class InstitutionSetting(BaseModel):
+    """One institution of `SITE_INSTITUTIONS`; its ranges are checked at start (serving.doors)."""
+
+    name: str
+    ranges: list[Any]
 
 
 class Settings(BaseSettings):
@@ -57,6 +64,14 @@ class Settings(BaseSettings):
     oidc_providers: list[OidcProvider] = Field(default_factory=list)
     publish_check_seconds: float = Field(default=1.0, ge=0.05, le=60)
     review_interval_days: int = Field(default=730, ge=1, le=3650)
+    institutions: list[InstitutionSetting] = Field(default_factory=list)
+    institutions_file: Path | None = None
+    verify_crawlers: bool = True
+    crawler_resolver: str = ""
+    crawler_resolver_port: int = Field(default=53, ge=1, le=65535)
+    crawler_dns_timeout: float = Field(default=1.0, gt=0, le=1.0)
+    share_days: int = Field(default=7, ge=1, le=90)
+    shares_per_day: int = Field(default=20, ge=0, le=1000)
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -96,3 +96,15 @@ class SearchMiss(SQLModel, table=True):
     day: date = Field(primary_key=True)
     query: str = Field(primary_key=True, max_length=100)
     count: int = 0
+
+
+class Share(SQLModel, table=True):
+    """A share link a reader made for one page: its token is signed, this row makes it
+    revocable (`revoked_at`) and counts the reader's links per day."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    page_id: str = Field(max_length=64)
+    created_at: NaiveDatetime = Field(index=True)
+    expires_at: NaiveDatetime
+    revoked_at: NaiveDatetime | None = None

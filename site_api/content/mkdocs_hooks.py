@@ -56,6 +56,7 @@ from site_api.content.search_index import (
     text_of_html,
     write_index,
 )
+from site_api.content.structured_data import page_jsonld, script_json
 
 AUTHORS_FILE = "authors.yml"
 SECTIONS_FILE = "sections.yml"
@@ -227,6 +228,10 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         markdown = markdown.replace(
             WHATS_NEW_MARKER, whats_new_markdown(_changes(), page.file.src_uri)
         )
+    site_url = config.site_url or "/"
+    url = site_url.rstrip("/") + "/" + page.file.url.removeprefix("./")
+    data = page_jsonld(source.meta, url, _state["authors"], config.site_name, site_url)
+    page.meta["jsonld"] = script_json(data)
     return markdown
 
 

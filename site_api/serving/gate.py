@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from html import escape
 from typing import Any, Protocol
 from urllib.parse import unquote
 
@@ -18,16 +19,22 @@ from starlette.types import Receive, Scope, Send
 from site_api.accounts import sessions
 from site_api.accounts.sessions import Reader
 from site_api.serving import meter
+from site_api.serving.doors import Doors
+from site_api.serving.institutions import InstitutionIndex
 from site_api.serving.links import sign_in_link
-from site_api.serving.meter import MeterCookie, Rules, decide
+from site_api.serving.meter import MeterCookie, Rules, Visitor, decide
 from site_api.serving.pages import BuiltPage, Lookup, SiteIndex
 from site_api.serving.publishing import LiveSite
+from site_api.serving.shares import PARAM as SHARE_PARAM
+from site_api.serving.shares import USED_COOKIE, ShareCheck
 from site_api.serving.static import SECURITY_HEADERS, is_asset_path
 
 HTML = b"text/html; charset=utf-8"
 _BASE_HEADERS = [(b"content-type", HTML), (b"vary", b"Cookie")] + [
     (k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()
 ]
+#: A page opened through a share link: its links must not carry the token to other sites.
+_SHARED_HEADERS = [(k, b"no-referrer" if k == b"referrer-policy" else v) for k, v in _BASE_HEADERS]
 PAGE_CACHE = b"private, no-cache"
 UNVERIFIED_REMINDER = (
     b'<p class="meter-countdown" role="status">Please confirm your email address: follow the '
@@ -56,6 +63,27 @@ class View:
     set_cookie: bytes | None = None  # the meter Set-Cookie value, when the state changed
     location: str = ""
     signed_in: bool = False  # a live session read it: the same answer for that session a while
+    shared: bool = False  # opened through a share link: Referrer-Policy no-referrer
+
+
+@lru_cache(maxsize=4096)
+def institution_banner(name: str, next_url: str) -> bytes:
+    """The slot for a reader inside an institution's ranges: who provides access, and sign-in
+    for what an account adds (notes)."""
+    return (
+        f'<p class="meter-countdown institution-access" role="status">Access provided by '
+        f'{escape(name)}. <a href="{escape(sign_in_link(next_url))}">Sign in</a> to keep notes.</p>'
+    ).encode()
+
+
+@lru_cache(maxsize=4096)
+def share_banner(next_url: str) -> bytes:
+    """The slot of a topic opened through a colleague's share link."""
+    link = escape(sign_in_link(next_url, "/create-account"))
+    return (
+        '<p class="meter-countdown share-access" role="status">Shared by a registered colleague '
+        f'· <a href="{link}">Create a free account</a></p>'
+    ).encode()
 
 
 @lru_cache(maxsize=4096)
@@ -90,6 +118,8 @@ class PageServer:
         secure_cookies: bool,
         views: Views,
         unverified_unlimited: bool = True,
+        doors: Doors | None = None,
+        shares: ShareCheck | None = None,
     ) -> None:
         self.live = live
         self.store = store
@@ -98,6 +128,8 @@ class PageServer:
         self.secure = "; Secure" if secure_cookies else ""
         self.views = views
         self.unverified_unlimited = unverified_unlimited
+        self.doors = doors or Doors(InstitutionIndex(()), [], None)
+        self.shares = shares
 
     @property
     def site(self) -> SiteIndex:
@@ -120,7 +152,8 @@ class PageServer:
             else:
                 await response(scope, receive, send)
                 return
-        view = await self.view(found, _header(scope, b"cookie"), method)
+        query = scope.get("query_string", b"").decode("latin-1")
+        view = await self.view(found, _header(scope, b"cookie"), method, scope, query)
         headers = [(b"set-cookie", view.set_cookie)] if view.set_cookie else []
         if view.status == 301:
             await _send(send, 301, [(b"location", view.location.encode())], b"", method)
@@ -141,11 +174,20 @@ class PageServer:
                 await self._not_found(scope, send, build.site)
                 return
             body = parts[0] + view.slot + parts[1]
-            await _send(send, 200, [(b"cache-control", PAGE_CACHE), *headers], body, method)
+            base = _SHARED_HEADERS if view.shared else _BASE_HEADERS
+            await _send(send, 200, [(b"cache-control", PAGE_CACHE), *headers], body, method, base)
 
-    async def view(self, found: Lookup, cookie_header: str | None, method: str) -> View:
+    async def view(
+        self,
+        found: Lookup,
+        cookie_header: str | None,
+        method: str,
+        scope: Scope | None = None,
+        query: str = "",
+    ) -> View:
         """What one page view gets: the single gate decision behind both doors (in-process and
-        nginx's auth_request), so the rules exist once."""
+        nginx's auth_request), so the rules exist once. `scope` gives the client's address and
+        User-Agent for the institution and crawler doors; `query` may carry a share token."""
         cookies = cookie_parser(cookie_header) if cookie_header else {}
         if found.page is None:
             return View(404, None, slot=await to_thread.run_sync(self.countdown_for, cookies))
@@ -155,10 +197,18 @@ class PageServer:
         reader, state = await self._visitor(cookies)
         now = int(time.time())
         unmetered = reader is not None and (reader.verified or self.unverified_unlimited)
+        visitor = Visitor(signed_in=unmetered)
+        if not unmetered and scope is not None:
+            visitor = await self._doors(scope, metered=page.meta.access == "metered")
+        share_id = None
+        if visitor == Visitor() and page.meta.access == "metered" and SHARE_PARAM in query:
+            share_id = await self._share(query, page, cookies, now)
+            if share_id is not None:
+                visitor = Visitor(shared_page=page.token)
         decision = decide(
             page.meta.access,
             page.token,
-            unmetered,
+            visitor,
             state,
             now,
             self.rules,
@@ -169,11 +219,50 @@ class PageServer:
             cookie = self._set_cookie(decision.state, now)
         if not decision.allow:
             return View(403, page, set_cookie=cookie)
-        if decision.remaining is not None:
+        if decision.door == "institution" and visitor.institution is not None:
+            slot = institution_banner(visitor.institution, page.meta.url)
+        elif decision.door == "crawler":
+            slot = b""
+        elif decision.door == "share" and share_id is not None:
+            if method == "GET":  # HEAD sends no body, so it does not use up the link
+                cookie = self._used_cookie(cookies, share_id)
+            return View(200, page, share_banner(page.meta.url), cookie, shared=True)
+        elif decision.remaining is not None:
             slot = countdown(decision.remaining, decision.changed, page.meta.url)
         else:
             slot = b"" if reader is None or reader.verified else UNVERIFIED_REMINDER
         return View(200, page, slot=slot, set_cookie=cookie, signed_in=unmetered)
+
+    async def _share(
+        self, query: str, page: BuiltPage, cookies: Mapping[str, str], now: int
+    ) -> int | None:
+        """The share id a valid, live, not yet used token in `query` opens `page` with."""
+        if self.shares is None:
+            return None
+        # Raw, not percent-decoded: a token's alphabet never needs escaping, so a re-encoded
+        # spelling is not the link that was sent, and opens nothing.
+        prefix = SHARE_PARAM + "="
+        tokens = [p[len(prefix) :] for p in query.split("&", 20) if p.startswith(prefix)]
+        if len(tokens) != 1 or len(tokens[0]) > 100:
+            return None
+        used = self.shares.tokens.used(cookies.get(USED_COOKIE))
+        return await self.shares.opens(tokens[0], page.meta.id, used, now)
+
+    def _used_cookie(self, cookies: Mapping[str, str], share_id: int) -> bytes:
+        assert self.shares is not None
+        used = self.shares.tokens.used(cookies.get(USED_COOKIE))
+        value = self.shares.tokens.used_cookie((*used, share_id))
+        return (
+            f"{USED_COOKIE}={value}; Path=/; Max-Age={30 * 86400}; HttpOnly; "
+            f"SameSite=Lax{self.secure}"
+        ).encode()
+
+    async def _doors(self, scope: Scope, metered: bool) -> Visitor:
+        """The doors beside the meter for this request's client (address, User-Agent)."""
+        peer = scope["client"][0] if scope.get("client") else ""
+        return await self.doors.identify(
+            str(peer), _header(scope, b"x-forwarded-for"), _header(scope, b"user-agent"), metered
+        )
 
     async def _visitor(
         self, cookies: Mapping[str, str]
@@ -200,8 +289,9 @@ class PageServer:
         uri = _original_path(scope)
         method = _header(scope, b"x-original-method") or "GET"
         build = self.live.current()
+        query = (_header(scope, b"x-original-uri") or "").partition("?")[2]
         cookie_header = _header(scope, b"cookie")
-        view = await self.view(build.site.lookup(uri), cookie_header, method)
+        view = await self.view(build.site.lookup(uri), cookie_header, method, scope, query)
         if view.status == 200 and view.page is not None and not build.site.exists(view.page):
             # As the embedded door does: a listed page whose file is gone is a 404, and the
             # visitor spends nothing on it (no meter cookie).
@@ -229,6 +319,8 @@ class PageServer:
             # The build is part of the file's path, so nginx sends the very build decided on.
             page_file = f"{build.page_prefix}/{view.page.meta.file}" if view.page else NO_PAGE_FILE
             headers += [(b"x-page-file", page_file.encode()), (b"x-meter-countdown", view.slot)]
+            if view.shared:
+                headers.append((b"x-referrer-policy", b"no-referrer"))
             status = 204
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
@@ -295,9 +387,14 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 async def _send(
-    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes, method: str
+    send: Send,
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes,
+    method: str,
+    base: list[tuple[bytes, bytes]] = _BASE_HEADERS,
 ) -> None:
     """One complete response; HEAD gets the headers (with the real length) and no body."""
-    all_headers = [*_BASE_HEADERS, (b"content-length", str(len(body)).encode()), *headers]
+    all_headers = [*base, (b"content-length", str(len(body)).encode()), *headers]
     await send({"type": "http.response.start", "status": status, "headers": all_headers})
     await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})

@@ -30,6 +30,22 @@ class MeterState:
 
 
 @dataclass(frozen=True)
+class Visitor:
+    """Who is asking, as resolved before `decide()`: each field is a door beside the meter,
+    set only once the server has verified it (session, address range, DNS, signed token)."""
+
+    signed_in: bool = False
+    institution: str | None = None  # the institution whose address range holds the client
+    crawler: str | None = None  # a search engine's crawler verified by reverse and forward DNS
+    shared_page: str | None = None  # the page token a valid share link opens
+
+
+ANONYMOUS = Visitor()
+#: Which door let an unmetered visitor in; `Decision.door`.
+Door = Literal["reader", "institution", "crawler", "share"]
+
+
+@dataclass(frozen=True)
 class Decision:
     """What to do with one page view."""
 
@@ -37,6 +53,7 @@ class Decision:
     state: MeterState | None  # the state to store, or None when the visitor is not metered
     remaining: int | None  # pages left after this view; None when not metered
     changed: bool  # whether the cookie must be (re)written
+    door: Door | None = None  # the door an unmetered visitor came through
 
 
 def page_token(page_id: str) -> str:
@@ -48,15 +65,27 @@ def page_token(page_id: str) -> str:
 def decide(
     access: Literal["metered", "free"],
     page: str,
-    signed_in: bool,
+    visitor: Visitor | bool,
     state: MeterState | None,
     now: int,
     rules: Rules,
     count: bool = True,
 ) -> Decision:
-    """Whether a visitor may see a page, and the meter state afterwards. Pure: no I/O."""
-    if signed_in:
-        return Decision(True, None, None, False)
+    """Whether a visitor may see a page, and the meter state afterwards. Pure: no I/O.
+
+    `visitor` may be a bare bool (signed in or not) for callers that know no other door."""
+    if isinstance(visitor, bool):
+        visitor = Visitor(signed_in=visitor)
+    if visitor.signed_in:
+        return Decision(True, None, None, False, "reader")
+    if visitor.crawler is not None:
+        # A verified crawler reads everything and is sent no cookie: it has no meter at all.
+        return Decision(True, None, None, False, "crawler")
+    if visitor.institution is not None:
+        return Decision(True, None, None, False, "institution")
+    if visitor.shared_page is not None and visitor.shared_page == page:
+        # The shared page only, and without spending or touching the visitor's free pages.
+        return Decision(True, None, None, False, "share")
     if state is None or not 0 <= now - state.window_start < rules.window_seconds:
         # The window rolls from the first counted view, so a fresh one starts now.
         state = MeterState(window_start=now)

@@ -22,13 +22,16 @@ from site_api.notes import api as notes_api
 from site_api.search import api as search_api
 from site_api.search.index import LiveSearch
 from site_api.search.misses import MissCounter
+from site_api.serving.doors import Doors
 from site_api.serving.gate import PageServer
 from site_api.serving.meter import MeterCookie, Rules
 from site_api.serving.pages import SiteIndex
 from site_api.serving.publishing import LiveSite
+from site_api.serving.shares import ShareCheck, ShareTokens
 from site_api.serving.static import SECURITY_HEADERS
+from site_api.shares import api as shares_api
 from site_api.web import errors, oidc
-from site_api.web.routes import account, auth, email_flows, search
+from site_api.web.routes import account, account_shares, auth, email_flows, search
 from site_api.web.security import BodyLimit, CrossSiteWriteGuard, SecurityHeaders
 from site_api.web.views import LiveViews
 
@@ -210,6 +213,8 @@ def create_app(settings: Settings) -> SiteApp:
         secure_cookies=settings.env == "production",
         views=views,
         unverified_unlimited=settings.unverified_read_unlimited,
+        doors=Doors.from_settings(settings),
+        shares=ShareCheck(share_tokens := ShareTokens(key), engine),
     )
     misses = MissCounter(engine)
 
@@ -234,6 +239,7 @@ def create_app(settings: Settings) -> SiteApp:
     api.state.pages = pages
     api.state.search = search_index
     api.state.search_misses = misses
+    api.state.share_tokens = share_tokens
     errors.install(api)
     api.include_router(auth.router)
     api.include_router(email_flows.router)
@@ -241,6 +247,8 @@ def create_app(settings: Settings) -> SiteApp:
     api.include_router(notes_api.router)
     api.include_router(search_api.router)
     api.include_router(search.router)
+    api.include_router(shares_api.router)
+    api.include_router(account_shares.router)
     api.include_router(health.router)
     oidc.install(api, settings, key)
     return SiteApp(api, pages, settings.log_level, door_headers=door_headers(settings, live.site))

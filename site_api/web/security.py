@@ -10,6 +10,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from site_api.serving.address import forwarded_client
+
 CSRF_COOKIE = "csrf"
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -82,15 +84,9 @@ class CrossSiteWriteGuard:
 
 def client_address(scope: Scope, trusted_proxies: list[str]) -> str:
     """The client's address: the socket peer, or the last untrusted `X-Forwarded-For` hop
-    when the peer is one of our trusted proxies."""
+    when the peer is one of our trusted proxies (the page gate uses the same rule)."""
     peer = scope["client"][0] if scope.get("client") else "unknown"
-    if peer not in trusted_proxies:
-        return str(peer)
-    forwarded = _header(scope, b"x-forwarded-for") or ""
-    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-    while hops and hops[-1] in trusted_proxies:
-        hops.pop()
-    return hops[-1] if hops else str(peer)
+    return forwarded_client(str(peer), _header(scope, b"x-forwarded-for"), trusted_proxies)
 
 
 class SecurityHeaders:

@@ -332,7 +332,14 @@ def test_export(client: TestClient, reader: User, engine: Engine) -> None:
     )
     assert response.headers["cache-control"] == "private, no-store"
     data = json.loads(response.text)
-    assert set(data) == {"account", "sessions", "single_sign_on", "notes", "exported"}
+    assert set(data) == {
+        "account",
+        "sessions",
+        "single_sign_on",
+        "notes",
+        "share_links",
+        "exported",
+    }
     assert data["notes"] == []  # the notes themselves: tests/test_account_notes.py
     assert data["account"]["email"] == EMAIL
     assert data["account"]["editor"] is False

@@ -18,6 +18,7 @@ from site_api.accounts.sessions import SessionStore
 from site_api.deps import EngineDep
 from site_api.models import OidcIdentity, User, UserSession
 from site_api.notes.api import export_rows
+from site_api.shares.api import list_shares
 from site_api.web.routes import account_notes
 from site_api.web.routes.forms import NO_STORE, page, require_csrf
 
@@ -122,6 +123,15 @@ def notes_json(request: Request, engine: EngineDep, user: OptionalUser) -> Respo
         return _to_sign_in()
     data = {
         "notes": export_rows(request, engine, user.id),
+        "share_links": [
+            {
+                "page_id": s.page_id,
+                "created": _time(s.created_at),
+                "expires": _time(s.expires_at),
+                "revoked": _time(s.revoked_at),
+            }
+            for s in list_shares(engine, user.id, limit=None)
+        ],
         "exported": _time(users.utcnow()),
     }
     return JSONResponse(data, headers=_attachment("clinical-notebook-notes.json"))
@@ -233,6 +243,15 @@ def export(request: Request, engine: EngineDep, user: OptionalUser) -> Response:
             for i in identities
         ],
         "notes": export_rows(request, engine, user.id),
+        "share_links": [
+            {
+                "page_id": s.page_id,
+                "created": _time(s.created_at),
+                "expires": _time(s.expires_at),
+                "revoked": _time(s.revoked_at),
+            }
+            for s in list_shares(engine, user.id, limit=None)
+        ],
         "exported": _time(users.utcnow()),
     }
     return JSONResponse(data, headers=_attachment("clinical-notebook-account.json"))

@@ -168,7 +168,7 @@ def live_server(built_site: Path, live_var: Path) -> Iterator[str]:
     }
     proc = start([SITE_API, "serve", "--port", str(port)], log_path, env)
     try:
-        wait_http(base + "/", proc, log_path, timeout=20)
+        wait_http(base + "/", proc, log_path, timeout=60)
         yield base
     finally:
         stop(proc)

@@ -154,6 +154,8 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
     if source.is_topic:
         view = _topic_view(source)
         page.meta["topic"] = view
+        # The topic's own summary for search results and link previews, never its metered body.
+        page.meta["description"] = source.meta.summary
         markdown = render_citations(markdown, {r["key"]: r["n"] for r in view["references"]})
     if A_TO_Z_MARKER in markdown:
         markdown = markdown.replace(A_TO_Z_MARKER, _a_to_z(page.file.src_uri))

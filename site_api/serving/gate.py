@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import html
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 from site_api.accounts import sessions
 from site_api.accounts.sessions import Reader
 from site_api.serving import meter
-from site_api.serving.meter import MeterCookie, Rules, decide
+from site_api.serving.meter import MeterCookie, Rules, decide, is_prefetch
 from site_api.serving.pages import BuiltPage, Lookup, SiteIndex
 from site_api.serving.static import SECURITY_HEADERS, SiteAssets, is_asset_path
 
@@ -59,18 +63,63 @@ class View:
 def countdown(remaining: int, counted_now: bool, next_url: str) -> bytes:
     """The anonymous visitor's countdown, correct for the page being served."""
     if remaining == 0 and counted_now:
-        text = "This is the last page you can view before signing in."
+        text = "This is the last topic you can read before signing in."
     elif remaining == 0:
-        text = "You have viewed all your free pages."
+        text = "You have read all your free topics."
     elif remaining == 1:
-        text = "You can view 1 more page before signing in."
+        text = "You can read 1 more topic before signing in."
     else:
-        text = f"You can view {remaining} more pages before signing in."
+        text = f"You can read {remaining} more topics before signing in."
     link = quote(next_url, safe="/")
     return (
         f'<p class="meter-countdown" role="status">{text} '
         f'<a href="/sign-in?next={link}">Sign in</a> or '
         f'<a href="/create-account?next={link}">create a free account</a>.</p>'
+    ).encode()
+
+
+def sign_out_token(key: bytes, session_token: str) -> str:
+    """The sign-out form's CSRF token, bound to the session: the header's menu is spliced into
+    pages that set no CSRF cookie, and only this browser's session cookie can produce it."""
+    mac = hmac.new(key, b"sign-out:" + session_token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:24]).decode()
+
+
+def _ascii(text: str) -> str:
+    # Splice text travels in an HTTP header to nginx: plain ASCII, everything else as references.
+    return html.escape(text).encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+@lru_cache(maxsize=4096)
+def anonymous_bar(next_url: str, signed_out: bool = False) -> bytes:
+    """The header's account links for a visitor who is not signed in."""
+    link = quote(next_url, safe="/")
+    done = (
+        '<span class="account-status" role="status">You have signed out.</span> '
+        if signed_out
+        else ""
+    )
+    return (
+        f'<nav class="account-bar account-bar--anonymous" aria-label="Account">{done}'
+        f'<a class="account-bar__link" href="/sign-in?next={link}">Sign in</a> '
+        f'<a class="account-bar__link account-bar__link--primary" '
+        f'href="/create-account?next={link}">Create account</a></nav>'
+    ).encode()
+
+
+def reader_bar(email: str, next_url: str, token: str) -> bytes:
+    """The header's account menu for a signed-in reader: My notes, Account, Sign out (a form)."""
+    return (
+        '<nav class="account-bar" aria-label="Account"><details class="account-menu">'
+        f'<summary class="account-menu__who">{_ascii(email) or "My account"}</summary>'
+        '<ul class="account-menu__list">'
+        '<li><a href="/account#my-notes">My notes</a></li>'
+        '<li><a href="/account">Account</a></li>'
+        '<li><form method="post" action="/sign-out">'
+        f'<input type="hidden" name="csrf_token" value="{_ascii(token)}">'
+        f'<input type="hidden" name="next" value="{_ascii(next_url)}">'
+        '<button type="submit" class="account-menu__sign-out">Sign out</button></form></li>'
+        "</ul></details></nav>"
     ).encode()
 
 
@@ -87,6 +136,7 @@ class PageServer:
         secure_cookies: bool,
         views: Views,
         unverified_unlimited: bool = True,
+        sign_out_key: bytes = b"",
     ) -> None:
         self.site = site
         self.assets = assets
@@ -96,6 +146,7 @@ class PageServer:
         self.secure = "; Secure" if secure_cookies else ""
         self.views = views
         self.unverified_unlimited = unverified_unlimited
+        self.sign_out_key = sign_out_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
@@ -112,7 +163,13 @@ class PageServer:
             else:
                 await response(scope, receive, send)
                 return
-        view = await self.view(found, _header(scope, b"cookie"), method)
+        view = await self.view(
+            found,
+            _header(scope, b"cookie"),
+            method,
+            purpose=_purpose(scope),
+            signed_out=_signed_out(scope["query_string"].decode("latin-1")),
+        )
         headers = [(b"set-cookie", view.set_cookie)] if view.set_cookie else []
         if view.status == 301:
             await _send(send, 301, [(b"location", view.location.encode())], b"", method)
@@ -129,12 +186,20 @@ class PageServer:
             body = view.page.head + view.slot + view.page.tail
             await _send(send, 200, [(b"cache-control", PAGE_CACHE), *headers], body, method)
 
-    async def view(self, found: Lookup, cookie_header: str | None, method: str) -> View:
+    async def view(
+        self,
+        found: Lookup,
+        cookie_header: str | None,
+        method: str,
+        purpose: str | None = None,
+        signed_out: bool = False,
+    ) -> View:
         """What one page view gets: the single gate decision behind both doors (in-process and
         nginx's auth_request), so the rules exist once."""
         cookies = cookie_parser(cookie_header) if cookie_header else {}
         if found.page is None:
-            return View(404, None, slot=await to_thread.run_sync(self.countdown_for, cookies))
+            slot = await to_thread.run_sync(self.countdown_for, cookies, "/", signed_out)
+            return View(404, None, slot=slot)
         if found.redirect is not None:
             return View(301, found.page, location=found.redirect)
         page = found.page
@@ -149,6 +214,7 @@ class PageServer:
             now,
             self.rules,
             count=method == "GET",  # HEAD sends no body, so it never spends a free page
+            prefetch=is_prefetch(purpose),
         )
         cookie = None
         if decision.changed and decision.state is not None:
@@ -156,10 +222,20 @@ class PageServer:
         if not decision.allow:
             return View(403, page, set_cookie=cookie)
         if decision.remaining is not None:
-            slot = countdown(decision.remaining, decision.changed, page.meta.url)
+            slot = anonymous_bar(page.meta.url, signed_out) + countdown(
+                decision.remaining, decision.changed, page.meta.url
+            )
         else:
-            slot = b"" if reader is None or reader.verified else UNVERIFIED_REMINDER
+            slot = self._bar(reader, cookies, page.meta.url)
+            slot += b"" if reader is None or reader.verified else UNVERIFIED_REMINDER
         return View(200, page, slot=slot, set_cookie=cookie, signed_in=unmetered)
+
+    def _bar(self, reader: Reader | None, cookies: Mapping[str, str], next_url: str) -> bytes:
+        """The header's account links or menu for this visitor."""
+        token = cookies.get(sessions.COOKIE)
+        if reader is None or not token:
+            return anonymous_bar(next_url)
+        return reader_bar(reader.email, next_url, sign_out_token(self.sign_out_key, token))
 
     async def _visitor(
         self, cookies: Mapping[str, str]
@@ -185,7 +261,14 @@ class PageServer:
         """
         uri = _original_path(scope)
         method = _header(scope, b"x-original-method") or "GET"
-        view = await self.view(self.site.lookup(uri), _header(scope, b"cookie"), method)
+        raw = _header(scope, b"x-original-uri") or "/"
+        view = await self.view(
+            self.site.lookup(uri),
+            _header(scope, b"cookie"),
+            method,
+            purpose=_purpose(scope),
+            signed_out=_signed_out(raw.partition("?")[2]),
+        )
         reuse = int(self.store.cache_seconds) if view.signed_in else 0
         headers: list[tuple[bytes, bytes]] = (
             [(b"x-accel-expires", str(reuse).encode())]
@@ -227,21 +310,27 @@ class PageServer:
         return self.views.render(
             page.meta.title,
             "gate.html",
+            countdown=anonymous_bar(page.meta.url),
             page=page.meta,
             next=page.meta.url,
             free_pages=self.rules.free_pages,
             days=self.rules.window_seconds // 86400,
         )
 
-    def countdown_for(self, cookies: Mapping[str, str], next_url: str = "/") -> bytes:
-        """The countdown a free page shows this visitor (nothing when signed in). Blocking."""
+    def countdown_for(
+        self, cookies: Mapping[str, str], next_url: str = "/", signed_out: bool = False
+    ) -> bytes:
+        """The header's account bar and the countdown a free page shows this visitor. Blocking."""
         token = cookies.get(sessions.COOKIE)
         reader = self.store.lookup(token) if token else None
         if reader is not None and (reader.verified or self.unverified_unlimited):
-            return b"" if reader.verified else UNVERIFIED_REMINDER
+            bar = self._bar(reader, cookies, next_url)
+            return bar + (b"" if reader.verified else UNVERIFIED_REMINDER)
         state = self.cookie.loads(cookies.get(meter.COOKIE), self.rules)
         decision = decide("free", "", False, state, int(time.time()), self.rules)
-        return countdown(decision.remaining or 0, False, next_url)
+        return anonymous_bar(next_url, signed_out) + countdown(
+            decision.remaining or 0, False, next_url
+        )
 
     async def _not_found(self, scope: Scope, send: Send) -> None:
         raw = _header(scope, b"cookie")
@@ -251,6 +340,16 @@ class PageServer:
         await _send(
             send, 404, [(b"cache-control", PAGE_CACHE)], head + slot + tail, scope["method"]
         )
+
+
+def _purpose(scope: Scope) -> str | None:
+    """Why the browser fetched: `Sec-Purpose` (Chromium) or the older `Purpose`."""
+    return _header(scope, b"sec-purpose") or _header(scope, b"purpose")
+
+
+def _signed_out(query: str) -> bool:
+    """Whether the page was reached straight after signing out (`?signed-out`)."""
+    return "signed-out" in query.split("&")
 
 
 def _original_path(scope: Scope) -> str:

@@ -45,6 +45,11 @@ def page_token(page_id: str) -> str:
     return base64.urlsafe_b64encode(digest).decode()
 
 
+def is_prefetch(purpose: str | None) -> bool:
+    """Whether a `Sec-Purpose` or `Purpose` header marks a speculative fetch, not a reader."""
+    return purpose is not None and "prefetch" in purpose.lower()
+
+
 def decide(
     access: Literal["metered", "free"],
     page: str,
@@ -53,8 +58,14 @@ def decide(
     now: int,
     rules: Rules,
     count: bool = True,
+    prefetch: bool = False,
 ) -> Decision:
-    """Whether a visitor may see a page, and the meter state afterwards. Pure: no I/O."""
+    """Whether a visitor may see a page, and the meter state afterwards. Pure: no I/O.
+
+    `count=False` (HEAD) serves without counting. A `prefetch` never counts either, and a page it
+    would have counted is refused (the browser drops a refused prefetch and asks again when the
+    reader really opens the page, which then counts): a prefetch must not read a body free.
+    """
     if signed_in:
         return Decision(True, None, None, False)
     if state is None or not 0 <= now - state.window_start < rules.window_seconds:
@@ -65,6 +76,8 @@ def decide(
         return Decision(True, state, max(left, 0), False)
     if left <= 0:
         return Decision(False, state, 0, False)
+    if prefetch:
+        return Decision(False, state, left, False)
     if not count:
         return Decision(True, state, left, False)
     counted = MeterState(state.window_start, (*state.pages, page))

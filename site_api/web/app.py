@@ -18,7 +18,7 @@ from site_api.serving.meter import MeterCookie, Rules
 from site_api.serving.pages import SiteIndex
 from site_api.serving.static import SECURITY_HEADERS, SiteAssets
 from site_api.web import errors, oidc
-from site_api.web.routes import account, auth, email_flows
+from site_api.web.routes import account, auth, email_flows, report
 from site_api.web.security import CrossSiteWriteGuard, SecurityHeaders
 from site_api.web.views import Views
 
@@ -33,6 +33,7 @@ API_ROOTS = frozenset(
         "forgot-password",
         "reset-password",
         "verify-email",
+        "report",
         "healthz",
         "readyz",
     }
@@ -107,6 +108,7 @@ def create_app(settings: Settings) -> SiteApp:
         secure_cookies=settings.env == "production",
         views=views,
         unverified_unlimited=settings.unverified_read_unlimited,
+        sign_out_key=key,
     )
     api = FastAPI(
         title="Clinical Notebook API",
@@ -124,6 +126,7 @@ def create_app(settings: Settings) -> SiteApp:
     api.include_router(auth.router)
     api.include_router(email_flows.router)
     api.include_router(account.router)
+    api.include_router(report.router)
     api.include_router(notes_api.router)
     api.include_router(health.router)
     oidc.install(api, settings, key)

@@ -248,7 +248,7 @@ def test_anonymous_invitation(browser: Any, live_server: str, engine: Any, axe_s
     try:
         page = context.new_page()
         notes = open_mas(page, live_server)
-        expect(notes).to_contain_text("to keep private notes on topics")
+        expect(notes).to_contain_text("to keep notes")
         expect(notes.get_by_role("heading")).to_have_count(0)
         assert notes.get_by_role("button").count() == 0
         create = notes.get_by_role("link", name="Create an account")

@@ -211,7 +211,7 @@
         h("a", { href: "/sign-in" + next }, "Sign in"),
         " or ",
         h("a", { href: "/create-account" + next }, "create an account"),
-        " to keep private notes on topics.",
+        " to keep notes.",
       ),
     );
     slot.setAttribute("aria-labelledby", "page-notes-title");

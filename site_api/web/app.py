@@ -13,6 +13,7 @@ from site_api.accounts.sessions import SessionStore
 from site_api.config import Settings, signing_key
 from site_api.db import make_engine
 from site_api.notes import api as notes_api
+from site_api.notes import library
 from site_api.serving.gate import PageServer
 from site_api.serving.meter import MeterCookie, Rules
 from site_api.serving.pages import SiteIndex
@@ -128,6 +129,7 @@ def create_app(settings: Settings) -> SiteApp:
     api.include_router(account.router)
     api.include_router(report.router)
     api.include_router(notes_api.router)
+    api.include_router(library.router)
     api.include_router(health.router)
     oidc.install(api, settings, key)
     return SiteApp(api, pages, settings.log_level)

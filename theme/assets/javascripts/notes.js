@@ -1,8 +1,9 @@
 /* "My notes for this page": the signed-in reader's own note at the top of a topic.
  *
  * The page HTML is the same for every visitor, so one request after load decides what the
- * reserved panel shows: GET /api/notes/<page id> → 401 an invitation to create an account,
- * 404 an empty panel with "Add a note", 200 the note. The note is never part of the page HTML.
+ * reserved panel shows: GET /api/reader/<page id> → 200 {signed_in, note, saved}: an invitation
+ * to sign in, an empty panel with "Add a note", or the note; always 200, so nothing goes to the
+ * browser console. The note is never part of the page HTML.
  * That request is started early by a <link rel="preload"> in the page's head (main.html).
  *
  * Safety: every node is built with createElement/textContent; nothing is parsed as HTML. The
@@ -20,6 +21,10 @@
 
   const LIMIT = 2000;
   const api = "/api/notes/" + encodeURIComponent(slot.dataset.pageId || "");
+  // One read says who is reading, their note and whether the topic is saved (always 200).
+  const readerApi = "/api/reader/" + encodeURIComponent(slot.dataset.pageId || "");
+  const savedApi = "/api/saved/" + encodeURIComponent(slot.dataset.pageId || "");
+  let saved = false;
   const here = encodeURIComponent(location.pathname).replace(/%2F/gi, "/");
   let note = null; // the note as last saved on the server (null: none)
   let busy = false;
@@ -179,12 +184,37 @@
     status.classList.toggle("page-notes__status--error", Boolean(isError));
   }
 
+  /* "Save topic": a toggle for the account page's saved list. */
+  function saveToggle() {
+    const toggle = h("button", {
+      type: "button", class: "page-notes__button page-notes__save", "aria-pressed": String(saved),
+      onclick: async () => {
+        let result;
+        try {
+          result = await request(saved ? "DELETE" : "PUT", savedApi);
+        } catch (error) {
+          say("Not saved: the site could not be reached.", true);
+          return;
+        }
+        if (result.status !== 200) {
+          say(problem(result, "save the topic"), true);
+          return;
+        }
+        saved = Boolean(result.data && result.data.saved);
+        toggle.setAttribute("aria-pressed", String(saved));
+        toggle.textContent = saved ? "Saved" : "Save topic";
+        say(saved ? "Topic saved: find it on your account page." : "Topic removed from your saved topics.");
+      },
+    }, saved ? "Saved" : "Save topic");
+    return toggle;
+  }
+
   function head(...actions) {
     return h(
       "div",
       { class: "page-notes__head" },
       h("h2", { class: "page-notes__title", id: "page-notes-title" }, "My notes for this page"),
-      actions.length ? h("div", { class: "page-notes__actions" }, ...actions) : null,
+      h("div", { class: "page-notes__actions" }, ...actions, saveToggle()),
     );
   }
 
@@ -509,15 +539,16 @@
   async function load() {
     let result;
     try {
-      result = await request("GET", api);
+      result = await request("GET", readerApi);
     } catch (error) {
       showError("Your notes could not be loaded: the site could not be reached.");
       return;
     }
-    if (result.status === 401) {
+    if (result.status === 200 && result.data && result.data.signed_in === false) {
       showAnonymous();
-    } else if (result.status === 404 || (result.status === 200 && result.data)) {
-      note = result.status === 200 ? result.data : null;
+    } else if (result.status === 200 && result.data) {
+      note = result.data.note || null;
+      saved = Boolean(result.data.saved);
       showNote();
       offerDraft();
       say("");

@@ -61,19 +61,23 @@ def render_citations(body: str, numbers: dict[str, int]) -> str:
     """Replace `[@a; @b]` with superscript links to the numbered reference list."""
     out: list[str] = []
     fenced = False
+    seen: set[str] = set()  # the first citation of each reference gets the id its back-link uses
     for line in body.splitlines(keepends=True):
         if FENCE_RE.match(line):
             fenced = not fenced
         if not fenced:
-            line = CITATION_RE.sub(lambda m: _citation_html(m, numbers), line)
+            line = CITATION_RE.sub(lambda m: _citation_html(m, numbers, seen), line)
         out.append(line)
     return "".join(out)
 
 
-def _citation_html(match: re.Match[str], numbers: dict[str, int]) -> str:
+def _citation_html(match: re.Match[str], numbers: dict[str, int], seen: set[str]) -> str:
     keys = [k.strip().lstrip("@") for k in match.group(1).split(";")]
-    links = ", ".join(
-        f'<a href="#ref-{key}" aria-label="Reference {numbers[key]}">{numbers[key]}</a>'
-        for key in keys
-    )
-    return f'<sup class="citation">[{links}]</sup>'
+    links = []
+    for key in keys:
+        anchor = "" if key in seen else f' id="cite-{key}"'
+        seen.add(key)
+        links.append(
+            f'<a href="#ref-{key}"{anchor} aria-label="Reference {numbers[key]}">{numbers[key]}</a>'
+        )
+    return f'<sup class="citation">[{", ".join(links)}]</sup>'

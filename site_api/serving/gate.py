@@ -163,12 +163,9 @@ class PageServer:
             else:
                 await response(scope, receive, send)
                 return
+        signed_out = _signed_out(scope["query_string"].decode("latin-1"))
         view = await self.view(
-            found,
-            _header(scope, b"cookie"),
-            method,
-            purpose=_purpose(scope),
-            signed_out=_signed_out(scope["query_string"].decode("latin-1")),
+            found, _header(scope, b"cookie"), method, purpose=_purpose(scope), signed_out=signed_out
         )
         headers = [(b"set-cookie", view.set_cookie)] if view.set_cookie else []
         if view.status == 301:
@@ -179,7 +176,7 @@ class PageServer:
             await _send(send, 404, [(b"cache-control", PAGE_CACHE)], body, method)
         elif view.status == 403:
             assert view.page is not None
-            body = self._gate(view.page)
+            body = self._gate(view.page, signed_out)
             await _send(send, 403, [(b"cache-control", GATE_CACHE), *headers], body, method)
         else:
             assert view.page is not None
@@ -295,7 +292,8 @@ class PageServer:
         if found.page is None:
             await self._not_found(scope, send)
             return
-        body = self._gate(found.page)
+        query = (_header(scope, b"x-original-uri") or "").partition("?")[2]
+        body = self._gate(found.page, _signed_out(query))
         await _send(send, 403, [(b"cache-control", GATE_CACHE)], body, scope["method"])
 
     def _set_cookie(self, state: meter.MeterState, now: int) -> bytes:
@@ -305,12 +303,12 @@ class PageServer:
             f"{meter.COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{self.secure}"
         ).encode()
 
-    def _gate(self, page: BuiltPage) -> bytes:
+    def _gate(self, page: BuiltPage, signed_out: bool = False) -> bytes:
         """The gate page for `page`: its title and summary, never its body."""
         return self.views.render(
             page.meta.title,
             "gate.html",
-            countdown=anonymous_bar(page.meta.url),
+            countdown=anonymous_bar(page.meta.url, signed_out),
             page=page.meta,
             next=page.meta.url,
             free_pages=self.rules.free_pages,

@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     mail_from: str = "Clinical Notebook <no-reply@localhost>"
     unverified_read_unlimited: bool = True
+    editorial_email: str = ""
     trusted_proxies: list[str] = Field(default_factory=list)
     oidc_providers: list[OidcProvider] = Field(default_factory=list)
     publish_check_seconds: float = Field(default=1.0, ge=0.05, le=60)

@@ -21,6 +21,7 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=255)
     email_verified_at: NaiveDatetime | None = None
     is_editor: bool = False
+    keep_recent: bool = True  # whether the account page lists the topics read lately
 
 
 class UserSession(SQLModel, table=True):
@@ -108,3 +109,44 @@ class Share(SQLModel, table=True):
     created_at: NaiveDatetime = Field(index=True)
     expires_at: NaiveDatetime
     revoked_at: NaiveDatetime | None = None
+
+
+class ProblemReport(SQLModel, table=True):
+    """A reader's report of something wrong in a topic, for the editors (plain text, inert)."""
+
+    __tablename__ = "problem_report"
+
+    id: int | None = Field(default=None, primary_key=True)
+    page_id: str = Field(max_length=64, index=True)
+    what: str = Field(sa_type=Text)
+    reference: str = Field(default="", max_length=500)
+    email: str = Field(default="", max_length=320)
+    # A report outlives its reporter's account: the editors still need to read it.
+    user_id: int | None = Field(
+        default=None, foreign_key="user.id", index=True, ondelete="SET NULL"
+    )
+    created_at: NaiveDatetime
+
+
+class SavedTopic(SQLModel, table=True):
+    """A topic a reader saved to find again (by page id, which survives moves)."""
+
+    __tablename__ = "saved_topic"
+    __table_args__ = (UniqueConstraint("user_id", "page_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    page_id: str = Field(max_length=64)
+    created_at: NaiveDatetime
+
+
+class RecentTopic(SQLModel, table=True):
+    """A topic a reader opened lately (the newest few per reader are kept)."""
+
+    __tablename__ = "recent_topic"
+    __table_args__ = (UniqueConstraint("user_id", "page_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    page_id: str = Field(max_length=64)
+    viewed_at: NaiveDatetime

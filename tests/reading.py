@@ -32,14 +32,14 @@ BODY_SENTENCE = {
 }
 
 COUNTDOWN = {
-    5: "You can view 5 more pages before signing in.",
-    4: "You can view 4 more pages before signing in.",
-    3: "You can view 3 more pages before signing in.",
-    2: "You can view 2 more pages before signing in.",
-    1: "You can view 1 more page before signing in.",
+    5: "You can read 5 more topics before signing in.",
+    4: "You can read 4 more topics before signing in.",
+    3: "You can read 3 more topics before signing in.",
+    2: "You can read 2 more topics before signing in.",
+    1: "You can read 1 more topic before signing in.",
 }
-LAST = "This is the last page you can view before signing in."
-ALL_USED = "You have viewed all your free pages."
+LAST = "This is the last topic you can read before signing in."
+ALL_USED = "You have read all your free topics."
 
 
 def url(slug: str) -> str:

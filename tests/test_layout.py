@@ -24,10 +24,24 @@ ALLOWED: dict[str, set[str]] = {
     "notes": FOUNDATION | {"content", "accounts", "serving"},
     "search": FOUNDATION | {"content", "accounts", "serving"},
     "shares": FOUNDATION | {"content", "accounts", "serving"},
-    "web": FOUNDATION | {"health", "content", "accounts", "serving", "notes", "search", "shares"},
-    "preview": FOUNDATION | {"content", "accounts", "serving", "notes", "search", "shares", "web"},
+    "reports": FOUNDATION | {"accounts"},
+    "web": FOUNDATION
+    | {"health", "content", "accounts", "serving", "notes", "search", "shares", "reports"},
+    "preview": FOUNDATION
+    | {"content", "accounts", "serving", "notes", "search", "shares", "reports", "web"},
     "cli": FOUNDATION
-    | {"health", "content", "accounts", "serving", "notes", "search", "shares", "web", "preview"},
+    | {
+        "health",
+        "content",
+        "accounts",
+        "serving",
+        "notes",
+        "search",
+        "shares",
+        "reports",
+        "web",
+        "preview",
+    },
     "asgi": FOUNDATION | {"web"},
 }
 #: Pure modules: decisions and models that tests table-check, with no I/O behind them.

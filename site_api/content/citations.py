@@ -67,11 +67,23 @@ class CitationExtension(Extension):
     The links go into Markdown's stash of raw HTML as an inline pattern finds them. Written into
     the Markdown text instead, they made Python-Markdown's HTML parser nearly double a topic's
     render time. Code spans are left alone (their pattern runs first). `numbers` is set for each
-    page before it is rendered (the build renders one page at a time)."""
+    page before it is rendered (the build renders one page at a time); setting it starts the
+    page's record of which references were cited already: the first citation of each carries
+    the `cite-<key>` id its reference's back-link returns to."""
 
     def __init__(self, numbers: dict[str, int] | None = None) -> None:
         super().__init__()
-        self.numbers: dict[str, int] = numbers or {}
+        self.numbers = numbers or {}
+
+    @property
+    def numbers(self) -> dict[str, int]:
+        """This page's reference numbers by key."""
+        return self._numbers
+
+    @numbers.setter
+    def numbers(self, numbers: dict[str, int]) -> None:
+        self._numbers = numbers
+        self.seen: set[str] = set()
 
     def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Python-Markdown's name)
         """Run after code spans and escapes, before links (which would see `[...]`)."""
@@ -91,13 +103,19 @@ class _CitationPattern(InlineProcessor):
         if not all(key in numbers for key in keys):
             return None, None, None  # not a known citation: left as written (the build refuses it)
         assert self.md is not None
-        return self.md.htmlStash.store(citation_html(keys, numbers)), m.start(0), m.end(0)
+        html = citation_html(keys, numbers, self.extension.seen)
+        return self.md.htmlStash.store(html), m.start(0), m.end(0)
 
 
-def citation_html(keys: list[str], numbers: dict[str, int]) -> str:
-    """`<sup class="citation">[<a …>1</a>, <a …>2</a>]</sup>` for these keys."""
-    links = ", ".join(
-        f'<a href="#ref-{key}" aria-label="Reference {numbers[key]}">{numbers[key]}</a>'
-        for key in keys
-    )
-    return f'<sup class="citation">[{links}]</sup>'
+def citation_html(keys: list[str], numbers: dict[str, int], seen: set[str] | None = None) -> str:
+    """`<sup class="citation">[<a …>1</a>, <a …>2</a>]</sup>` for these keys; a key not yet in
+    `seen` (which this adds to) gets the `cite-<key>` id its back-link uses."""
+    links = []
+    for key in keys:
+        anchor = "" if seen is None or key in seen else f' id="cite-{key}"'
+        if seen is not None:
+            seen.add(key)
+        links.append(
+            f'<a href="#ref-{key}"{anchor} aria-label="Reference {numbers[key]}">{numbers[key]}</a>'
+        )
+    return f'<sup class="citation">[{", ".join(links)}]</sup>'

@@ -213,6 +213,8 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
     if source.is_topic:
         view = _topic_view(source)
         page.meta["topic"] = view
+        # The topic's own summary for search results and link previews, never its metered body.
+        page.meta["description"] = source.meta.summary
     citations: CitationExtension = _state["citations"]
     citations.numbers = (
         {r["key"]: r["n"] for r in page.meta["topic"]["references"]} if source.is_topic else {}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import html
 import time
 from collections.abc import Mapping
@@ -22,7 +25,7 @@ from site_api.serving import meter
 from site_api.serving.doors import Doors
 from site_api.serving.institutions import InstitutionIndex
 from site_api.serving.links import sign_in_link
-from site_api.serving.meter import MeterCookie, Rules, Visitor, decide
+from site_api.serving.meter import MeterCookie, Rules, Visitor, decide, is_prefetch
 from site_api.serving.pages import BuiltPage, Lookup, SiteIndex
 from site_api.serving.publishing import LiveSite
 from site_api.serving.shares import PARAM as SHARE_PARAM
@@ -90,19 +93,65 @@ def share_banner(next_url: str) -> bytes:
 def countdown(remaining: int, counted_now: bool, next_url: str) -> bytes:
     """The anonymous visitor's countdown, correct for the page being served."""
     if remaining == 0 and counted_now:
-        text = "This is the last page you can view before signing in."
+        text = "This is the last topic you can read before signing in."
     elif remaining == 0:
-        text = "You have viewed all your free pages."
+        text = "You have read all your free topics."
     elif remaining == 1:
-        text = "You can view 1 more page before signing in."
+        text = "You can read 1 more topic before signing in."
     else:
-        text = f"You can view {remaining} more pages before signing in."
+        text = f"You can read {remaining} more topics before signing in."
     sign_in = html.escape(sign_in_link(next_url))
     create = html.escape(sign_in_link(next_url, "/create-account"))
     return (
         f'<p class="meter-countdown" role="status">{text} '
         f'<a href="{sign_in}">Sign in</a> or '
         f'<a href="{create}">create a free account</a>.</p>'
+    ).encode()
+
+
+def sign_out_token(key: bytes, session_token: str) -> str:
+    """The sign-out form's CSRF token, bound to the session: the header's menu is spliced into
+    pages that set no CSRF cookie, and only this browser's session cookie can produce it."""
+    mac = hmac.new(key, b"sign-out:" + session_token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:24]).decode()
+
+
+def _ascii(text: str) -> str:
+    # Splice text travels in an HTTP header to nginx: plain ASCII, everything else as references.
+    return html.escape(text).encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+@lru_cache(maxsize=4096)
+def anonymous_bar(next_url: str, signed_out: bool = False) -> bytes:
+    """The header's account links for a visitor who is not signed in."""
+    sign_in = html.escape(sign_in_link(next_url))
+    create = html.escape(sign_in_link(next_url, "/create-account"))
+    done = (
+        '<span class="account-status" role="status">You have signed out.</span> '
+        if signed_out
+        else ""
+    )
+    return (
+        f'<nav class="account-bar account-bar--anonymous" aria-label="Account">{done}'
+        f'<a class="account-bar__link" href="{sign_in}">Sign in</a> '
+        f'<a class="account-bar__link account-bar__link--primary" '
+        f'href="{create}">Create account</a></nav>'
+    ).encode()
+
+
+def reader_bar(email: str, next_url: str, token: str) -> bytes:
+    """The header's account menu for a signed-in reader: My notes, Account, Sign out (a form)."""
+    return (
+        '<nav class="account-bar" aria-label="Account"><details class="account-menu">'
+        f'<summary class="account-menu__who">{_ascii(email) or "My account"}</summary>'
+        '<ul class="account-menu__list">'
+        '<li><a href="/account#my-notes">My notes</a></li>'
+        '<li><a href="/account">Account</a></li>'
+        '<li><form method="post" action="/sign-out">'
+        f'<input type="hidden" name="csrf_token" value="{_ascii(token)}">'
+        f'<input type="hidden" name="next" value="{_ascii(next_url)}">'
+        '<button type="submit" class="account-menu__sign-out">Sign out</button></form></li>'
+        "</ul></details></nav>"
     ).encode()
 
 
@@ -120,6 +169,7 @@ class PageServer:
         unverified_unlimited: bool = True,
         doors: Doors | None = None,
         shares: ShareCheck | None = None,
+        sign_out_key: bytes = b"",
     ) -> None:
         self.live = live
         self.store = store
@@ -130,6 +180,7 @@ class PageServer:
         self.unverified_unlimited = unverified_unlimited
         self.doors = doors or Doors(InstitutionIndex(()), [], None)
         self.shares = shares
+        self.sign_out_key = sign_out_key
 
     @property
     def site(self) -> SiteIndex:
@@ -153,6 +204,7 @@ class PageServer:
                 await response(scope, receive, send)
                 return
         query = scope.get("query_string", b"").decode("latin-1")
+        signed_out = _signed_out(query)
         view = await self.view(found, _header(scope, b"cookie"), method, scope, query)
         headers = [(b"set-cookie", view.set_cookie)] if view.set_cookie else []
         if view.status == 301:
@@ -163,7 +215,7 @@ class PageServer:
             await _send(send, 404, [(b"cache-control", PAGE_CACHE)], body, method)
         elif view.status == 403:
             assert view.page is not None
-            body = self._gate(view.page)
+            body = self._gate(view.page, signed_out)
             await _send(send, 403, [(b"cache-control", GATE_CACHE), *headers], body, method)
         else:
             assert view.page is not None
@@ -187,10 +239,14 @@ class PageServer:
     ) -> View:
         """What one page view gets: the single gate decision behind both doors (in-process and
         nginx's auth_request), so the rules exist once. `scope` gives the client's address and
-        User-Agent for the institution and crawler doors; `query` may carry a share token."""
+        User-Agent for the institution and crawler doors and the `Sec-Purpose` of a prefetch;
+        `query` may carry a share token or say the reader just signed out."""
         cookies = cookie_parser(cookie_header) if cookie_header else {}
+        purpose = _purpose(scope) if scope is not None else None
+        signed_out = _signed_out(query)
         if found.page is None:
-            return View(404, None, slot=await to_thread.run_sync(self.countdown_for, cookies))
+            slot = await to_thread.run_sync(self.countdown_for, cookies, "/", signed_out)
+            return View(404, None, slot=slot)
         if found.redirect is not None:
             return View(301, found.page, location=found.redirect)
         page = found.page
@@ -213,6 +269,7 @@ class PageServer:
             now,
             self.rules,
             count=method == "GET",  # HEAD sends no body, so it never spends a free page
+            prefetch=is_prefetch(purpose),
         )
         cookie = None
         if decision.changed and decision.state is not None:
@@ -220,17 +277,23 @@ class PageServer:
         if not decision.allow:
             return View(403, page, set_cookie=cookie)
         if decision.door == "institution" and visitor.institution is not None:
-            slot = institution_banner(visitor.institution, page.meta.url)
+            slot = anonymous_bar(page.meta.url, signed_out) + institution_banner(
+                visitor.institution, page.meta.url
+            )
         elif decision.door == "crawler":
             slot = b""
         elif decision.door == "share" and share_id is not None:
             if method == "GET":  # HEAD sends no body, so it does not use up the link
                 cookie = self._used_cookie(cookies, share_id)
-            return View(200, page, share_banner(page.meta.url), cookie, shared=True)
+            slot = anonymous_bar(page.meta.url, signed_out) + share_banner(page.meta.url)
+            return View(200, page, slot, cookie, shared=True)
         elif decision.remaining is not None:
-            slot = countdown(decision.remaining, decision.changed, page.meta.url)
+            slot = anonymous_bar(page.meta.url, signed_out) + countdown(
+                decision.remaining, decision.changed, page.meta.url
+            )
         else:
-            slot = b"" if reader is None or reader.verified else UNVERIFIED_REMINDER
+            slot = self._bar(reader, cookies, page.meta.url)
+            slot += b"" if reader is None or reader.verified else UNVERIFIED_REMINDER
         return View(200, page, slot=slot, set_cookie=cookie, signed_in=unmetered)
 
     async def _share(
@@ -263,6 +326,13 @@ class PageServer:
         return await self.doors.identify(
             str(peer), _header(scope, b"x-forwarded-for"), _header(scope, b"user-agent"), metered
         )
+
+    def _bar(self, reader: Reader | None, cookies: Mapping[str, str], next_url: str) -> bytes:
+        """The header's account links or menu for this visitor."""
+        token = cookies.get(sessions.COOKIE)
+        if reader is None or not token:
+            return anonymous_bar(next_url)
+        return reader_bar(reader.email, next_url, sign_out_token(self.sign_out_key, token))
 
     async def _visitor(
         self, cookies: Mapping[str, str]
@@ -332,7 +402,8 @@ class PageServer:
         if found.page is None:
             await self._not_found(scope, send, build.site)
             return
-        body = self._gate(found.page)
+        query = (_header(scope, b"x-original-uri") or "").partition("?")[2]
+        body = self._gate(found.page, _signed_out(query))
         await _send(send, 403, [(b"cache-control", GATE_CACHE)], body, scope["method"])
 
     def _set_cookie(self, state: meter.MeterState, now: int) -> bytes:
@@ -342,26 +413,32 @@ class PageServer:
             f"{meter.COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{self.secure}"
         ).encode()
 
-    def _gate(self, page: BuiltPage) -> bytes:
+    def _gate(self, page: BuiltPage, signed_out: bool = False) -> bytes:
         """The gate page for `page`: its title and summary, never its body."""
         return self.views.render(
             page.meta.title,
             "gate.html",
+            countdown=anonymous_bar(page.meta.url, signed_out),
             page=page.meta,
             next=page.meta.url,
             free_pages=self.rules.free_pages,
             days=self.rules.window_seconds // 86400,
         )
 
-    def countdown_for(self, cookies: Mapping[str, str], next_url: str = "/") -> bytes:
-        """The countdown a free page shows this visitor (nothing when signed in). Blocking."""
+    def countdown_for(
+        self, cookies: Mapping[str, str], next_url: str = "/", signed_out: bool = False
+    ) -> bytes:
+        """The header's account bar and the countdown a free page shows this visitor. Blocking."""
         token = cookies.get(sessions.COOKIE)
         reader = self.store.lookup(token) if token else None
         if reader is not None and (reader.verified or self.unverified_unlimited):
-            return b"" if reader.verified else UNVERIFIED_REMINDER
+            bar = self._bar(reader, cookies, next_url)
+            return bar + (b"" if reader.verified else UNVERIFIED_REMINDER)
         state = self.cookie.loads(cookies.get(meter.COOKIE), self.rules)
         decision = decide("free", "", False, state, int(time.time()), self.rules)
-        return countdown(decision.remaining or 0, False, next_url)
+        return anonymous_bar(next_url, signed_out) + countdown(
+            decision.remaining or 0, False, next_url
+        )
 
     async def _not_found(self, scope: Scope, send: Send, site: SiteIndex) -> None:
         raw = _header(scope, b"cookie")
@@ -371,6 +448,16 @@ class PageServer:
         await _send(
             send, 404, [(b"cache-control", PAGE_CACHE)], head + slot + tail, scope["method"]
         )
+
+
+def _purpose(scope: Scope) -> str | None:
+    """Why the browser fetched: `Sec-Purpose` (Chromium) or the older `Purpose`."""
+    return _header(scope, b"sec-purpose") or _header(scope, b"purpose")
+
+
+def _signed_out(query: str) -> bool:
+    """Whether the page was reached straight after signing out (`?signed-out`)."""
+    return "signed-out" in query.split("&")
 
 
 def _original_path(scope: Scope) -> str:

@@ -62,6 +62,11 @@ def page_token(page_id: str) -> str:
     return base64.urlsafe_b64encode(digest).decode()
 
 
+def is_prefetch(purpose: str | None) -> bool:
+    """Whether a `Sec-Purpose` or `Purpose` header marks a speculative fetch, not a reader."""
+    return purpose is not None and "prefetch" in purpose.lower()
+
+
 def decide(
     access: Literal["metered", "free"],
     page: str,
@@ -70,10 +75,15 @@ def decide(
     now: int,
     rules: Rules,
     count: bool = True,
+    prefetch: bool = False,
 ) -> Decision:
     """Whether a visitor may see a page, and the meter state afterwards. Pure: no I/O.
 
-    `visitor` may be a bare bool (signed in or not) for callers that know no other door."""
+    `visitor` may be a bare bool (signed in or not) for callers that know no other door.
+    `count=False` (HEAD) serves without counting. A `prefetch` never counts either, and a page it
+    would have counted is refused (the browser drops a refused prefetch and asks again when the
+    reader really opens the page, which then counts): a prefetch must not read a body free.
+    """
     if isinstance(visitor, bool):
         visitor = Visitor(signed_in=visitor)
     if visitor.signed_in:
@@ -94,6 +104,8 @@ def decide(
         return Decision(True, state, max(left, 0), False)
     if left <= 0:
         return Decision(False, state, 0, False)
+    if prefetch:
+        return Decision(False, state, left, False)
     if not count:
         return Decision(True, state, left, False)
     counted = MeterState(state.window_start, (*state.pages, page))

@@ -19,6 +19,7 @@ from site_api.config import Settings, signing_key
 from site_api.content import csp
 from site_api.db import make_engine
 from site_api.notes import api as notes_api
+from site_api.notes import library
 from site_api.search import api as search_api
 from site_api.search.index import LiveSearch
 from site_api.search.misses import MissCounter
@@ -31,7 +32,7 @@ from site_api.serving.shares import ShareCheck, ShareTokens
 from site_api.serving.static import SECURITY_HEADERS
 from site_api.shares import api as shares_api
 from site_api.web import errors, oidc
-from site_api.web.routes import account, account_shares, auth, email_flows, search
+from site_api.web.routes import account, account_shares, auth, email_flows, report, search
 from site_api.web.security import BodyLimit, CrossSiteWriteGuard, SecurityHeaders
 from site_api.web.views import LiveViews
 
@@ -46,6 +47,7 @@ API_ROOTS = frozenset(
         "forgot-password",
         "reset-password",
         "verify-email",
+        "report",
         "healthz",
         "readyz",
         "search",
@@ -215,6 +217,7 @@ def create_app(settings: Settings) -> SiteApp:
         unverified_unlimited=settings.unverified_read_unlimited,
         doors=Doors.from_settings(settings),
         shares=ShareCheck(share_tokens := ShareTokens(key), engine),
+        sign_out_key=key,
     )
     misses = MissCounter(engine)
 
@@ -244,11 +247,13 @@ def create_app(settings: Settings) -> SiteApp:
     api.include_router(auth.router)
     api.include_router(email_flows.router)
     api.include_router(account.router)
+    api.include_router(report.router)
     api.include_router(notes_api.router)
     api.include_router(search_api.router)
     api.include_router(search.router)
     api.include_router(shares_api.router)
     api.include_router(account_shares.router)
+    api.include_router(library.router)
     api.include_router(health.router)
     oidc.install(api, settings, key)
     return SiteApp(api, pages, settings.log_level, door_headers=door_headers(settings, live.site))

@@ -114,19 +114,44 @@ def test_failure_says_the_same_for_known_and_unknown_addresses(
     assert "session" not in known.cookies
 
 
-def test_create_account_says_the_same_for_existing_addresses(
+def test_create_account_signs_in_and_tells_existing_addresses_by_mail(
     client: httpx.Client, user: str, settings: Settings
 ) -> None:
+    """A new account is signed in at once (a new session) and sent back to `next`; an address
+    that has an account gets a notice by mail and no session, unless its password was typed."""
     token = csrf(client)
+    client.cookies.set("session", "an-old-session-token")
     new = client.post(
         "/create-account",
-        data={"email": "new@example.org", "password": PASSWORD, "csrf_token": token},
+        data={
+            "email": "new@example.org",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "/topics/stills-disease/",
+        },
+        follow_redirects=False,
     )
+    assert new.status_code == 303
+    assert new.headers["location"] == "/topics/stills-disease/"
+    session = new.cookies.get("session")
+    assert session and session != "an-old-session-token"
+    store = client.app.api.state.sessions  # type: ignore[attr-defined]
+    reader = store.lookup(session)
+    assert reader is not None and not reader.verified and reader.email == "new@example.org"
+    client.cookies.delete("session")
     old = client.post(
-        "/create-account", data={"email": user, "password": PASSWORD, "csrf_token": token}
+        "/create-account",
+        data={"email": user, "password": "not the owner's password", "csrf_token": token},
+        follow_redirects=False,
     )
-    assert new.status_code == old.status_code == 200
-    assert new.text.replace("new@example.org", "X") == old.text.replace(user, "X")
+    assert old.status_code == 200 and "Check your email" in old.text
+    assert "session" not in old.cookies
+    owner = client.post(
+        "/create-account",
+        data={"email": user, "password": PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert owner.status_code == 303 and owner.cookies.get("session")
     engine = make_engine(settings.database_url)
     assert users.find_user(engine, "new@example.org") is not None
     outbox = sorted((settings.var_dir / "outbox").glob("*.eml"))

@@ -65,20 +65,27 @@ def test_new_reader_journey(page: Any, live_server: str, live_var: Path) -> None
     page.fill("#email", EMAIL)
     page.fill("#password", FIRST)
     page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    # Signed in at once, back on the topic they were stopped at, reminded to confirm.
+    expect(page).to_have_url(live_server + GATED)
+    expect(page.locator("article h1")).to_have_text("Still's disease")
+    expect(page.locator(".topic-body")).to_be_visible()
+    expect(page.locator(".meter-countdown")).to_contain_text("Please confirm your email address")
+    expect(page.locator(".account-menu__who")).to_have_text(EMAIL)
 
     page.goto(link_in(mail_to(outbox, "Confirm your email address", started), live_server))
     expect(page.get_by_text("Your email address is confirmed")).to_be_visible()
 
-    page.goto(f"{live_server}/sign-in?next={GATED}")
-    sign_in(page, FIRST)
-    expect(page).to_have_url(live_server + GATED)
+    page.goto(live_server + GATED)
     expect(page.locator("h1")).to_have_text("Still's disease")
     expect(page.locator(".topic-body")).to_be_visible()
     expect(page.locator(".meter-countdown")).to_have_count(0)
 
-    page.goto(live_server + "/account")
-    page.get_by_role("button", name="Sign out of this browser").click()
+    # Sign out from the header's menu: back on the same page, which says so.
+    page.locator(".account-menu__who").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    expect(page).to_have_url(re.compile(re.escape(live_server + GATED) + r"\?signed-out$"))
+    expect(page.locator(".account-status")).to_have_text("You have signed out.")
+    expect(page.locator("section.gate")).to_be_visible()
     assert page.goto(live_server + GATED).status == 403
 
     started = time.time() - 1

@@ -42,9 +42,13 @@ def test_manifest_and_sources_are_outside_the_site(built_site: Path) -> None:
 
 def test_mas_page_renders_numbered_citations_in_order_of_first_use(built_site: Path) -> None:
     html = (built_site / MAS).read_text(encoding="utf-8")
-    cited = re.findall(r'<a href="#ref-([\w:-]+)" aria-label="Reference (\d+)">', html)
+    cited = re.findall(
+        r'<a href="#ref-([\w:-]+)"(?: id="cite-([\w:-]+)")? aria-label="Reference (\d+)">', html
+    )
     first_use: dict[str, int] = {}
-    for key, number in cited:
+    for key, anchor, number in cited:
+        # The first citation of a reference carries the id its back-link returns to; no other.
+        assert (anchor == key) == (key not in first_use), key
         first_use.setdefault(key, int(number))
     assert sorted(first_use.values()) == list(range(1, len(first_use) + 1))
     assert list(first_use.values()) == sorted(first_use.values()), "numbered by first citation"

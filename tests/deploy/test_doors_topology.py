@@ -108,7 +108,7 @@ def test_spoofed_crawler_is_an_ordinary_visitor(doors: Doors, body_text: str) ->
         assert gate.status_code == 403 and body_text not in gate.text
         fresh = get(doors.base, source, GATED_URL, **{"user-agent": GOOGLEBOT_UA})
         assert fresh.headers["set-cookie"].startswith("meter=")
-        assert countdown_of(fresh.text) == "You can view 4 more pages before signing in."
+        assert countdown_of(fresh.text) == "You can read 4 more topics before signing in."
 
 
 def test_share_link_through_nginx(doors: Doors, body_text: str) -> None:

@@ -56,7 +56,7 @@ def test_an_edit_and_a_build_appear_through_nginx_without_restart(tmp_path: Path
         assert site_api(project, "build").returncode == 0
         after = until(front.base + TOPIC, "Edited through the front door")
         assert after.status_code == 200 and "Edited through the front door" in after.text
-        assert "You can view" in after.text, "still spliced and metered by the gate"
+        assert "You can read" in after.text, "still spliced and metered by the gate"
         assert until(front.base + "/topics/published-live/", "Overview").status_code == 200
         gated = httpx.get(front.base + TOPIC, headers={"cookie": full_cookie()})
         assert gated.status_code == 403 and "Edited through the front door" not in gated.text

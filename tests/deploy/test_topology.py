@@ -95,10 +95,10 @@ def test_countdown_on_five_topics_then_the_gate(front: Front, body_text: str) ->
             if left:
                 assert (
                     text
-                    == f"You can view {left} more page{'s' if left > 1 else ''} before signing in."
+                    == f"You can read {left} more topic{'s' if left > 1 else ''} before signing in."
                 )
             else:
-                assert text == "This is the last page you can view before signing in."
+                assert text == "This is the last topic you can read before signing in."
             assert "<!--meter-->" not in response.text
         gate = browser.get(GATED_URL)
         assert gate.status_code == 403
@@ -106,7 +106,7 @@ def test_countdown_on_five_topics_then_the_gate(front: Front, body_text: str) ->
         assert body_text not in gate.text
         assert '<h1 id="gate-title">Cytokine release syndrome</h1>' in gate.text
         again = browser.get(f"/topics/{TOPICS[0]}/")
-        assert countdown_of(again.text) == "You have viewed all your free pages."
+        assert countdown_of(again.text) == "You have read all your free topics."
         assert "set-cookie" not in again.headers
 
 
@@ -194,7 +194,7 @@ def test_head_spends_no_free_page(front: Front) -> None:
 def test_unknown_page_is_the_404_page_with_a_countdown(front: Front) -> None:
     response = httpx.get(front.base + "/no-such-topic/", headers={"cookie": full_cookie()})
     assert response.status_code == 404
-    assert countdown_of(response.text) == "You have viewed all your free pages."
+    assert countdown_of(response.text) == "You have read all your free topics."
 
 
 def test_static_assets_never_reach_python(front: Front, built_site: Path) -> None:
@@ -363,8 +363,8 @@ def test_pages_work_in_chromium_under_nginx_and_its_csp(front: Front, page: Any)
     page.add_init_script(CSP_PROBE)
     page.goto(front.base + f"/topics/{TOPICS[0]}/")
     expect = page.locator(".meter-countdown")
-    assert "You can view 4 more pages before signing in." in expect.inner_text()
-    page.get_by_text("Create an account to add page annotations").wait_for()
+    assert "You can read 4 more topics before signing in." in expect.inner_text()
+    page.get_by_text("to keep notes").wait_for()
     search = page.locator("#site-search-q")
     search.press_sequentially("kawasaki", delay=20)
     option = page.locator("#site-search-list [role=option]").first

@@ -249,7 +249,7 @@ def test_anonymous_invitation(browser: Any, live_server: str, engine: Any, axe_s
     try:
         page = context.new_page()
         notes = open_mas(page, live_server)
-        expect(notes).to_contain_text("Create an account to add page annotations")
+        expect(notes).to_contain_text("to keep notes")
         expect(notes.get_by_role("heading")).to_have_count(0)
         assert notes.get_by_role("button").count() == 0
         create = notes.get_by_role("link", name="Create an account")
@@ -341,7 +341,7 @@ def test_reserved_height_holds(
         pages = {"anonymous": anonymous.new_page(), "reader": reader.new_page()}
         requests: list[str] = []
         for page in pages.values():
-            page.on("request", lambda r: requests.append(r.url) if "/api/notes/" in r.url else None)
+            page.on("request", lambda r: requests.append(r.url) if "/api/" in r.url else None)
         states = [("anonymous", None), ("reader", None), ("reader", NOTE), ("reader", LONG_NOTE)]
         for who, text in states:
             page = pages[who]
@@ -349,7 +349,8 @@ def test_reserved_height_holds(
                 put_note(page, live_server, text)
             requests.clear()
             notes = open_mas(page, live_server)
-            assert requests == [api(live_server)], "one request per page view"
+            reader_read = f"{live_server}/api/reader/{PAGE_ID}"
+            assert requests == [reader_read], "one request per page view"
             reserved = notes.evaluate("e => parseFloat(getComputedStyle(e).minHeight)")
             height = notes.evaluate("e => e.getBoundingClientRect().height")
             assert height == pytest.approx(reserved, abs=0.5), (who, text, height, reserved)
@@ -412,7 +413,7 @@ def test_accessible_with_a_note(
 
 
 # Elements notes.js creates, by tag; an <a> must also carry a checked href.
-OWN_TAGS = {"DIV", "H2", "H3", "P", "BUTTON", "A", "FORM", "LABEL", "TEXTAREA"}
+OWN_TAGS = {"DIV", "H2", "H3", "P", "BUTTON", "A", "FORM", "LABEL", "TEXTAREA", "INPUT"}
 PANEL_AUDIT = """panel => {
   const problems = [];
   for (const el of panel.querySelectorAll("*")) {

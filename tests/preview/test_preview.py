@@ -72,7 +72,7 @@ def test_countdown_gate_and_signed_in_note_on_demand_then_reload_on_save(
     expect(bar).to_contain_text("PREVIEW")
 
     bar.get_by_role("link", name="anonymous, 2 pages left").click()
-    expect(page.locator(".meter-countdown")).to_contain_text("You can view 2 more pages")
+    expect(page.locator(".meter-countdown")).to_contain_text("You can read 2 more topics")
     expect(page.locator(".topic-body")).to_be_visible()
 
     page.locator("[data-preview-bar]").get_by_role("link", name="anonymous, past the meter").click()

@@ -80,7 +80,7 @@ def test_searching_never_spends_the_meter(client: httpx.Client) -> None:
         assert page.status_code == 200
         assert not [c for c in page.headers.get_list("set-cookie") if c.startswith("meter=")]
     view = client.get("/topics/pancytopenia/", headers={"cookie": cookie})
-    assert "You can view 3 more pages before signing in." in view.text
+    assert "You can read 3 more topics before signing in." in view.text
 
 
 def _metered_bodies(built_site: Path) -> dict[str, tuple[str, str, list[str]]]:

@@ -32,6 +32,8 @@ def test_mas_page_anatomy(page: Any, live_server: str) -> None:
     article = page.locator("article")
     expect(article.locator("h1")).to_have_text("Macrophage activation syndrome")
 
+    # The authoring details sit on one line until opened.
+    article.locator(".topic-meta > summary").click()
     authors = article.locator(".topic-authors")
     reviewed = article.locator(".topic-reviewed")
     expect(authors).to_contain_text("Authoring team")
@@ -55,6 +57,8 @@ def test_mas_page_anatomy(page: Any, live_server: str) -> None:
     expect(references).to_contain_text("Arthritis Rheumatol")
 
     citation = body.locator("sup.citation a").first
+    box = citation.bounding_box()
+    assert box is not None and box["width"] >= 24 and box["height"] >= 24, box  # a tap target
     number = int(citation.inner_text())
     key = citation.get_attribute("href").removeprefix("#")
     assert key.startswith("ref-")
@@ -63,6 +67,12 @@ def test_mas_page_anatomy(page: Any, live_server: str) -> None:
     target = references.locator(f"ol.reference-list > li#{key}")
     expect(target).to_be_in_viewport()
     assert target.evaluate("li => li.value") == number
+    back = target.locator(".ref-back")
+    back_box = back.bounding_box()
+    assert back_box is not None and back_box["width"] >= 24 and back_box["height"] >= 24
+    back.click()
+    expect(page).to_have_url(re.compile(f"#cite-{key.removeprefix('ref-')}$"))
+    expect(citation).to_be_in_viewport()
 
     expect(disclaimer).to_contain_text("clinical judgement")
     copyright = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))["copyright"]

@@ -79,7 +79,7 @@ def test_outside_the_ranges_is_an_ordinary_visitor(
     gate = visit(s, "10.21.0.1", GATED_URL, cookie=full_cookie())
     assert gate.status_code == 403 and body_text not in gate.text
     fresh = visit(s, "10.21.0.1", GATED_URL)
-    assert countdown_of(fresh.text) == "You can view 4 more pages before signing in."
+    assert countdown_of(fresh.text) == "You can read 4 more topics before signing in."
 
 
 def test_x_forwarded_for_believed_only_from_a_trusted_proxy(
@@ -145,7 +145,7 @@ def test_unverified_crawler_is_an_ordinary_visitor(
     assert gate.status_code == 403 and body_text not in gate.text, case
     fresh = visit(s, address, GATED_URL, **{"user-agent": GOOGLEBOT_UA})
     assert fresh.headers["set-cookie"].startswith("meter="), case
-    assert countdown_of(fresh.text) == "You can view 4 more pages before signing in."
+    assert countdown_of(fresh.text) == "You can read 4 more topics before signing in."
 
 
 def test_dns_timeout_is_anonymous_within_the_time_limit(

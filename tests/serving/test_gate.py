@@ -22,13 +22,13 @@ from site_api.web.app import create_app
 
 
 def test_countdown_falls_then_the_gate(client: httpx.Client, body_text: str) -> None:
-    assert countdown_of(client.get("/").text) == "You can view 5 more pages before signing in."
+    assert countdown_of(client.get("/").text) == "You can read 5 more topics before signing in."
     expected = [
-        "You can view 4 more pages before signing in.",
-        "You can view 3 more pages before signing in.",
-        "You can view 2 more pages before signing in.",
-        "You can view 1 more page before signing in.",
-        "This is the last page you can view before signing in.",
+        "You can read 4 more topics before signing in.",
+        "You can read 3 more topics before signing in.",
+        "You can read 2 more topics before signing in.",
+        "You can read 1 more topic before signing in.",
+        "This is the last topic you can read before signing in.",
     ]
     for topic, text in zip(TOPICS, expected, strict=True):
         response = client.get(f"/topics/{topic}/")
@@ -47,7 +47,7 @@ def test_countdown_falls_then_the_gate(client: httpx.Client, body_text: str) -> 
     assert manifest[GATED].summary.replace("'", "&#x27;") in gate.text
     again = client.get(f"/topics/{TOPICS[2]}/")
     assert again.status_code == 200 and "set-cookie" not in again.headers
-    assert countdown_of(again.text) == "You have viewed all your free pages."
+    assert countdown_of(again.text) == "You have read all your free topics."
 
 
 def test_meter_cookie_flags(client: httpx.Client) -> None:
@@ -80,7 +80,7 @@ def test_development_key_persists_in_var(settings: Settings) -> None:
     assert (dev.var_dir / "secret_key").stat().st_mode & 0o077 == 0
     with TestClient(create_app(dev)) as second:
         response = second.get(f"/topics/{TOPICS[1]}/", headers={"cookie": cookie})
-    assert countdown_of(response.text) == "You can view 3 more pages before signing in."
+    assert countdown_of(response.text) == "You can read 3 more topics before signing in."
 
 
 @pytest.mark.parametrize("path", ["/", "/about/", "/terms/", "/no-such-page/"])
@@ -88,7 +88,7 @@ def test_free_pages_never_count(client: httpx.Client, path: str) -> None:
     response = client.get(path, headers={"cookie": full_cookie()})
     assert response.status_code in (200, 404)
     assert "set-cookie" not in response.headers
-    assert countdown_of(response.text) == "You have viewed all your free pages."
+    assert countdown_of(response.text) == "You have read all your free topics."
     assert response.headers["cache-control"].startswith("private")
 
 
@@ -107,7 +107,7 @@ def test_free_pages_never_count(client: httpx.Client, path: str) -> None:
 def test_bad_cookies_read_as_a_fresh_visitor(client: httpx.Client, cookie: str) -> None:
     response = client.get(f"/topics/{TOPICS[0]}/", headers={"cookie": cookie})
     assert response.status_code == 200
-    assert countdown_of(response.text) == "You can view 4 more pages before signing in."
+    assert countdown_of(response.text) == "You can read 4 more topics before signing in."
 
 
 def test_edited_full_cookie_never_grants_more(client: httpx.Client) -> None:
@@ -115,7 +115,7 @@ def test_edited_full_cookie_never_grants_more(client: httpx.Client) -> None:
     start, tokens, signature = value.split(".")
     edited = f"{name}={start}.{tokens[8:]}.{signature}"  # drop one counted page
     response = client.get(GATED_URL, headers={"cookie": edited})
-    assert countdown_of(response.text) == "You can view 4 more pages before signing in."
+    assert countdown_of(response.text) == "You can read 4 more topics before signing in."
     assert "set-cookie" in response.headers  # a fresh visitor's meter, not the edited one
 
 

@@ -113,4 +113,4 @@ def test_pages_served_through_the_cache_are_the_built_bytes_with_the_countdown(
             body = response.content
             assert body.startswith(head) and body.endswith(tail)
             slot = body[len(head) : len(body) - len(tail)]
-            assert b"You can view 4 more pages before signing in." in slot
+            assert b"You can read 4 more topics before signing in." in slot

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, update
 from sqlmodel import Session, col, select
 
 from site_api.accounts import ratelimit, tokens, users
@@ -16,7 +16,8 @@ from site_api.accounts.deps import OptionalUser, StoreDep
 from site_api.accounts.sessions import COOKIE as SESSION_COOKIE
 from site_api.accounts.sessions import SessionStore
 from site_api.deps import EngineDep
-from site_api.models import OidcIdentity, User, UserSession
+from site_api.models import OidcIdentity, ProblemReport, User, UserSession
+from site_api.notes import library
 from site_api.notes.api import export_rows
 from site_api.shares.api import list_shares
 from site_api.web.routes import account_notes
@@ -31,6 +32,8 @@ WRONG_EMAIL = "Type your email address exactly as shown to confirm."
 DONE = {
     "password": "Your password has been changed. Every other browser has been signed out.",
     "password-set": "Your password has been set. You can now sign in with it as well.",
+    "recent-off": "Recently viewed topics are switched off, and the list has been cleared.",
+    "recent-on": "Recently viewed topics are switched on.",
 }
 
 FormStr = Annotated[str, Form()]
@@ -91,6 +94,9 @@ def _account_page(
         password_messages=password_messages or [],
         delete_messages=delete_messages or [],
         notes=my_notes,
+        saved=library.saved_topics(request.app.state.live.site, engine, user.id),
+        recent=library.recent_topics(request.app.state.live.site, engine, user.id),
+        keep_recent=user.keep_recent,
     )
 
 
@@ -185,6 +191,32 @@ def change_password(
     return RedirectResponse(f"/account?done={done}", status_code=303, headers=NO_STORE)
 
 
+@router.post("/account/recent")
+def switch_recent(
+    request: Request,
+    engine: EngineDep,
+    user: OptionalUser,
+    keep: FormStr = "",
+    csrf_token: FormStr = "",
+) -> Response:
+    """Switch the recently viewed list on or off; off also forgets what it held."""
+    require_csrf(request, csrf_token)
+    if user is None or user.id is None:
+        return _to_sign_in()
+    on = keep == "on"
+    with Session(engine) as db:
+        row = db.get(User, user.id)
+        if row is None:
+            return _to_sign_in()
+        row.keep_recent = on
+        db.add(row)
+        db.commit()
+    if not on:
+        library.clear_recent(engine, user.id)
+    done = "recent-on" if on else "recent-off"
+    return RedirectResponse(f"/account?done={done}#recent", status_code=303, headers=NO_STORE)
+
+
 @router.post("/account/sign-out-everywhere")
 def sign_out_everywhere(
     request: Request, store: StoreDep, user: OptionalUser, csrf_token: FormStr = ""
@@ -252,6 +284,11 @@ def export(request: Request, engine: EngineDep, user: OptionalUser) -> Response:
             }
             for s in list_shares(engine, user.id, limit=None)
         ],
+        "saved_topics": library.saved_topics(request.app.state.live.site, engine, user.id),
+        "recently_viewed": {
+            "switched_on": user.keep_recent,
+            "topics": library.recent_topics(request.app.state.live.site, engine, user.id),
+        },
         "exported": _time(users.utcnow()),
     }
     return JSONResponse(data, headers=_attachment("clinical-notebook-account.json"))
@@ -280,6 +317,12 @@ def delete_account(
     with Session(engine) as db:
         # Sessions, email tokens and identities go by ON DELETE CASCADE (SQLite: foreign_keys=ON
         # in db.make_engine); counters are keyed by the address, not the id.
+        # Problem reports stay for the editors, without the reply address the reader gave.
+        db.execute(
+            update(ProblemReport)
+            .where(col(ProblemReport.user_id) == user.id)
+            .values(email="", user_id=None)
+        )
         db.execute(delete(User).where(col(User.id) == user.id))
         db.commit()
     ratelimit.forget_account(engine, user.email)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import timedelta
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from site_api.accounts.deps import StoreDep
 from site_api.accounts.mail import Mailer
 from site_api.accounts.sessions import COOKIE as SESSION_COOKIE
 from site_api.deps import EngineDep, SettingsDep
+from site_api.serving.gate import sign_out_token
 from site_api.serving.links import sign_in_link
 from site_api.web.routes.forms import NO_STORE, page, require_csrf, start_session
 from site_api.web.security import client_address, safe_next
@@ -147,8 +149,17 @@ def create_account(
                 "Confirm your email address",
                 VERIFY_TEXT.format(link=link),
             )
+            # Signed in at once (a new session, as at sign-in) and back to the page they were
+            # reading; the page's slot carries the reminder to confirm the address.
+            response = start_session(request, user.id, target)
+            response.background = background
+            return response
     else:
-        users.hash_password(password)  # the same work as a new account, so timing tells nothing
+        # The owner typing their own password is simply signed in; anyone else learns only
+        # what any sign-up form tells (the address is taken), and the owner gets a notice.
+        known = users.authenticate(engine, address, password)
+        if known is not None and known.id is not None:
+            return start_session(request, known.id, target)
         reset = f"{settings.public_url}/forgot-password"
         background.add_task(
             mailer.send_quietly,
@@ -170,13 +181,22 @@ def create_account(
 
 
 @router.post("/sign-out")
-def sign_out(request: Request, store: StoreDep, csrf_token: FormStr = "") -> Response:
-    """End this browser's session."""
-    require_csrf(request, csrf_token)
+def sign_out(
+    request: Request, store: StoreDep, csrf_token: FormStr = "", next: FormStr = "/"
+) -> Response:
+    """End this browser's session; back to the page it was on, which says so."""
     token = request.cookies.get(SESSION_COOKIE)
+    # The header's menu carries a token bound to the session (no CSRF cookie on static pages).
+    key = request.app.state.pages.sign_out_key
+    if not (token and key and hmac.compare_digest(sign_out_token(key, token), csrf_token)):
+        require_csrf(request, csrf_token)
     if token:
         store.end(token)
-    response = RedirectResponse("/", status_code=303, headers=NO_STORE)
+    target = safe_next(next)
+    if target.startswith("/account"):
+        target = "/"  # a signed-out reader has no account page to return to
+    target += ("&" if "?" in target else "?") + "signed-out"
+    response = RedirectResponse(target, status_code=303, headers=NO_STORE)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 

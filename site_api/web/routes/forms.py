@@ -25,7 +25,10 @@ def page(
     """A server-rendered page with this browser's CSRF token in its forms."""
     token = request.cookies.get(CSRF_COOKIE) or new_csrf_token()
     views = request.app.state.views
-    countdown = request.app.state.pages.countdown_for(request.cookies)
+    # Back to this page after signing in, except from the sign-in pages themselves.
+    here = request.url.path
+    back = here if not here.startswith(("/sign-in", "/create-account")) else "/"
+    countdown = request.app.state.pages.countdown_for(request.cookies, back)
     body = views.render(title, template, countdown=countdown, csrf_token=token, **context)
     response = HTMLResponse(body, status_code=status_code, headers=NO_STORE)
     if token != request.cookies.get(CSRF_COOKIE):

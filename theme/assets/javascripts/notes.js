@@ -1,8 +1,9 @@
 /* "My notes for this page": the signed-in reader's own note at the top of a topic.
  *
  * The page HTML is the same for every visitor, so one request after load decides what the
- * reserved panel shows: GET /api/notes/<page id> → 401 an invitation to create an account,
- * 404 an empty panel with "Add a note", 200 the note. The note is never part of the page HTML.
+ * reserved panel shows: GET /api/reader/<page id> → 200 {signed_in, note, saved}: an invitation
+ * to sign in, an empty panel with "Add a note", or the note; always 200, so nothing goes to the
+ * browser console. The note is never part of the page HTML.
  * That request is started early by a <link rel="preload"> in the page's head (main.html).
  *
  * Safety: every node is built with createElement/textContent; nothing is parsed as HTML. The
@@ -20,9 +21,50 @@
 
   const LIMIT = 2000;
   const api = "/api/notes/" + encodeURIComponent(slot.dataset.pageId || "");
+  // One read says who is reading, their note and whether the topic is saved (always 200).
+  const readerApi = "/api/reader/" + encodeURIComponent(slot.dataset.pageId || "");
+  const savedApi = "/api/saved/" + encodeURIComponent(slot.dataset.pageId || "");
+  let saved = false;
   const here = encodeURIComponent(location.pathname).replace(/%2F/gi, "/");
   let note = null; // the note as last saved on the server (null: none)
   let busy = false;
+  let editing = null; // the open editor's textarea and the text it started from, if any
+
+  /* Drafts: what the reader typed and has not saved, kept in this browser per page until it is
+     saved or discarded, so a link clicked mid-edit loses nothing. Storage may be absent or
+     full, and a stored draft may be anything: every failure reads as "no draft". */
+  const DRAFT_KEY = "note-draft:" + (slot.dataset.pageId || "");
+  function readDraft() {
+    try {
+      const draft = JSON.parse(localStorage.getItem(DRAFT_KEY) || "null");
+      if (draft && typeof draft.text === "string" && draft.text.trim() &&
+          (draft.version === null || Number.isInteger(draft.version))) return draft;
+    } catch (error) {
+      /* corrupt or unavailable: ignored */
+    }
+    return null;
+  }
+  function keepDraft(text, base) {
+    try {
+      localStorage.setItem(DRAFT_KEY, JSON.stringify({ text, version: base ? base.version : null }));
+    } catch (error) {
+      /* storage full or disabled: the beforeunload prompt still warns */
+    }
+  }
+  function dropDraft() {
+    editing = null;
+    try {
+      localStorage.removeItem(DRAFT_KEY);
+    } catch (error) {
+      /* nothing kept */
+    }
+  }
+  window.addEventListener("beforeunload", (event) => {
+    if (editing && editing.area.isConnected && editing.area.value !== editing.start) {
+      event.preventDefault();
+      event.returnValue = ""; // older Chromium needs a value to ask
+    }
+  });
 
   /* Web addresses: http(s):// or www., up to a space, quote, angle bracket or invisible
      formatting character (so a bidi override cannot hide inside a link). */
@@ -142,12 +184,37 @@
     status.classList.toggle("page-notes__status--error", Boolean(isError));
   }
 
+  /* "Save topic": a toggle for the account page's saved list. */
+  function saveToggle() {
+    const toggle = h("button", {
+      type: "button", class: "page-notes__button page-notes__save", "aria-pressed": String(saved),
+      onclick: async () => {
+        let result;
+        try {
+          result = await request(saved ? "DELETE" : "PUT", savedApi);
+        } catch (error) {
+          say("Not saved: the site could not be reached.", true);
+          return;
+        }
+        if (result.status !== 200) {
+          say(problem(result, "save the topic"), true);
+          return;
+        }
+        saved = Boolean(result.data && result.data.saved);
+        toggle.setAttribute("aria-pressed", String(saved));
+        toggle.textContent = saved ? "Saved" : "Save topic";
+        say(saved ? "Topic saved: find it on your account page." : "Topic removed from your saved topics.");
+      },
+    }, saved ? "Saved" : "Save topic");
+    return toggle;
+  }
+
   function head(...actions) {
     return h(
       "div",
       { class: "page-notes__head" },
       h("h2", { class: "page-notes__title", id: "page-notes-title" }, "My notes for this page"),
-      actions.length ? h("div", { class: "page-notes__actions" }, ...actions) : null,
+      h("div", { class: "page-notes__actions" }, ...actions, saveToggle()),
     );
   }
 
@@ -164,22 +231,17 @@
     if (target) target.focus();
   }
 
+  /* One line for anonymous readers: the clinical text matters more on the first screen. */
   function showAnonymous() {
     const next = "?next=" + here;
     inner.replaceChildren(
       h(
-        "div",
-        { class: "page-notes__head" },
-        h("p", { class: "page-notes__title", id: "page-notes-title" },
-          "Create an account to add page annotations"),
-      ),
-      h(
         "p",
-        { class: "page-notes__hint" },
-        h("a", { href: "/create-account" + next }, "Create an account"),
+        { class: "page-notes__hint page-notes__invite", id: "page-notes-title" },
+        h("a", { href: "/sign-in" + next }, "Sign in"),
         " or ",
-        h("a", { href: "/sign-in" + next }, "sign in"),
-        " to keep your own private notes at the top of each topic.",
+        h("a", { href: "/create-account" + next }, "create an account"),
+        " to keep notes.",
       ),
     );
     slot.setAttribute("aria-labelledby", "page-notes-title");
@@ -207,12 +269,41 @@
         more.textContent = open ? "Show less" : "Show all";
       },
     }, "Show all");
+    const printBox = h("input", {
+      type: "checkbox", id: "page-notes-print", class: "page-notes__print-box",
+      onchange: () => slot.classList.toggle("page-notes--print", printBox.checked),
+    });
+    printBox.checked = slot.classList.contains("page-notes--print");
     show(
       head(more, mainButton("Edit", () => edit(note.text, note)), button("Delete", confirmDelete)),
       text,
+      h("p", { class: "page-notes__print" }, printBox,
+        h("label", { for: "page-notes-print" }, " Include my note when printing")),
     );
     // Long notes show their first lines until asked: the reserved height holds on load.
     more.hidden = text.scrollHeight <= text.clientHeight + 1;
+  }
+
+  /* A draft left unsaved on an earlier visit: offered back, never applied unasked. */
+  function offerDraft() {
+    const draft = readDraft();
+    if (!draft || (note !== null && draft.text === note.text)) {
+      if (draft) dropDraft();
+      return;
+    }
+    inner.append(
+      h("div", { class: "page-notes__draft", role: "group", "aria-label": "Unsaved draft" },
+        h("p", { class: "page-notes__hint" }, "You have an unsaved draft of this note."),
+        h("div", { class: "page-notes__actions" },
+          button("Restore draft", () => edit(draft.text, note), true),
+          button("Discard draft", () => {
+            dropDraft();
+            showNote();
+            say("Draft discarded.");
+          }),
+        ),
+      ),
+    );
   }
 
   function showError(message) {
@@ -232,6 +323,7 @@
       "aria-describedby": "page-notes-limit page-notes-count", spellcheck: "true",
     });
     area.value = text;
+    editing = { area, start: base ? base.text : "" };
     const counter = h("p", { class: "page-notes__count", id: "page-notes-count" });
     let wasOver = false;
     const update = () => {
@@ -246,6 +338,11 @@
       wasOver = over;
     };
     area.addEventListener("input", update);
+    area.addEventListener("input", () => {
+      if (area.value.trim() && area.value !== editing.start) keepDraft(area.value, base);
+      else dropDraft();
+      editing = { area, start: base ? base.text : "" };
+    });
     area.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
@@ -271,6 +368,7 @@
           "Save note"),
         button("Cancel", () => {
           say("");
+          dropDraft();
           showNote();
           focus("[data-main]");
         }),
@@ -338,6 +436,7 @@
     }
     if (result.status === 200 || result.status === 201) {
       note = result.data;
+      dropDraft();
       showNote();
       say("Note saved.");
       focus("[data-main]");
@@ -440,16 +539,18 @@
   async function load() {
     let result;
     try {
-      result = await request("GET", api);
+      result = await request("GET", readerApi);
     } catch (error) {
       showError("Your notes could not be loaded: the site could not be reached.");
       return;
     }
-    if (result.status === 401) {
+    if (result.status === 200 && result.data && result.data.signed_in === false) {
       showAnonymous();
-    } else if (result.status === 404 || (result.status === 200 && result.data)) {
-      note = result.status === 200 ? result.data : null;
+    } else if (result.status === 200 && result.data) {
+      note = result.data.note || null;
+      saved = Boolean(result.data.saved);
       showNote();
+      offerDraft();
       say("");
     } else {
       showError("Your notes could not be loaded (error " + result.status + ").");

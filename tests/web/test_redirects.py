@@ -43,6 +43,12 @@ def test_create_account_confirmation_links_back_to_next_whole(
         "csrf_token": csrf(client),
         "next": next_url,
     }
+    # A new account is signed in at once and sent on (issue 14); the confirmation page with its
+    # Sign in link is what someone else typing a taken address gets.
+    created = client.post("/create-account", data=data, follow_redirects=False)
+    assert created.status_code == 303
+    client.cookies.clear()
+    data = {**data, "password": "another long and odd 88", "csrf_token": csrf(client)}
     response = client.post("/create-account", data=data)
     assert response.status_code == 200
     button = re.search(r'md-button--primary" href="(/sign-in[^"]*)">Sign in<', response.text)

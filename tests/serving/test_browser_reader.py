@@ -134,7 +134,7 @@ def test_header_says_who_you_are_on_every_page(
             "href", f"/sign-in?next={back}"
         )
         expect(bar.get_by_role("link", name="Create account", exact=True)).to_be_visible()
-    assert not [u for u in api_calls if "/api/notes/" not in u], api_calls
+    assert not [u for u in api_calls if "/api/reader/" not in u], api_calls  # the panel read
 
     email = sign_in(page, "/about/")
     for path in ["/about/", MAS, "/account"]:

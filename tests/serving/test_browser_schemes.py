@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import inject_axe
 from reading import GATED, READ, url
 
 pytestmark = pytest.mark.browser
@@ -18,7 +19,7 @@ SCHEMES = {"light": "default", "dark": "slate"}
 
 
 def axe(page: Any, axe_source: str) -> list[str]:
-    page.add_script_tag(content=axe_source)
+    inject_axe(page, axe_source)  # the page CSP (issue 15) blocks add_script_tag
     violations = page.evaluate("async () => (await axe.run()).violations")
     return [
         f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"

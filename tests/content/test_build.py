@@ -108,7 +108,7 @@ def test_search_index_holds_every_page_with_its_fields(built_site: Path) -> None
     assert "a-z-m" in listings and "section-haematology" in listings
     for page_id in [*listings, "whats-new"]:
         assert rows[page_id][5] == "", page_id
-    assert "hyperinflammatory" in rows["home"][5]  # the home page lists letters, not titles
+    assert "Welcome" in rows["home"][5]  # the home page lists letters, not titles
 
 
 @pytest.fixture
@@ -167,7 +167,7 @@ def test_one_build_reports_every_error_with_what_to_write(content_copy: Path) ->
     kd = "content/topics/kawasaki-disease.md"
     assert re.search(rf"{kd}:\d+: summary: \d+ characters, at most 300 allowed", out)
     assert "write the date as YYYY-MM-DD" in out and "(got '25/11/2026')" in out
-    assert f"{kd}:7: old_reviewed: unknown field" in out
+    assert f"{kd}:8: old_reviewed: unknown field" in out
     assert (
         f"{kd}:{last}: link: 'pancytopaenia.md' points to a page that does not exist; "
         "did you mean 'pancytopenia.md'?" in out
@@ -251,8 +251,8 @@ def test_no_page_but_the_browsing_pages_lists_the_topics(built_site: Path) -> No
             for h in re.findall(r'href="([^"#:]*topics/[^"#]*)/"', html)
         }
         linked &= topic_urls
-        if entry.url.startswith(("/a-z/", "/sections/")):
-            continue
+        if entry.url.startswith(("/a-z/", "/sections/", "/whats-new/")):
+            continue  # browsing pages; What's new lists the last 50 changes, whatever the size
         assert len(linked) <= 5, f"{entry.url} links {len(linked)} topics"
     letters = [p for p in manifest.pages if p.url.startswith("/a-z/") and p.url != "/a-z/"]
     assert len(letters) >= 10

@@ -51,7 +51,7 @@ def tokens(request: Request) -> ShareTokens:
 
 def share_out(request: Request, row: Share, now: datetime) -> ShareOut:
     """A row as the API shows it, with the link while it is live."""
-    site: SiteIndex = request.app.state.site
+    site: SiteIndex = request.app.state.live.site
     page = site.by_id.get(row.page_id)
     active = row.revoked_at is None and row.expires_at > now and page is not None
     url = None
@@ -114,7 +114,7 @@ def create(
     """Make a share link for a metered page (at most `SITE_SHARES_PER_DAY` a day)."""
     settings = request.app.state.settings
     response.headers.update(NO_STORE)
-    page = request.app.state.site.by_id.get(body.page_id)
+    page = request.app.state.live.site.by_id.get(body.page_id)
     if page is None:
         raise HTTPException(404, "No such page.")
     if page.meta.access != "metered":

@@ -197,7 +197,7 @@ def test_edit_and_build_appear_in_a_running_server_and_a_failed_build_changes_no
         assert httpx.get(base + "/topics/new-topic-x/").status_code == 404
         about = project / "content" / "about.md"
         about.write_text(about.read_text() + "\nA sentence added while the server ran.\n")
-        made = site_api(project, "new", "New topic X", "--author", "gp-reviewer")
+        made = site_api(project, "new", "New topic X", "--author", "gp-reviewer", "--section", "haematology")
         assert made.returncode == 0, made.stderr
         assert site_api(project, "build").returncode == 0
         assert "A sentence added while" in wait_for(base + ABOUT, "A sentence added while").text

@@ -237,12 +237,17 @@ def _topic_sources(content: Path) -> tuple[list[SourcePage], list[str]]:
     required=True,
     help="Author key from content/authors.yml; repeat for each author.",
 )
+@click.option(
+    "--section", required=True, help="Section key from content/sections.yml (its browsing page)."
+)
 @click.option("--content-dir", default="content", show_default=True, type=click.Path())
 @click.option("--preview-url", default="http://127.0.0.1:8001", show_default=True)
-def new(title: str, authors: tuple[str, ...], content_dir: str, preview_url: str) -> None:
+def new(
+    title: str, authors: tuple[str, ...], section: str, content_dir: str, preview_url: str
+) -> None:
     """Start a topic: content/topics/<slug>.md with valid front matter, never overwriting."""
     from site_api.content.currency import new_topic_text, slug_for
-    from site_api.content.model import load_authors
+    from site_api.content.model import load_authors, load_sections
 
     settings = _settings()
     content = Path(content_dir)
@@ -259,6 +264,14 @@ def new(title: str, authors: tuple[str, ...], content_dir: str, preview_url: str
             f"unknown author {', '.join(unknown)}: use a key of {authors_file} "
             f"({', '.join(sorted(known))})"
         )
+    sections_file = content / "sections.yml"
+    sections = load_sections(str(sections_file), sections_file.read_text(encoding="utf-8"))
+    if isinstance(sections, list):
+        raise click.ClickException("\n".join(str(e) for e in sections))
+    if section not in sections:
+        raise click.ClickException(
+            f"unknown section {section}: use a key of {sections_file} ({', '.join(sorted(sections))})"
+        )
     path = content / TOPICS / f"{slug}.md"
     existing, _ = _topic_sources(content)
     same_id = [p.path for p in existing if p.meta.id == slug]
@@ -268,7 +281,9 @@ def new(title: str, authors: tuple[str, ...], content_dir: str, preview_url: str
         raise click.ClickException(
             f"{same_id[0]} already has the id '{slug}': choose another title"
         )
-    text = new_topic_text(title, list(authors), date.today(), settings.review_interval_days)
+    text = new_topic_text(
+        title, list(authors), section, date.today(), settings.review_interval_days
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("x", encoding="utf-8") as out:  # "x": never overwrite, even in a race
         out.write(text)

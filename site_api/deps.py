@@ -1,10 +1,12 @@
-"""FastAPI dependencies for what every request may use: the settings and the database engine."""
+"""FastAPI dependencies for what every request may use (settings, database engine), and the
+error body every API route declares."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import Depends, Request
+from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from site_api.config import Settings
@@ -20,3 +22,9 @@ def _engine(request: Request) -> Engine:
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 EngineDep = Annotated[Engine, Depends(_engine)]
+
+
+class Detail(BaseModel):
+    """An error as every API route sends it (site_api/web/errors.py): one sentence to act on."""
+
+    detail: str

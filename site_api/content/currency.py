@@ -32,7 +32,9 @@ def slug_for(title: str) -> str:
     return slug[:64].rstrip("-")
 
 
-def new_topic_text(title: str, authors: list[str], today: date, interval_days: int) -> str:
+def new_topic_text(
+    title: str, authors: list[str], section: str, today: date, interval_days: int
+) -> str:
     """Front matter and a starting body for a topic that builds strictly as written."""
     slug = slug_for(title)
     quoted_title = title.replace('"', '\\"')
@@ -42,6 +44,7 @@ def new_topic_text(title: str, authors: list[str], today: date, interval_days: i
         f'title: "{quoted_title}"\n'
         'summary: "One or two plain sentences saying what this topic covers and for whom."\n'
         f"authors: [{', '.join(authors)}]\n"
+        f"section: {section}\n"
         f"reviewed: {today.isoformat()}\n"
         f"next_review: {(today + timedelta(days=interval_days)).isoformat()}\n"
         "aliases: []\n"

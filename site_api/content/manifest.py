@@ -48,7 +48,7 @@ def _manifest_file(site_dir: Path) -> Path:
     path = manifest_path_for(site_dir)
     if not (site_dir / "index.html").is_file():
         raise ManifestError(
-            f"no built site in {site_dir}/: run 'make build' (or 'mkdocs build') first"
+            f"no built site in {site_dir}/: run 'make build' (site-api build) first"
         )
     if not path.is_file():
         raise ManifestError(f"{path} is missing: rebuild the site with 'make build'")

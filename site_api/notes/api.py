@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from site_api.accounts.deps import CurrentUser
 from site_api.accounts.users import utcnow
-from site_api.deps import EngineDep
+from site_api.deps import Detail, EngineDep
 from site_api.models import Note
 from site_api.serving.pages import SiteIndex
 
@@ -26,12 +26,6 @@ PageIdPath = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 # newline, carriage return and tab, and at least one character that is not white space.
 _ALLOWED = r"[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
 TEXT_PATTERN = rf"^{_ALLOWED}*[^\s\x00-\x08\x0B\x0C\x0E-\x1F\x7F]{_ALLOWED}*$"
-
-
-class Detail(BaseModel):
-    """An error as every API route sends it: one sentence a person can act on."""
-
-    detail: str
 
 
 def _error(description: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ What's new and its feed."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -45,7 +46,7 @@ def test_slug_is_stable_from_the_title(title: str, slug: str) -> None:
 
 
 def test_new_topic_text_is_valid_as_written() -> None:
-    text = new_topic_text('The "new" topic', ["rheum"], TODAY, 365)
+    text = new_topic_text('The "new" topic', ["rheum"], "rheumatology", TODAY, 365)
     parsed = page(text, "content/topics/the-new-topic.md", "topics/the-new-topic.md")
     assert parsed.meta.id == "the-new-topic" and parsed.meta.title == 'The "new" topic'
     assert errors_of(text) == []
@@ -143,7 +144,15 @@ def run_cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_site_api_new_writes_a_topic_that_builds_and_never_overwrites(project: Path) -> None:
-    made = run_cli(project, "new", "Sjögren's syndrome", "--author", "rheumatology-editor")
+    made = run_cli(
+        project,
+        "new",
+        "Sjögren's syndrome",
+        "--author",
+        "rheumatology-editor",
+        "--section",
+        "rheumatology",
+    )
     assert made.returncode == 0, made.stderr
     path = project / "content" / "topics" / "sjogrens-syndrome.md"
     assert "created content/topics/sjogrens-syndrome.md" in made.stdout
@@ -153,10 +162,18 @@ def test_site_api_new_writes_a_topic_that_builds_and_never_overwrites(project: P
     assert f"next_review: {(date.today() + timedelta(days=400)).isoformat()}" in text
     assert "references: []" in text
     path.write_text(text + "\nEdited by hand.\n")
-    again = run_cli(project, "new", "Sjogrens syndrome", "--author", "rheumatology-editor")
+    again = run_cli(
+        project,
+        "new",
+        "Sjogrens syndrome",
+        "--author",
+        "rheumatology-editor",
+        "--section",
+        "rheumatology",
+    )
     assert again.returncode != 0 and "already exists" in again.stderr
     assert path.read_text().endswith("Edited by hand.\n")
-    unknown = run_cli(project, "new", "Other", "--author", "jdoe")
+    unknown = run_cli(project, "new", "Other", "--author", "jdoe", "--section", "rheumatology")
     assert unknown.returncode != 0 and "unknown author jdoe" in unknown.stderr
     assert not (project / "content" / "topics" / "other.md").exists()
     result = mkdocs_build(project / "mkdocs.yml", project / "out")
@@ -168,7 +185,15 @@ def test_site_api_new_refuses_an_id_another_page_has(project: Path) -> None:
     (project / "content" / "topics" / "pancytopenia.md").rename(
         project / "content" / "topics" / "renamed.md"
     )
-    result = run_cli(project, "new", "Pancytopenia", "--author", "haematology-editor")
+    result = run_cli(
+        project,
+        "new",
+        "Pancytopenia",
+        "--author",
+        "haematology-editor",
+        "--section",
+        "rheumatology",
+    )
     assert result.returncode != 0
     assert "content/topics/renamed.md already has the id 'pancytopenia'" in result.stderr
 
@@ -238,9 +263,10 @@ def test_a_malformed_change_fails_the_build_with_its_line(project: Path) -> None
     text = path.read_text().replace('    summary: "First published."\n', "", 1)
     path.write_text(text)
     line = text.splitlines().index("  - date: 2026-10-26") + 1
+    index = len(re.findall(r"^  - date: ", text.split("  - date: 2026-10-26")[0], re.M))
     result = mkdocs_build(project / "mkdocs.yml", project / "out")
     assert result.returncode != 0
     assert (
-        f"content/topics/pancytopenia.md:{line}: changes.0.summary: missing required field"
+        f"content/topics/pancytopenia.md:{line}: changes.{index}.summary: missing required field"
         in result.stderr
     )

@@ -51,7 +51,9 @@ def test_an_edit_and_a_build_appear_through_nginx_without_restart(tmp_path: Path
         assert before.status_code == 200 and "Edited through the front door" not in before.text
         topic = project / "content" / "topics" / f"{GATED}.md"
         topic.write_text(topic.read_text() + "\nEdited through the front door.\n")
-        new = site_api(project, "new", "Published live", "--author", "gp-reviewer")
+        new = site_api(
+            project, "new", "Published live", "--author", "gp-reviewer", "--section", "haematology"
+        )
         assert new.returncode == 0, new.stderr
         assert site_api(project, "build").returncode == 0
         after = until(front.base + TOPIC, "Edited through the front door")

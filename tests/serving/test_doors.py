@@ -166,6 +166,8 @@ def test_dns_timeout_is_anonymous_within_the_time_limit(
 
 
 def test_the_answer_is_cached_per_address(zone: tuple[Zone, int]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
     import anyio
 
     z, port = zone
@@ -175,7 +177,9 @@ def test_the_answer_is_cached_per_address(zone: tuple[Zone, int]) -> None:
         return [await check.verify(BINGBOT, "bingbot"), await check.verify(BINGBOT, "bingbot")]
 
     before = len(z.asked)
-    assert anyio.run(twice) == [True, True]
+    # In a thread of its own: a browser test earlier in this process may hold this thread's loop.
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(anyio.run, twice).result() == [True, True]
     assert len(z.asked) - before == 2  # one PTR and one A question, then the cache
 
 

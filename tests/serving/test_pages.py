@@ -10,10 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import TEST_KEY
+from conftest import TEST_KEY, copy_build
 
 from site_api.config import Settings
-from site_api.content.manifest import manifest_path_for
 from site_api.serving.gate import NO_PAGE_FILE
 from site_api.serving.pages import SiteIndex
 from site_api.web.app import create_app
@@ -25,8 +24,7 @@ MAS_FILE = "topics/macrophage-activation-syndrome/index.html"
 @pytest.fixture
 def site_copy(built_site: Path, tmp_path: Path) -> Path:
     site = tmp_path / "site"
-    shutil.copytree(built_site, site)
-    shutil.copy(manifest_path_for(built_site), manifest_path_for(site))
+    copy_build(built_site, site)
     return site
 
 

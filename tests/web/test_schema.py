@@ -64,7 +64,7 @@ def failures(api_schema: Any, headers: dict[str, str]) -> list[str]:
         try:
             check()
         except (Exception, BaseExceptionGroup) as exc:  # one failure must not hide the next
-            failed.append(f"{operation.verbose_name}: {str(exc)[:1500]}")
+            failed.append(f"{operation.label}: {str(exc)[:1500]}")
     return failed
 
 

@@ -316,9 +316,16 @@ def test_without_javascript_nothing_shows(sign_in: Callable[..., Any], live_serv
 LONG_NOTE = "\n".join(f"Line {n}: a reminder that wraps on a narrow screen." for n in range(8))
 CLS_OBSERVER = """
 window.__shifts = [];
+window.__moved = [];
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
-    if (!entry.hadRecentInput) window.__shifts.push(entry.value);
+    if (entry.hadRecentInput) continue;
+    window.__shifts.push(entry.value);
+    for (const source of entry.sources) {
+      const node = source.node;
+      const name = node ? (node.className || node.nodeName) : "?";
+      window.__moved.push(`${name}: ${JSON.stringify(source.previousRect)} -> ${JSON.stringify(source.currentRect)}`);
+    }
   }
 }).observe({type: "layout-shift", buffered: true});
 """
@@ -364,7 +371,7 @@ def test_reserved_height_holds(
                 expect(notes.get_by_role("button", name="Show all")).to_be_hidden()
             page.wait_for_timeout(100)
             shifts = page.evaluate("window.__shifts")
-            assert sum(shifts) < 0.001, (who, text, shifts)
+            assert sum(shifts) < 0.001, (who, text, shifts, page.evaluate("window.__moved"))
     finally:
         anonymous.close()
 

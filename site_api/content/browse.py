@@ -183,7 +183,13 @@ def _entry_line(entry: Entry, from_uri: str) -> str:
     link = _link(entry.topic.src_uri, from_uri)
     label = _escape(entry.label[:1].upper() + entry.label[1:])
     if entry.is_alias:
-        return f"- {label}: see [{_escape(entry.topic.meta.title)}]({link})"
+        # A cross-reference, not a topic: "MAS → Macrophage activation syndrome" on one line;
+        # the arrow is drawn, a screen reader hears "see".
+        return (
+            f'- <span class="az-alias">{label}&nbsp;<span class="az-arrow" aria-hidden="true">'
+            f'→</span></span><span class="az-see-word">see</span> '
+            f"[{_escape(entry.topic.meta.title)}]({link}){{: .az-see }}"
+        )
     return f"- [{label}]({link})"
 
 

@@ -68,11 +68,16 @@ def test_each_letter_and_section_has_a_page_listing_only_its_own() -> None:
     }
     letter_m = generated["a-z/m.md"]
     assert "- [Macrophage activation syndrome](../topics/mas.md)" in letter_m
-    assert "- MAS: see [Macrophage activation syndrome](../topics/mas.md)" in letter_m
+    assert (
+        '- <span class="az-alias">MAS&nbsp;<span class="az-arrow" aria-hidden="true">→</span>'
+        '</span><span class="az-see-word">see</span> [Macrophage activation syndrome]'
+        "(../topics/mas.md)"
+        "{: .az-see }" in letter_m
+    )
     assert "Cytokine" not in letter_m.split("</nav>", 1)[1]
     letter_c = generated["a-z/c.md"]
     # An alias two topics share is listed once for each of them.
-    assert letter_c.count("- Cytokine storm: see") == 2
+    assert letter_c.count('- <span class="az-alias">Cytokine storm&nbsp;') == 2
     haematology = generated["sections/haematology.md"]
     assert haematology.index("5q minus syndrome") < haematology.index("Cytokine release")
     assert "Macrophage" not in haematology

@@ -169,3 +169,58 @@ def test_my_notes_has_no_serious_accessibility_violations(
         for v in serious
     )
     assert not serious, report
+
+
+def test_notes_on_the_account_page_link_and_edit_in_place(
+    page: Any, live_server: str, live_var: Path
+) -> None:
+    """A note's addresses and phone numbers are links there too, and Edit saves in place with
+    the version shown: a change made elsewhere meanwhile is shown, never overwritten unseen."""
+    from playwright.sync_api import expect
+
+    email = new_reader(live_var)
+    sign_in_with_notes(page, live_server, email)
+    text = "Bleep 020 7946 0958 or see https://example.org/rota.\n<b>not bold</b>"
+    response = page.request.put(
+        f"{live_server}/api/notes/pancytopenia", data={"text": text, "version": 1}
+    )
+    assert response.status == 200, response.text()
+    page.goto(live_server + "/account")
+    note = page.locator('li.my-note[data-page-id="pancytopenia"]')
+    body = note.locator(".my-note-text")
+    expect(body.locator('a[href="tel:02079460958"]')).to_have_text("020 7946 0958")
+    expect(body.locator('a[href="https://example.org/rota"]')).to_have_text(
+        "https://example.org/rota"
+    )
+    assert body.evaluate("e => e.textContent") == text  # the text itself is unchanged
+    assert not body.locator("b").count()  # inert: markup stays text
+
+    note.get_by_role("button", name="Edit note on Pancytopenia").click()
+    box = note.get_by_role("textbox", name="Edit note")
+    expect(box).to_be_focused()
+    expect(box).to_have_value(text)
+    box.fill("Check the film first")
+    note.get_by_role("button", name="Save").click()
+    expect(note.locator(".my-note-status")).to_have_text("Saved.")
+    expect(body).to_have_text("Check the film first")
+    saved = page.request.get(f"{live_server}/api/notes/pancytopenia").json()
+    assert (saved["text"], saved["version"]) == ("Check the film first", 3)
+    expect(note).to_have_attribute("data-version", "3")
+
+    # Another tab changes the note while this editor is open: the save is refused, the saved
+    # text is shown, and the reader's text stays in the box to save again on purpose.
+    note.get_by_role("button", name="Edit note on Pancytopenia").click()
+    elsewhere = page.request.put(
+        f"{live_server}/api/notes/pancytopenia", data={"text": "From my phone", "version": 3}
+    )
+    assert elsewhere.status == 200
+    box.fill("From the desk")
+    note.get_by_role("button", name="Save").click()
+    expect(note.locator(".my-note-status")).to_contain_text("changed elsewhere")
+    expect(body).to_have_text("From my phone")
+    expect(box).to_have_value("From the desk")
+    stored = page.request.get(f"{live_server}/api/notes/pancytopenia").json()
+    assert (stored["text"], stored["version"]) == ("From my phone", 4)
+    note.get_by_role("button", name="Save").click()
+    expect(note.locator(".my-note-status")).to_have_text("Saved.")
+    expect(body).to_have_text("From the desk")

@@ -103,7 +103,7 @@ def test_home_page_a_to_z(page: Any, live_server: str) -> None:
         hrefs = page.locator("article > ul > li a").evaluate_all(paths)
         listed |= {h.removeprefix("/topics/").strip("/") for h in hrefs}
         labels = page.locator("article > ul > li").all_inner_texts()
-        folded = [label.split(": see ")[0].casefold() for label in labels]
+        folded = [label.split("→")[0].strip().casefold() for label in labels]
         assert folded == sorted(folded), f"{letter} is not in A–Z order: {labels}"
         assert all(label[:1].upper() == letter[-2].upper() for label in labels), labels
     assert listed == topics
@@ -111,8 +111,11 @@ def test_home_page_a_to_z(page: Any, live_server: str) -> None:
     page.goto(live_server + "/")
     page.locator("article nav.az-jump").get_by_role("link", name="M", exact=True).click()
     expect(page).to_have_url(live_server + "/a-z/m/")
-    alias = page.locator("article li", has_text=re.compile(r"^MAS: see"))
+    alias = page.locator("article li", has_text=re.compile(r"^MAS\s*→"))
     expect(alias.get_by_role("link")).to_have_attribute("href", re.compile(r"macrophage"))
+    # A cross-reference on one line, set apart from the topics (italic label, an arrow).
+    assert alias.evaluate("e => e.getBoundingClientRect().height") < 40
+    assert alias.locator(".az-alias").evaluate("e => getComputedStyle(e).fontStyle") == "italic"
     alias.get_by_role("link").click()
     expect(page).to_have_url(live_server + MAS)
 

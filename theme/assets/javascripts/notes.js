@@ -66,13 +66,6 @@
     }
   });
 
-  /* Web addresses: http(s):// or www., up to a space, quote, angle bracket or invisible
-     formatting character (so a bidi override cannot hide inside a link). */
-  const WEB = /\b(?:https?:\/\/|www\.)[^\s<>"\p{Cf}\p{Z}]+/giu;
-  /* Telephone numbers: digits with single spaces or hyphens, optional "+" and (area code). */
-  const PHONE = /(?<![\w+/.-])\+?(?:\(\d{1,5}\)|\d)(?:[ -]?(?:\(\d{1,5}\)|\d))+(?![\w/]|[.,]\d)/g;
-  const DATE = /^(?:\d{4}-\d\d?-\d\d?|\d\d?-\d\d?-\d{4})$/;
-
   /* h("button", {class: "x", type: "button", onclick: f}, "text", node…): attribute values
      come from this file only; note text only ever goes in as text nodes. */
   function h(tag, attrs, ...children) {
@@ -102,74 +95,12 @@
     return node;
   }
 
-  /* The href for a web address in a note, or null: only http and https, as the URL parser
-     understands the address (it also percent-encodes anything that could break out). */
-  function webHref(raw) {
-    try {
-      const url = new URL(/^www\./i.test(raw) ? "https://" + raw : raw);
-      if ((url.protocol === "https:" || url.protocol === "http:") && url.hostname) return url.href;
-    } catch (error) {
-      /* not an address: stays text */
-    }
-    return null;
-  }
-
-  /* The href for a telephone number, or null: "tel:" and digits, with a leading "+". */
-  function telHref(raw) {
-    if (DATE.test(raw)) return null;
-    const international = raw.startsWith("+");
-    const digits = (international ? raw.replace("(0)", "") : raw).replace(/\D/g, "");
-    if (digits.length < 7 || digits.length > 15) return null;
-    // National numbers start with 0 (UK style): a bare run of digits is more often a
-    // quantity, a date or a reference than a number to ring.
-    if (!international && !/^\(?0/.test(raw)) return null;
-    return "tel:" + (international ? "+" : "") + digits;
-  }
-
-  /* Trailing punctuation ends a sentence, not an address (a ")" closing a "(" in it stays). */
-  function trimAddress(raw) {
-    let end = raw.length;
-    while (end > 0 && /[.,;:!?'")\]}]/.test(raw[end - 1])) {
-      if (raw[end - 1] === ")") {
-        const part = raw.slice(0, end);
-        if (part.split("(").length > part.split(")").length - 1) break;
-      }
-      end -= 1;
-    }
-    return raw.slice(0, end);
-  }
-
-  function link(href, text) {
-    const a = h("a", { class: "page-notes__link", rel: "noopener noreferrer nofollow" }, text);
-    a.href = href;
-    return a;
-  }
-
-  function appendPhones(parent, text) {
-    let last = 0;
-    for (const match of text.matchAll(PHONE)) {
-      const href = telHref(match[0]);
-      if (!href) continue;
-      parent.append(text.slice(last, match.index), link(href, match[0]));
-      last = match.index + match[0].length;
-    }
-    parent.append(text.slice(last));
-  }
-
-  /* The note as plain text (CSS keeps its line breaks) with addresses and numbers as links. */
+  /* The note as plain text (CSS keeps its line breaks) with addresses and numbers as links
+     (note-text.js, shared with the account page's list). */
   function noteText(text, id) {
     const box = h("div", { class: "page-notes__text" });
     if (id) box.id = id;
-    let last = 0;
-    for (const match of text.matchAll(WEB)) {
-      const raw = trimAddress(match[0]);
-      const href = raw && webHref(raw);
-      if (!href) continue;
-      appendPhones(box, text.slice(last, match.index));
-      box.append(link(href, raw));
-      last = match.index + raw.length;
-    }
-    appendPhones(box, text.slice(last));
+    window.noteLinks(box, text, "page-notes__link");
     return box;
   }
 

@@ -114,13 +114,18 @@ def test_account_page_shows_the_account(client: httpx.Client, reader: User) -> N
     assert "Your email address is confirmed." in response.text
     assert 'action="/verify-email/resend"' not in response.text
     token = csrf(client)
+    # The header's menu signs out with a token bound to the session (static pages set no CSRF
+    # cookie); the page's own forms below the header use the double-submit token.
+    header, content = response.text.split("</header>", 1)
+    menu = re.search(r'<form method="post" action="/sign-out">.*?</form>', header, re.S)
+    assert menu and 'name="csrf_token" value="' in menu.group(0)
     for action in (
         "/account/password",
         "/sign-out",
         "/account/sign-out-everywhere",
         "/account/delete",
     ):
-        form = re.search(rf'<form method="post" action="{action}".*?</form>', response.text, re.S)
+        form = re.search(rf'<form method="post" action="{action}".*?</form>', content, re.S)
         assert form, action
         assert f'name="csrf_token" value="{token}"' in form.group(0)
     assert 'href="/account/export.json"' in response.text
@@ -338,8 +343,11 @@ def test_export(client: TestClient, reader: User, engine: Engine) -> None:
         "single_sign_on",
         "notes",
         "share_links",
+        "saved_topics",
+        "recently_viewed",
         "exported",
     }
+    assert data["saved_topics"] == [] and data["recently_viewed"]["topics"] == []
     assert data["notes"] == []  # the notes themselves: tests/test_account_notes.py
     assert data["account"]["email"] == EMAIL
     assert data["account"]["editor"] is False

@@ -104,6 +104,9 @@ def test_new_account_is_confirmed_by_the_emailed_link(
     [message] = smtp_server.to("ada@example.org")
     assert message["Subject"] == "Confirm your email address"
     assert user(engine, "ada@example.org").email_verified_at is None
+    # Creating the account signed this browser in; the link is opened on another device.
+    assert web.get("/account").status_code == 200
+    web.cookies.clear()
 
     url = link(message, "/verify-email")
     confirmed = web.get(url)
@@ -124,6 +127,7 @@ def test_expired_or_unknown_confirmation_link(
 ) -> None:
     data = {"email": "bo@example.org", "password": PASSWORD, "csrf_token": csrf(web)}
     web.post("/create-account", data=data)
+    web.cookies.clear()  # opened where the reader is not signed in
     expire_tokens(engine, "verify")
     for url in (link(smtp_server.messages[-1], "/verify-email"), "/verify-email?token=nonsense"):
         response = web.get(url)

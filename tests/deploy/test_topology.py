@@ -233,9 +233,12 @@ def test_signed_in_answer_is_reused_briefly_and_the_file_sent_as_is(
     for _ in range(3):
         response = httpx.get(front.base + GATED_URL, headers=headers)
         assert response.status_code == 200
-        # Nothing to splice for a reader: the published file, byte for byte, with its length.
-        assert response.content == published
-        assert response.headers["content-length"] == str(len(published))
+        # The published file with only the header's account menu spliced into its slot.
+        start = response.content.index(b'<nav class="account-bar"')
+        end = response.content.index(b"</nav>", start) + len(b"</nav>")
+        menu = response.content[start:end]
+        assert b"cached-reader@example.org" in menu and b'action="/sign-out"' in menu
+        assert response.content[:start] + b"<!--meter-->" + response.content[end:] == published
         assert response.headers["cache-control"] == "private, no-cache"
     assert gate_questions(front, GATED_URL, 3) == [1, 0, 0]
     # Ended elsewhere (sign out everywhere): nginx and the workers trust it 1 s at most.
@@ -250,13 +253,16 @@ def test_signed_in_answer_is_reused_briefly_and_the_file_sent_as_is(
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD"])  # the API allows no HEAD: nor does nginx
-def test_nginx_answers_an_anonymous_notes_read_as_the_api_would(front: Front, method: str) -> None:
-    path = f"/api/notes/{GATED}"
+@pytest.mark.parametrize(("api", "status"), [("notes", 401), ("reader", 200)])
+def test_nginx_answers_an_anonymous_notes_read_as_the_api_would(
+    front: Front, method: str, api: str, status: int
+) -> None:
+    path = f"/api/{api}/{GATED}"
     direct = httpx.request(method, front.api + path)
     time.sleep(0.3)  # the API writes its log lines every 0.1 s
     asked = len([r for r in front.api_requests() if r["path"] == path])
     through = httpx.request(method, front.base + path)
-    assert through.status_code == direct.status_code == (401 if method == "GET" else 405)
+    assert through.status_code == direct.status_code == (status if method == "GET" else 405)
     assert through.content == direct.content
     for name in ("content-type", "cache-control", "x-content-type-options", "referrer-policy"):
         assert through.headers.get_list(name) == direct.headers.get_list(name), name

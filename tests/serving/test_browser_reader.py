@@ -1,5 +1,6 @@
 """The reader's experience in a real Chromium, on a phone (390×844) and a desktop: the first
-screen, who you are in the header, print, report a problem, note drafts, no console errors."""
+screen, who you are in the header, print, report a problem, note drafts, saved and recently viewed
+topics."""
 
 from __future__ import annotations
 
@@ -282,3 +283,43 @@ def test_screenshots_of_gate_and_account(
     page.screenshot(path=str(SCREENS / "phone-gate.png"), full_page=True)
     sign_in(page, "/account")
     page.screenshot(path=str(SCREENS / "phone-account.png"), full_page=True)
+
+
+@pytest.mark.parametrize("context", VIEWPORTS, indirect=True)
+def test_saved_topics_and_recently_viewed_on_the_account_page(
+    context: Any, live_server: str, sign_in: Callable[[Any, str], str]
+) -> None:
+    """ "Save topic" on a topic puts it on the account page; the topics opened are listed newest
+    first; switching recently viewed off clears the list and stops recording."""
+    from playwright.sync_api import expect
+
+    page = context.new_page()
+    sign_in(page, MAS)
+    loaded(page)
+    save = page.get_by_role("button", name="Save topic")
+    expect(save).to_have_attribute("aria-pressed", "false")
+    save.click()
+    saved = page.get_by_role("button", name="Saved")
+    expect(saved).to_have_attribute("aria-pressed", "true")
+    page.locator(".topic-related").get_by_role("link", name="Still's disease").click()
+    expect(page.locator("article h1")).to_have_text("Still's disease")
+    loaded(page)
+
+    page.goto(live_server + "/account")
+    shelf = page.locator("#saved + .topic-shelf")
+    expect(shelf.get_by_role("link")).to_have_text(["Macrophage activation syndrome"])
+    expect(shelf.get_by_role("link")).to_have_attribute("href", MAS)
+    recent = page.locator("#recent + .topic-shelf").get_by_role("link")
+    expect(recent).to_have_text(["Still's disease", "Macrophage activation syndrome"])
+    recent.first.click()
+    expect(page.locator("article h1")).to_have_text("Still's disease")
+
+    page.goto(live_server + "/account")
+    page.get_by_role("button", name="Switch off and clear recently viewed").click()
+    expect(page.get_by_role("status").filter(has_text="the list has been cleared")).to_be_visible()
+    page.goto(live_server + MAS)
+    loaded(page)
+    expect(page.get_by_role("button", name="Saved")).to_have_attribute("aria-pressed", "true")
+    page.goto(live_server + "/account")
+    expect(page.locator("#recent + .topic-shelf")).to_have_count(0)
+    expect(page.get_by_text("Recently viewed topics are switched off: nothing")).to_be_visible()

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import Engine, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -16,12 +17,35 @@ from site_api.accounts.deps import CurrentUser, OptionalUser
 from site_api.accounts.users import utcnow
 from site_api.deps import EngineDep
 from site_api.models import RecentTopic, SavedTopic
-from site_api.notes.api import NO_STORE, PageIdPath, _known_page, _out, find
+from site_api.notes.api import (
+    ERRORS,
+    NO_STORE,
+    NOT_FOUND,
+    NoteOut,
+    PageIdPath,
+    _known_page,
+    _out,
+    find,
+)
 from site_api.serving.pages import SiteIndex
 
 RECENT_KEPT = 20
 
-router = APIRouter(tags=["reader"])
+router = APIRouter(tags=["reader"], responses=ERRORS)
+
+
+class ReaderState(BaseModel):
+    """What a topic's notes panel needs: who is reading, their note, whether the topic is saved."""
+
+    signed_in: bool
+    note: NoteOut | None
+    saved: bool
+
+
+class SavedState(BaseModel):
+    """Whether the topic is on the reader's saved list now."""
+
+    saved: bool
 
 
 def is_saved(engine: Engine, user_id: int, page_id: str) -> bool:
@@ -110,7 +134,7 @@ def recent_topics(site: SiteIndex, engine: Engine, user_id: int) -> list[dict[st
     return _listed(site, [(r[0], r[1]) for r in rows], "viewed")
 
 
-@router.get("/api/reader/{page_id}")
+@router.get("/api/reader/{page_id}", response_model=ReaderState, responses=NOT_FOUND)
 def reader_state(
     request: Request, page_id: PageIdPath, user: OptionalUser, engine: EngineDep
 ) -> JSONResponse:
@@ -130,7 +154,7 @@ def reader_state(
     return JSONResponse(body, headers=NO_STORE)
 
 
-@router.put("/api/saved/{page_id}")
+@router.put("/api/saved/{page_id}", response_model=SavedState, responses=NOT_FOUND)
 def save_topic(
     request: Request, page_id: PageIdPath, user: CurrentUser, engine: EngineDep
 ) -> JSONResponse:
@@ -147,7 +171,7 @@ def save_topic(
     return JSONResponse({"saved": True}, headers=NO_STORE)
 
 
-@router.delete("/api/saved/{page_id}")
+@router.delete("/api/saved/{page_id}", response_model=SavedState)
 def unsave_topic(page_id: PageIdPath, user: CurrentUser, engine: EngineDep) -> JSONResponse:
     """Take a topic off the reader's saved list."""
     assert user.id is not None

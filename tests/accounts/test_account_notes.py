@@ -47,7 +47,7 @@ def listed(client: httpx.Client, **params: str) -> list[str]:
     """The page ids of the notes the account page lists, in order."""
     response = client.get("/account", params=params)
     assert response.status_code == 200, response.text
-    return re.findall(r'<li class="my-note" data-page-id="([^"]+)">', response.text)
+    return re.findall(r'<li class="my-note" data-page-id="([^"]+)"', response.text)
 
 
 def status(client: httpx.Client, **params: str) -> str:
@@ -100,6 +100,8 @@ def test_notes_are_listed_newest_first_with_title_link_text_and_date(
     assert '<p class="my-note-text">Film &amp; B12 &lt;first&gt;</p>' in html
     assert "<first>" not in html
     assert 'Updated <time datetime="2026-03-12T14:25:06Z">12 March 2026</time>' in html
+    # The version each note is at, for my-notes.js to edit it in place without overwriting.
+    assert '<li class="my-note" data-page-id="pancytopenia" data-version="1">' in html
     assert status(client) == "You have 3 notes."
 
 
@@ -112,6 +114,7 @@ def test_a_note_whose_page_is_gone_is_still_listed(
     html = client.get("/account").text
     assert listed(client) == ["retired-topic", "kawasaki-disease"]
     assert "This page no longer exists (id: retired-topic)" in html
+    assert 'data-page-id="retired-topic" data-version="1" data-gone>' in html  # not editable
     assert "Keep this: &lt;not lost&gt;" in html
     assert listed(client, q="not lost") == ["retired-topic"]
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import create_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -53,3 +57,54 @@ def upgrade(url: str) -> None:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(url), "head")
+
+
+class BatchedCounts:
+    """Counts per key gathered in memory and added to a table of aggregates in batches.
+
+    `table` has the key columns `keys` (its primary key) and an integer `count`. `add` is a
+    dictionary increment under a lock (no I/O); `flush` writes one upsert per key, `count =
+    count + excluded.count`, so concurrent flushes from several workers add up and lose nothing
+    on SQLite and PostgreSQL alike."""
+
+    def __init__(self, engine: Engine, table: Table, keys: Sequence[str]) -> None:
+        self.engine = engine
+        self.table = table
+        self.keys = tuple(keys)
+        self._pending: Counter[tuple[Hashable, ...]] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, key: tuple[Hashable, ...], n: int = 1) -> int:
+        """Count `n` for `key`; returns how many counts wait for the next flush."""
+        with self._lock:
+            self._pending[key] += n
+            return len(self._pending)
+
+    def pending(self) -> int:
+        """How many keys wait for the next flush."""
+        with self._lock:
+            return len(self._pending)
+
+    def flush(self) -> None:
+        """Add what was counted so far to the table (one upsert per key, one transaction)."""
+        with self._lock:
+            pending, self._pending = self._pending, Counter()
+        if not pending:
+            return
+        rows = [
+            {**dict(zip(self.keys, key, strict=True)), "count": n} for key, n in pending.items()
+        ]
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(self.table)
+        statement = statement.on_conflict_do_update(
+            index_elements=list(self.keys),
+            set_={"count": self.table.c.count + statement.excluded.count},
+        )
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(statement, rows)
+        except Exception:
+            # Put the counts back for the next flush rather than lose them to a busy database.
+            with self._lock:
+                self._pending.update(pending)
+            raise

@@ -310,3 +310,43 @@ def test_export_has_reports_and_deletion_keeps_them_anonymous(
     with Session(engine) as db:
         (row,) = db.exec(select(ProblemReport).where(ProblemReport.id == report)).all()
     assert (row.what, row.email, row.user_id) == ("Mine", "", None)
+
+
+def test_funnel_page_shows_plots_tables_and_csv_of_the_counts(
+    client: TestClient, engine: Engine, people: None
+) -> None:
+    from site_api.serving.funnel import FunnelCounter
+
+    counter = FunnelCounter(engine)
+    today = date.today()
+    now = (today - date(1970, 1, 1)).days * 86400 + 3600
+    for _ in range(4):
+        counter.add(TOPICS[0], "gate", now)
+    counter.add(TOPICS[0], "gate_account", now)
+    counter.add(TOPICS[0], "gate_sign_in", now - 86400)
+    counter.add(TOPICS[1], "view", now - 86400 * 400)  # outside the range asked for
+    counter.flush()
+    sign_in(client, EDITOR)
+    start = (today - timedelta(days=6)).isoformat()
+    response = client.get("/editorial/funnel", params={"start": start, "end": today.isoformat()})
+    assert response.status_code == 200
+    page = response.text
+    assert page.count('<svg class="desk-plot"') == 2 and 'role="img"' in page
+    assert "Conversion: <strong>50.0%</strong>" in page
+    assert (
+        f'<tr><th scope="row">{today.isoformat()}</th><td>0</td><td>4</td><td>1</td><td>0</td></tr>'
+        in page
+    )
+    assert '<th scope="row">Gate pages shown</th><td>4</td>' in page
+    assert "Anonymous topic views</th><td>0</td>" in page
+    exported = client.get(
+        "/editorial/funnel.csv", params={"start": start, "end": today.isoformat()}
+    )
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    lines = exported.text.splitlines()
+    assert lines[0].startswith("day,view,first_view,last_free,gate,")
+    assert len([line for line in lines if line[:4].isdigit()]) == 7
+    assert any(line.startswith(f"{TOPICS[0]},0,0,0,4,0,0,1,1") for line in lines)
+    assert not any(line.startswith(TOPICS[1]) for line in lines)
+    desk = client.get("/editorial/").text.split('id="funnel"', 1)[1]
+    assert '<th scope="row">Gate pages shown</th><td>4</td>' in desk

@@ -7,84 +7,26 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, inspect
 from sqlmodel import Session, select
-from visitors import GATED, GATED_URL, TOPICS
+from visitors import EXPECTED_FUNNEL, GATED, GATED_URL, PASSWORD, TOPICS, counts, scripted_visit
 
 from site_api.config import Settings
 from site_api.models import FunnelCount
 from site_api.serving.funnel import FunnelCounter, utc_day
 from site_api.web.app import create_app
 
-PASSWORD = "correct horse battery staple"
-
-
-def counts(engine: Engine) -> Counter[tuple[str, str]]:
-    """(page id, event) -> count, over every day."""
-    with Session(engine) as db:
-        rows = db.exec(select(FunnelCount)).all()
-    total: Counter[tuple[str, str]] = Counter()
-    for row in rows:
-        total[(row.page_id, row.event)] += row.count
-    return total
-
 
 def flush(client: TestClient) -> None:
     client.app.api.state.funnel.flush()  # type: ignore[attr-defined]
 
 
-def scripted_visit(client: httpx.Client) -> None:
-    """Five free topics (one read twice), the gate, its sign-in and create-account pages, a new
-    account; and what must not count: HEAD, a prefetch, a sign-in page not from the gate."""
-    for topic in TOPICS:
-        assert client.get(f"/topics/{topic}/").status_code == 200
-    assert client.get(f"/topics/{TOPICS[0]}/").status_code == 200
-    assert client.head(GATED_URL).status_code == 403
-    assert client.get(GATED_URL, headers={"sec-purpose": "prefetch"}).status_code == 403
-    gate = client.get(GATED_URL)
-    assert gate.status_code == 403
-    assert f"/sign-in?next={GATED_URL}&amp;from=gate" in gate.text
-    assert f"/create-account?next={GATED_URL}&amp;from=gate" in gate.text
-    assert client.get("/sign-in", params={"next": GATED_URL, "from": "gate"}).status_code == 200
-    assert client.get("/sign-in", params={"next": GATED_URL}).status_code == 200
-    form = client.get("/create-account", params={"next": GATED_URL, "from": "gate"})
-    assert 'name="from" value="gate"' in form.text
-    created = client.post(
-        "/create-account",
-        data={
-            "email": "new@example.org",
-            "password": PASSWORD,
-            "csrf_token": client.cookies["csrf"],
-            "next": GATED_URL,
-            "from": "gate",
-        },
-        follow_redirects=False,
-    )
-    assert created.status_code == 303 and created.headers["location"] == GATED_URL
-    assert client.get(GATED_URL).status_code == 200  # signed in now: no funnel event
-
-
-EXPECTED = Counter(
-    {
-        **{(t, "view"): 1 for t in TOPICS},
-        (TOPICS[0], "view"): 2,
-        (TOPICS[0], "first_view"): 1,
-        (TOPICS[-1], "last_free"): 1,
-        (GATED, "gate"): 1,
-        (GATED, "gate_sign_in_page"): 1,
-        (GATED, "gate_create_page"): 1,
-        (GATED, "gate_account"): 1,
-    }
-)
-
-
 def test_a_scripted_visit_counts_exactly(client: TestClient, engine: Engine) -> None:
     scripted_visit(client)
     flush(client)
-    assert counts(engine) == EXPECTED
+    assert counts(engine) == EXPECTED_FUNNEL
     # A sign-in that followed the gate, by an existing account, in a new browser.
     other = TestClient(client.app, base_url="http://127.0.0.1:8000")
     other.get("/sign-in", params={"next": GATED_URL, "from": "gate"})
@@ -101,7 +43,7 @@ def test_a_scripted_visit_counts_exactly(client: TestClient, engine: Engine) -> 
     )
     assert signed.status_code == 303
     flush(client)
-    assert counts(engine) == EXPECTED + Counter(
+    assert counts(engine) == EXPECTED_FUNNEL + Counter(
         {(GATED, "gate_sign_in_page"): 1, (GATED, "gate_sign_in"): 1}
     )
     with Session(engine) as db:

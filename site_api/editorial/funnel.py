@@ -141,7 +141,7 @@ def _nice_top(value: int) -> int:
 
 def daily_svg(funnel: Funnel, plot_id: str) -> str:
     """Lines per day for `DAILY_LINES`; the table beside it holds the same numbers."""
-    width, height, left, right, top, bottom = 640, 260, 48, 12, 12, 56
+    width, height, left, right, top, bottom = 640, 260, 48, 28, 12, 56
     days = funnel.range.days
     peak = _nice_top(max([1, *(max(funnel.daily[e]) for e in DAILY_LINES)]))
     inner_w, inner_h = width - left - right, height - top - bottom

@@ -51,13 +51,19 @@ class FunnelCounter:
             FunnelCount.__table__,  # type: ignore[attr-defined]
             ("day", "page_id", "event"),
         )
+        self._day = (-1, date.min)  # (days since the epoch, that day): made once a day
 
     def add(self, page_id: str, event: Event, now: float | None = None) -> None:
         """Count one event on one page: memory only, never I/O."""
-        self._counts.add((utc_day(time.time() if now is None else now), page_id, event))
+        seconds = int(time.time() if now is None else now)
+        number, day = self._day
+        if seconds // 86400 != number:
+            number, day = seconds // 86400, utc_day(seconds)
+            self._day = (number, day)
+        self._counts.add((day, page_id, event))
 
     def pending(self) -> int:
-        """How many (day, page, event) keys wait for the next flush."""
+        """How many counts wait for the next flush."""
         return self._counts.pending()
 
     def flush(self) -> None:

@@ -115,13 +115,20 @@ def main() -> None:
     print(f"\nGET {PAGE}, embedded app, 1 Granian worker, medians of {ROUNDS} alternating rounds")
     print(
         f"{'scenario':<30} {'off req/s':>10} {'on req/s':>10} {'on/off':>7} {'p50 off/on ms':>15}"
+        f" {'CPU us/req off/on':>18}"
     )
     for scenario in ("anonymous first visit", "anonymous within the meter"):
         off, on = results[(scenario, "not_counting")], results[(scenario, "counting")]
         rps_off = statistics.median(r.rps for r in off)
         rps_on = statistics.median(r.rps for r in on)
         p50 = f"{statistics.median(r.p50 for r in off):.2f}/{statistics.median(r.p50 for r in on):.2f}"
-        print(f"{scenario:<30} {rps_off:>10.0f} {rps_on:>10.0f} {rps_on / rps_off:>7.3f} {p50:>15}")
+        # Server CPU per request: less swayed than throughput by what else the machine runs.
+        cpu_off = statistics.median(r.cpu / 100 / r.rps * 1e6 for r in off)
+        cpu_on = statistics.median(r.cpu / 100 / r.rps * 1e6 for r in on)
+        print(
+            f"{scenario:<30} {rps_off:>10.0f} {rps_on:>10.0f} {rps_on / rps_off:>7.3f} {p50:>15}"
+            f" {f'{cpu_off:.0f}/{cpu_on:.0f}':>18}"
+        )
     print(f"load average: {os.getloadavg()[0]:.2f} (2 cores shared)")
 
 

@@ -44,7 +44,8 @@ from servers import (  # noqa: E402
 
 SITE = ROOT / "site"
 PAGE = "/topics/macrophage-activation-syndrome/"
-COUNTDOWN = "more pages before signing in"
+#: The countdown's own words ("You can read 4 more topics before signing in.").
+COUNTDOWN = "before signing in"
 WRK = ["wrk", "-t2", "-c32", "--latency"]
 WARMUP, DURATION = "2s", "10s"
 #: The servers' log level: `SITE_LOG_LEVEL` when set, else info, the default (a JSON line per

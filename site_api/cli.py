@@ -214,18 +214,9 @@ def preview(host: str, port: int, config_file: str) -> None:
 
 
 def _topic_sources(content: Path) -> tuple[list[SourcePage], list[str]]:
-    """Every topic that parses, and a line for each that does not (review lists what it can)."""
-    from site_api.content.model import parse_page
+    from site_api.content.sources import topic_sources
 
-    pages: list[SourcePage] = []
-    problems: list[str] = []
-    for path in sorted((content / TOPICS).glob("*.md")):
-        parsed = parse_page(str(path), f"{TOPICS}/{path.name}", path.read_text(encoding="utf-8"))
-        if isinstance(parsed, list):
-            problems.extend(str(e) for e in parsed)
-        else:
-            pages.append(parsed)
-    return pages, problems
+    return topic_sources(content)
 
 
 @main.command()
@@ -297,7 +288,7 @@ def new(
 @click.option("--content-dir", default="content", show_default=True, type=click.Path())
 def review(within: int, fail_overdue: bool, content_dir: str) -> None:
     """Topics overdue for review or due within --within days, soonest first."""
-    from site_api.content.currency import due_for_review, long_date
+    from site_api.content.currency import due_for_review, due_label, long_date
 
     pages, problems = _topic_sources(Path(content_dir))
     for problem in problems:
@@ -306,11 +297,7 @@ def review(within: int, fail_overdue: bool, content_dir: str) -> None:
     if not due:
         click.echo(f"No topic is overdue or due within {within} days.")
     for item in due:
-        when = (
-            f"{item.days_overdue} days overdue"
-            if item.days_overdue > 0
-            else ("due today" if item.days_overdue == 0 else f"due in {-item.days_overdue} days")
-        )
+        when = due_label(item.days_overdue)
         click.echo(
             f"{item.due.isoformat()}  {when:<18}  {item.title}  ({item.path}; "
             f"{', '.join(item.authors)}; {long_date(item.due)})"
@@ -371,7 +358,7 @@ def _engine_for(settings: Settings) -> Engine:
 
 @user.command("create")
 @click.option("--email", required=True, help="The account's email address.")
-@click.option("--editor", is_flag=True, help="The account may edit topics.")
+@click.option("--editor", is_flag=True, help="The account may use the editorial desk.")
 @click.option(
     "--password-stdin",
     is_flag=True,
@@ -398,8 +385,26 @@ def user_create(email: str, editor: bool, password_stdin: bool) -> None:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
         raise click.ClickException(f"database at {settings.database_url}: {exc}") from None
-    kind = "editor" if created.is_editor else "reader"
-    click.echo(f"created {kind} account {created.email} (email address confirmed)")
+    click.echo(f"created {created.role} account {created.email} (email address confirmed)")
+
+
+@user.command("role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["editor", "reader"]))
+def user_role(email: str, role: str) -> None:
+    """Make an account an editor (the editorial desk at /editorial/) or a reader again."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from site_api.accounts import users
+
+    settings = _settings()
+    try:
+        changed = users.set_role(_engine_for(settings), email, role)
+    except users.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"database at {settings.database_url}: {exc}") from None
+    click.echo(f"{changed.email} is now {'an editor' if role == 'editor' else 'a reader'}")
 
 
 @user.command("list")
@@ -418,6 +423,6 @@ def user_list() -> None:
         raise click.ClickException(f"database at {settings.database_url}: {exc}") from None
     for row in users:
         flags = ["confirmed" if row.email_verified_at else "unconfirmed"]
-        flags += ["editor"] if row.is_editor else []
+        flags += ["editor"] if row.role == "editor" else []
         flags += [] if row.password_hash else ["single sign-on only"]
         click.echo(f"{row.email}\t{row.created_at:%Y-%m-%d}\t{', '.join(flags)}")

@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     crawler_dns_timeout: float = Field(default=1.0, gt=0, le=1.0)
     share_days: int = Field(default=7, ge=1, le=90)
     shares_per_day: int = Field(default=20, ge=0, le=1000)
+    funnel_flush_seconds: float = Field(default=10.0, ge=0.05, le=300)
+    content_dir: Path = Path("content")
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from collections import Counter, deque
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import create_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -53,3 +57,56 @@ def upgrade(url: str) -> None:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(url), "head")
+
+
+class BatchedCounts:
+    """Counts per key gathered in memory and added to a table of aggregates in batches.
+
+    `table` has the key columns `keys` (its primary key) and an integer `count`. `add` appends
+    the key to a deque (atomic, no lock: it runs on the page view's path); `flush` sums them
+    and writes one upsert per key, `count = count + excluded.count`, so concurrent flushes from
+    several workers add up and lose nothing, on SQLite and PostgreSQL alike."""
+
+    def __init__(self, engine: Engine, table: Table, keys: Sequence[str]) -> None:
+        self.engine = engine
+        self.table = table
+        self.keys = tuple(keys)
+        self._events: deque[tuple[Hashable, ...]] = deque()
+        self._carried: Counter[tuple[Hashable, ...]] = Counter()  # from a flush that failed
+        self._flushing = threading.Lock()
+
+    def add(self, key: tuple[Hashable, ...]) -> int:
+        """Count one for `key`; returns how many counts wait for the next flush."""
+        self._events.append(key)
+        return len(self._events)
+
+    def pending(self) -> int:
+        """How many counts wait for the next flush."""
+        return len(self._events) + sum(self._carried.values())
+
+    def flush(self) -> None:
+        """Add what was counted so far to the table (one upsert per key, one transaction)."""
+        with self._flushing:
+            pending, self._carried = self._carried, Counter()
+            events = self._events
+            # Only what is there now: counts added meanwhile stay queued for the next flush.
+            for _ in range(len(events)):
+                pending[events.popleft()] += 1
+            if not pending:
+                return
+            rows = [
+                {**dict(zip(self.keys, k, strict=True)), "count": n} for k, n in pending.items()
+            ]
+            dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+            statement = dialect.insert(self.table)
+            statement = statement.on_conflict_do_update(
+                index_elements=list(self.keys),
+                set_={"count": self.table.c.count + statement.excluded.count},
+            )
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(statement, rows)
+            except Exception:
+                # Kept for the next flush rather than lost to a busy or restarting database.
+                self._carried.update(pending)
+                raise

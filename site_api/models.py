@@ -20,7 +20,7 @@ class User(SQLModel, table=True):
     created_at: NaiveDatetime
     password_hash: str | None = Field(default=None, max_length=255)
     email_verified_at: NaiveDatetime | None = None
-    is_editor: bool = False
+    role: str = Field(default="reader", max_length=16)  # accounts.users.ROLES
     keep_recent: bool = True  # whether the account page lists the topics read lately
 
 
@@ -126,6 +126,8 @@ class ProblemReport(SQLModel, table=True):
         default=None, foreign_key="user.id", index=True, ondelete="SET NULL"
     )
     created_at: NaiveDatetime
+    status: str = Field(default="new", max_length=16, index=True)  # editorial.reports.STATUSES
+    remark: str = Field(default="", sa_type=Text)  # the editors' own, never shown to the reader
 
 
 class SavedTopic(SQLModel, table=True):
@@ -150,3 +152,18 @@ class RecentTopic(SQLModel, table=True):
     user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
     page_id: str = Field(max_length=64)
     viewed_at: NaiveDatetime
+
+
+class FunnelCount(SQLModel, table=True):
+    """How often one meter funnel event happened on one page on one day (UTC).
+
+    No visitor, address, user agent, session or meter token: an aggregate gathered in memory
+    per worker (serving.funnel) and added here in batches.
+    """
+
+    __tablename__ = "funnel_count"
+
+    day: date = Field(primary_key=True)
+    page_id: str = Field(primary_key=True, max_length=64)
+    event: str = Field(primary_key=True, max_length=32)
+    count: int = 0

@@ -25,10 +25,31 @@ ALLOWED: dict[str, set[str]] = {
     "search": FOUNDATION | {"content", "accounts", "serving"},
     "shares": FOUNDATION | {"content", "accounts", "serving"},
     "reports": FOUNDATION | {"accounts"},
+    "editorial": FOUNDATION | {"content", "accounts", "serving", "search", "reports"},
     "web": FOUNDATION
-    | {"health", "content", "accounts", "serving", "notes", "search", "shares", "reports"},
+    | {
+        "health",
+        "content",
+        "accounts",
+        "serving",
+        "notes",
+        "search",
+        "shares",
+        "reports",
+        "editorial",
+    },
     "preview": FOUNDATION
-    | {"content", "accounts", "serving", "notes", "search", "shares", "reports", "web"},
+    | {
+        "content",
+        "accounts",
+        "serving",
+        "notes",
+        "search",
+        "shares",
+        "reports",
+        "editorial",
+        "web",
+    },
     "cli": FOUNDATION
     | {
         "health",
@@ -39,6 +60,7 @@ ALLOWED: dict[str, set[str]] = {
         "search",
         "shares",
         "reports",
+        "editorial",
         "web",
         "preview",
     },

@@ -77,3 +77,29 @@ def test_migrations_on_postgres_match_the_models_and_step_down(postgres_server: 
     engine.dispose()
     upgrade(url)
     admin(postgres_server, "DROP DATABASE migrations_empty WITH (FORCE)")
+
+
+def test_editors_stay_editors_through_the_role_column(tmp_path: Path) -> None:
+    """0009 turns `is_editor` into `role`, and back on the way down."""
+    url = f"sqlite:///{tmp_path / 'site.db'}"
+    command.upgrade(alembic_config(url), "0008")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        for n, editor in ((1, 1), (2, 0)):
+            connection.exec_driver_sql(
+                "INSERT INTO user (id, email, created_at, is_editor, keep_recent) "
+                f"VALUES ({n}, 'u{n}@example.org', '2026-01-01', {editor}, 1)"
+            )
+    engine.dispose()
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        roles = connection.exec_driver_sql("SELECT id, role FROM user ORDER BY id").all()
+    engine.dispose()
+    assert [tuple(r) for r in roles] == [(1, "editor"), (2, "reader")]
+    command.downgrade(alembic_config(url), "0008")
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        flags = connection.exec_driver_sql("SELECT id, is_editor FROM user ORDER BY id").all()
+    engine.dispose()
+    assert [tuple(r) for r in flags] == [(1, 1), (2, 0)]

@@ -5,17 +5,19 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from conftest import TEST_KEY
-from sqlmodel import Session
+from sqlalchemy import Engine
+from sqlmodel import Session, select
 
 from site_api.accounts.sessions import SessionStore
 from site_api.config import Settings
 from site_api.db import make_engine
-from site_api.models import User, UserSession
+from site_api.models import FunnelCount, User, UserSession
 from site_api.serving.meter import MeterCookie, MeterState, page_token
 
 TOPICS = [
@@ -82,3 +84,61 @@ def sign_in(
 ) -> httpx.Response:
     data = {"email": email, "password": password, "csrf_token": csrf(client), "next": next}
     return client.post("/sign-in", data=data, follow_redirects=False, **extra)
+
+
+# --- the meter funnel (site_api/serving/funnel.py) ------------------------------------------
+
+
+def counts(engine: Engine) -> Counter[tuple[str, str]]:
+    """(page id, event) -> count, over every day."""
+    with Session(engine) as db:
+        rows = db.exec(select(FunnelCount)).all()
+    total: Counter[tuple[str, str]] = Counter()
+    for row in rows:
+        total[(row.page_id, row.event)] += row.count
+    return total
+
+
+def scripted_visit(client: httpx.Client, email: str = "new@example.org") -> None:
+    """Five free topics (one read twice), the gate, its sign-in and create-account pages, a new
+    account; and what must not count: HEAD, a prefetch, a sign-in page not from the gate."""
+    for topic in TOPICS:
+        assert client.get(f"/topics/{topic}/").status_code == 200
+    assert client.get(f"/topics/{TOPICS[0]}/").status_code == 200
+    assert client.head(GATED_URL).status_code == 403
+    assert client.get(GATED_URL, headers={"sec-purpose": "prefetch"}).status_code == 403
+    gate = client.get(GATED_URL)
+    assert gate.status_code == 403
+    assert f"/sign-in?next={GATED_URL}&amp;from=gate" in gate.text
+    assert f"/create-account?next={GATED_URL}&amp;from=gate" in gate.text
+    assert client.get("/sign-in", params={"next": GATED_URL, "from": "gate"}).status_code == 200
+    assert client.get("/sign-in", params={"next": GATED_URL}).status_code == 200
+    form = client.get("/create-account", params={"next": GATED_URL, "from": "gate"})
+    assert 'name="from" value="gate"' in form.text
+    created = client.post(
+        "/create-account",
+        data={
+            "email": email,
+            "password": PASSWORD,
+            "csrf_token": client.cookies["csrf"],
+            "next": GATED_URL,
+            "from": "gate",
+        },
+        follow_redirects=False,
+    )
+    assert created.status_code == 303 and created.headers["location"] == GATED_URL
+    assert client.get(GATED_URL).status_code == 200  # signed in now: no funnel event
+
+
+EXPECTED_FUNNEL = Counter(
+    {
+        **{(t, "view"): 1 for t in TOPICS},
+        (TOPICS[0], "view"): 2,
+        (TOPICS[0], "first_view"): 1,
+        (TOPICS[-1], "last_free"): 1,
+        (GATED, "gate"): 1,
+        (GATED, "gate_sign_in_page"): 1,
+        (GATED, "gate_create_page"): 1,
+        (GATED, "gate_account"): 1,
+    }
+)

@@ -16,6 +16,8 @@ from site_api.models import User
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
+#: What an account may be: a reader (everyone who signs up) or an editor (set on the command line).
+ROLES = ("reader", "editor")
 _hasher = PasswordHash((Argon2Hasher(),))
 # Unknown addresses are checked against this, so a failed sign-in costs the same either way.
 _DUMMY_HASH = _hasher.hash("not-a-password-anyone-has-0")
@@ -96,7 +98,7 @@ def create_user(
         created_at=now,
         password_hash=hash_password(password) if password is not None else None,
         email_verified_at=now if verified else None,
-        is_editor=editor,
+        role="editor" if editor else "reader",
     )
     with Session(engine) as db:
         if db.exec(select(User.id).where(User.email == email)).first() is not None:
@@ -105,6 +107,28 @@ def create_user(
         db.commit()
         db.refresh(user)
     return user
+
+
+def set_role(engine: Engine, email: str, role: str) -> User:
+    """Give an account a role (`ROLES`); the command line is the only way to become an editor."""
+    if role not in ROLES:
+        raise AccountError(f"Role must be one of {', '.join(ROLES)}, not {role!r}.")
+    with Session(engine) as db:
+        user = db.exec(
+            select(User).where(func.lower(User.email) == normalise_email(email).casefold())
+        ).first()
+        if user is None:
+            raise AccountError(f"There is no account for {email}.")
+        user.role = role
+        db.add(user)
+        db.commit()
+        db.refresh(user)
+    return user
+
+
+def is_editor(user: User | None) -> bool:
+    """Whether the account may use the editorial desk."""
+    return user is not None and user.role == "editor"
 
 
 def authenticate(engine: Engine, email: str, password: str) -> User | None:

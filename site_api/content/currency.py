@@ -74,6 +74,13 @@ class DueTopic:
     days_overdue: int  # negative: days left
 
 
+def due_label(days_overdue: int) -> str:
+    """`12 days overdue`, `due today`, `due in 30 days`: how `site-api review` and the desk say it."""
+    if days_overdue > 0:
+        return f"{days_overdue} days overdue"
+    return "due today" if days_overdue == 0 else f"due in {-days_overdue} days"
+
+
 def due_for_review(pages: list[SourcePage], today: date, within_days: int) -> list[DueTopic]:
     """Topics overdue or due within `within_days`, soonest (most overdue) first."""
     horizon = today + timedelta(days=within_days)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from site_api.accounts import ratelimit
 from site_api.accounts.mail import Mailer
@@ -76,6 +76,17 @@ def save(engine: Engine, report: Report, user_id: int | None, address: str) -> i
         db.commit()
         assert row.id is not None
         return row.id
+
+
+def reports_of(engine: Engine, user_id: int) -> list[ProblemReport]:
+    """The reports a reader sent while signed in, oldest first (for "download my data")."""
+    with Session(engine) as db:
+        statement = (
+            select(ProblemReport)
+            .where(col(ProblemReport.user_id) == user_id)
+            .order_by(col(ProblemReport.created_at), col(ProblemReport.id))
+        )
+        return list(db.exec(statement).all())
 
 
 def mail_editors(settings: Settings, report: Report, title: str, url: str, number: int) -> None:

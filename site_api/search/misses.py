@@ -6,15 +6,13 @@ and no database write on the search path except one batch now and then.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import Counter
 from datetime import date, timedelta
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from site_api.db import BatchedCounts
 from site_api.models import SearchMiss
 
 #: Longest query kept; longer ones are cut (what matters to editors is how they begin).
@@ -28,39 +26,23 @@ class MissCounter:
         self.engine = engine
         self.batch = batch
         self.every_seconds = every_seconds
-        self._pending: Counter[tuple[date, str]] = Counter()
-        self._lock = threading.Lock()
+        self._counts = BatchedCounts(
+            engine,
+            SearchMiss.__table__,  # type: ignore[attr-defined]
+            ("day", "query"),
+        )
         self._last_flush = time.monotonic()
 
     def add(self, normalised: str, today: date | None = None) -> None:
         """Count one query that found nothing; writes a batch when enough have gathered."""
-        key = (today or date.today(), normalised[:MAX_QUERY])
-        with self._lock:
-            self._pending[key] += 1
-            due = (
-                sum(self._pending.values()) >= self.batch
-                or time.monotonic() - self._last_flush >= self.every_seconds
-            )
-        if due:
+        waiting = self._counts.add((today or date.today(), normalised[:MAX_QUERY]))
+        if waiting >= self.batch or time.monotonic() - self._last_flush >= self.every_seconds:
             self.flush()
 
     def flush(self) -> None:
         """Add the counts gathered so far to the database (one statement per query)."""
-        with self._lock:
-            pending, self._pending = self._pending, Counter()
-            self._last_flush = time.monotonic()
-        if not pending:
-            return
-        rows = [{"day": d, "query": q, "count": n} for (d, q), n in pending.items()]
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        table = SearchMiss.__table__  # type: ignore[attr-defined]
-        statement = dialect.insert(table)
-        statement = statement.on_conflict_do_update(
-            index_elements=["day", "query"],
-            set_={"count": table.c.count + statement.excluded.count},
-        )
-        with self.engine.begin() as connection:
-            connection.execute(statement, rows)
+        self._last_flush = time.monotonic()
+        self._counts.flush()
 
 
 def top_misses(engine: Engine, days: int, limit: int) -> list[tuple[str, int]]:

@@ -23,6 +23,7 @@ from site_api.accounts import sessions
 from site_api.accounts.sessions import Reader
 from site_api.serving import meter
 from site_api.serving.doors import Doors
+from site_api.serving.funnel import FunnelCounter
 from site_api.serving.institutions import InstitutionIndex
 from site_api.serving.links import sign_in_link
 from site_api.serving.meter import MeterCookie, Rules, Visitor, decide, is_prefetch
@@ -170,6 +171,7 @@ class PageServer:
         doors: Doors | None = None,
         shares: ShareCheck | None = None,
         sign_out_key: bytes = b"",
+        funnel: FunnelCounter | None = None,
     ) -> None:
         self.live = live
         self.store = store
@@ -181,6 +183,7 @@ class PageServer:
         self.doors = doors or Doors(InstitutionIndex(()), [], None)
         self.shares = shares
         self.sign_out_key = sign_out_key
+        self.funnel = funnel
 
     @property
     def site(self) -> SiteIndex:
@@ -274,6 +277,14 @@ class PageServer:
         cookie = None
         if decision.changed and decision.state is not None:
             cookie = self._set_cookie(decision.state, now)
+        if (
+            self.funnel is not None
+            and decision.state is not None  # a metered visitor: no door let them in
+            and method == "GET"
+            and page.meta.access == "metered"
+            and not is_prefetch(purpose)
+        ):
+            self._count(page.meta.id, decision, now)
         if not decision.allow:
             return View(403, page, set_cookie=cookie)
         if decision.door == "institution" and visitor.institution is not None:
@@ -295,6 +306,19 @@ class PageServer:
             slot = self._bar(reader, cookies, page.meta.url)
             slot += b"" if reader is None or reader.verified else UNVERIFIED_REMINDER
         return View(200, page, slot=slot, set_cookie=cookie, signed_in=unmetered)
+
+    def _count(self, page_id: str, decision: meter.Decision, now: int) -> None:
+        """The funnel events of one anonymous view of a metered topic (memory only)."""
+        assert self.funnel is not None
+        if not decision.allow:
+            self.funnel.add(page_id, "gate", now)
+            return
+        self.funnel.add(page_id, "view", now)
+        if decision.changed and decision.state is not None:
+            if len(decision.state.pages) == 1:
+                self.funnel.add(page_id, "first_view", now)
+            if decision.remaining == 0:
+                self.funnel.add(page_id, "last_free", now)
 
     async def _share(
         self, query: str, page: BuiltPage, cookies: Mapping[str, str], now: int

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Match, Router
@@ -24,6 +26,7 @@ from site_api.search import api as search_api
 from site_api.search.index import LiveSearch
 from site_api.search.misses import MissCounter
 from site_api.serving.doors import Doors
+from site_api.serving.funnel import FunnelCounter
 from site_api.serving.gate import PageServer
 from site_api.serving.meter import MeterCookie, Rules
 from site_api.serving.pages import SiteIndex
@@ -32,7 +35,15 @@ from site_api.serving.shares import ShareCheck, ShareTokens
 from site_api.serving.static import SECURITY_HEADERS
 from site_api.shares import api as shares_api
 from site_api.web import errors, oidc
-from site_api.web.routes import account, account_shares, auth, email_flows, report, search
+from site_api.web.routes import (
+    account,
+    account_shares,
+    auth,
+    editorial,
+    email_flows,
+    report,
+    search,
+)
 from site_api.web.security import BodyLimit, CrossSiteWriteGuard, SecurityHeaders
 from site_api.web.views import LiveViews
 
@@ -51,6 +62,7 @@ API_ROOTS = frozenset(
         "healthz",
         "readyz",
         "search",
+        "editorial",
     }
 )
 #: nginx's auth_request and error_page ask these (see deploy/nginx.conf); raw ASGI, no FastAPI
@@ -206,6 +218,7 @@ def create_app(settings: Settings) -> SiteApp:
         cache_seconds=settings.session_cache_seconds,
     )
     views = LiveViews(live)
+    funnel = FunnelCounter(engine)
     rules = Rules(settings.free_pages, settings.meter_window_days * 86400)
     pages = PageServer(
         live,
@@ -218,13 +231,18 @@ def create_app(settings: Settings) -> SiteApp:
         doors=Doors.from_settings(settings),
         shares=ShareCheck(share_tokens := ShareTokens(key), engine),
         sign_out_key=key,
+        funnel=funnel,
     )
     misses = MissCounter(engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        flusher = asyncio.create_task(funnel.flush_every(settings.funnel_flush_seconds))
         yield
-        misses.flush()  # what this worker counted since its last batch
+        flusher.cancel()
+        # What this worker counted since its last batch (lost only if the process is killed).
+        await to_thread.run_sync(funnel.flush)
+        misses.flush()
 
     api = FastAPI(
         lifespan=lifespan,
@@ -242,12 +260,14 @@ def create_app(settings: Settings) -> SiteApp:
     api.state.pages = pages
     api.state.search = search_index
     api.state.search_misses = misses
+    api.state.funnel = funnel
     api.state.share_tokens = share_tokens
     errors.install(api)
     api.include_router(auth.router)
     api.include_router(email_flows.router)
     api.include_router(account.router)
     api.include_router(report.router)
+    api.include_router(editorial.router)
     api.include_router(notes_api.router)
     api.include_router(search_api.router)
     api.include_router(search.router)

@@ -11,6 +11,7 @@ from site_api.accounts.ratelimit import RateLimited
 
 NO_STORE = {"cache-control": "private, no-store"}
 TITLES = {
+    303: "Please sign in",
     400: "Check what you entered",
     401: "Please sign in",
     403: "Not allowed",

@@ -22,7 +22,7 @@ from site_api.accounts.mail import Mailer
 from site_api.accounts.oidc import Claims, SignInRefused, user_for
 from site_api.config import OidcProvider, Settings
 from site_api.serving.links import sign_in_link
-from site_api.web.routes.auth import VERIFY_TEXT
+from site_api.web.routes.auth import VERIFY_TEXT, GateForm, count_from_gate
 from site_api.web.routes.forms import NO_STORE, page, require_csrf, start_session
 from site_api.web.security import safe_next
 
@@ -127,7 +127,11 @@ async def _unknown_provider(request: Request) -> Response:
 
 @router.post(STATE_PATH + "/{name}")
 async def start(
-    request: Request, name: str, csrf_token: FormStr = "", next: FormStr = "/"
+    request: Request,
+    name: str,
+    csrf_token: FormStr = "",
+    next: FormStr = "/",
+    source: GateForm = "",
 ) -> Response:
     """Send the browser to the provider: authorization code flow with PKCE, state and nonce."""
     require_csrf(request, csrf_token)
@@ -149,8 +153,15 @@ async def start(
             target,
         )
     url = auth.pop("url")
-    # `next` travels with Authlib's state, nonce and PKCE verifier, in the same signed cookie.
-    await client.save_authorize_data(request, redirect_uri=redirect_uri, next=target, **auth)
+    # `next` (and whether the reader came from the gate, for the funnel) travels with Authlib's
+    # state, nonce and PKCE verifier, in the same signed cookie.
+    await client.save_authorize_data(
+        request,
+        redirect_uri=redirect_uri,
+        next=target,
+        source="gate" if source == "gate" else "",
+        **auth,
+    )
     return RedirectResponse(url, status_code=303, headers=NO_STORE)
 
 
@@ -175,6 +186,8 @@ async def callback(request: Request, name: str) -> Response:
         )
     if created and not claims.email_verified:
         await run_in_threadpool(_send_verification, engine, settings, user_id, claims.email)
+    source = str(saved.get("source") or "") if saved else ""
+    count_from_gate(request, source, target, "gate_account" if created else "gate_sign_in")
     return await run_in_threadpool(start_session, request, user_id, target)
 
 

@@ -343,6 +343,7 @@ def test_export(client: TestClient, reader: User, engine: Engine) -> None:
         "single_sign_on",
         "notes",
         "share_links",
+        "problem_reports",
         "saved_topics",
         "recently_viewed",
         "exported",
@@ -350,7 +351,7 @@ def test_export(client: TestClient, reader: User, engine: Engine) -> None:
     assert data["saved_topics"] == [] and data["recently_viewed"]["topics"] == []
     assert data["notes"] == []  # the notes themselves: tests/test_account_notes.py
     assert data["account"]["email"] == EMAIL
-    assert data["account"]["editor"] is False
+    assert data["account"]["role"] == "reader"
     assert data["account"]["created"] == reader.created_at.isoformat(timespec="seconds") + "Z"
     assert data["account"]["email_verified"].endswith("Z")
     assert len(data["sessions"]) == 2

@@ -56,7 +56,7 @@ def test_create_reader_from_stdin(env: dict[str, str]) -> None:
     user = users.authenticate(engine_of(env), "reader@example.org", PASSWORD)
     assert user is not None
     assert user.email_verified_at is not None
-    assert user.is_editor is False
+    assert user.role == "reader"
 
 
 def test_create_editor(env: dict[str, str]) -> None:
@@ -65,11 +65,34 @@ def test_create_editor(env: dict[str, str]) -> None:
     )
     assert result.returncode == 0, result.stderr
     user = users.find_user(engine_of(env), "ed@example.org")
-    assert user is not None and user.is_editor
+    assert user is not None and user.role == "editor"
     listed = run(env, "list")
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.startswith("ed@example.org\t")
     assert "confirmed, editor" in listed.stdout
+
+
+def test_role_makes_an_editor_and_a_reader_again(env: dict[str, str]) -> None:
+    created = run(env, "create", "--email", "r@example.org", "--password-stdin", stdin=PASSWORD)
+    assert created.returncode == 0, created.stderr
+    promoted = run(env, "role", "R@Example.org", "editor")
+    assert promoted.returncode == 0, promoted.stderr
+    assert "r@example.org is now an editor" in promoted.stdout
+    user = users.find_user(engine_of(env), "r@example.org")
+    assert user is not None and user.role == "editor"
+    demoted = run(env, "role", "r@example.org", "reader")
+    assert demoted.returncode == 0, demoted.stderr
+    user = users.find_user(engine_of(env), "r@example.org")
+    assert user is not None and user.role == "reader"
+
+
+def test_role_refuses_unknown_accounts_and_roles(env: dict[str, str]) -> None:
+    missing = run(env, "role", "nobody@example.org", "editor")
+    assert missing.returncode == 1
+    assert "no account for nobody@example.org" in missing.stderr
+    odd = run(env, "role", "nobody@example.org", "admin")
+    assert odd.returncode == 2
+    assert "'admin' is not one of 'editor', 'reader'" in odd.stderr
 
 
 def test_prompts_twice_without_stdin_flag(env: dict[str, str]) -> None:

@@ -97,11 +97,13 @@ def engine(oidc_settings: Settings) -> Any:
     return make_engine(oidc_settings.database_url)
 
 
-def begin(site: TestClient, next_url: str = "/", **headers: str) -> httpx.Response:
-    """Press the provider's button on /sign-in."""
+def begin(
+    site: TestClient, next_url: str = "/", source: str = "", **headers: str
+) -> httpx.Response:
+    """Press the provider's button on /sign-in (`source="gate"`: the page was opened from the gate)."""
     return site.post(
         "/sign-in/oidc/test",
-        data={"csrf_token": CSRF, "next": next_url},
+        data={"csrf_token": CSRF, "next": next_url, "from": source},
         headers=headers,
         follow_redirects=False,
     )
@@ -131,9 +133,9 @@ def log_in_at_provider(authorize_url: str, login: str) -> str:
     raise AssertionError("the provider never sent the browser back")
 
 
-def sign_in(site: TestClient, login: str, next_url: str = "/") -> httpx.Response:
+def sign_in(site: TestClient, login: str, next_url: str = "/", source: str = "") -> httpx.Response:
     """The whole flow for one login at the provider; the callback's response."""
-    start = begin(site, next_url)
+    start = begin(site, next_url, source)
     assert start.status_code == 303, start.text
     return site.get(log_in_at_provider(start.headers["location"], login), follow_redirects=False)
 
@@ -224,6 +226,28 @@ def test_new_user_is_created_and_signed_in(site: TestClient, engine: Any) -> Non
     with Session(engine) as db:
         assert len(db.exec(select(User).where(User.email == f"{login}@example.org")).all()) == 1
     assert [i for i in identities(engine) if i[1] == login] == [("test", login, user.id)]
+
+
+def test_single_sign_on_after_the_gate_is_counted_for_its_topic(
+    site: TestClient, engine: Any
+) -> None:
+    from visitors import counts
+
+    gate_page = site.get("/sign-in", params={"next": "/topics/kawasaki-disease/", "from": "gate"})
+    assert gate_page.text.count('name="from" value="gate"') == 2  # password form and provider
+    login = unique("gina")
+    created = sign_in(site, login, "/topics/kawasaki-disease/", source="gate")
+    assert created.status_code == 303
+    site.cookies.clear()
+    site.cookies.set("csrf", CSRF)
+    assert sign_in(site, login, "/topics/kawasaki-disease/", source="gate").status_code == 303
+    assert sign_in(site, login, "/topics/kawasaki-disease/").status_code == 303  # not from it
+    site.app.api.state.funnel.flush()  # type: ignore[attr-defined]
+    assert counts(engine) == {
+        ("kawasaki-disease", "gate_sign_in_page"): 1,
+        ("kawasaki-disease", "gate_account"): 1,
+        ("kawasaki-disease", "gate_sign_in"): 1,
+    }
 
 
 def test_next_is_kept_only_when_it_is_on_this_site(site: TestClient) -> None:

@@ -62,7 +62,7 @@ def assert_gate(page: Any, response: Any, slug: str, built_site: Path) -> None:
     gate = page.locator("section.gate")
     expect(gate.locator("h1")).to_have_text(meta["title"])
     expect(gate.locator(".gate-summary")).to_have_text(meta["summary"])
-    next_query = f"?next={url(slug)}"
+    next_query = f"?next={url(slug)}&from=gate"  # from=gate: the funnel's attribution
     expect(gate.get_by_role("link", name="Sign in", exact=True)).to_have_attribute(
         "href", "/sign-in" + next_query
     )

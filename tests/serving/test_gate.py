@@ -41,8 +41,11 @@ def test_countdown_falls_then_the_gate(client: httpx.Client, body_text: str) -> 
     assert gate.headers["cache-control"] == "private, no-store"
     assert body_text not in gate.text
     assert '<h1 id="gate-title">Cytokine release syndrome</h1>' in gate.text
-    assert 'href="/sign-in?next=/topics/cytokine-release-syndrome/"' in gate.text
-    assert 'href="/create-account?next=/topics/cytokine-release-syndrome/"' in gate.text
+    # from=gate: the funnel's only attribution of what follows the gate (serving/funnel.py)
+    assert 'href="/sign-in?next=/topics/cytokine-release-syndrome/&amp;from=gate"' in gate.text
+    assert (
+        'href="/create-account?next=/topics/cytokine-release-syndrome/&amp;from=gate"' in gate.text
+    )
     manifest = {p.id: p for p in load_manifest(Path(client.app.pages.site.site_dir)).pages}  # type: ignore[attr-defined]
     assert manifest[GATED].summary.replace("'", "&#x27;") in gate.text
     again = client.get(f"/topics/{TOPICS[2]}/")

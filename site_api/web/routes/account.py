@@ -19,6 +19,7 @@ from site_api.deps import EngineDep
 from site_api.models import OidcIdentity, ProblemReport, User, UserSession
 from site_api.notes import library
 from site_api.notes.api import export_rows
+from site_api.reports.store import reports_of
 from site_api.shares.api import list_shares
 from site_api.web.routes import account_notes
 from site_api.web.routes.forms import NO_STORE, page, require_csrf
@@ -259,7 +260,7 @@ def export(request: Request, engine: EngineDep, user: OptionalUser) -> Response:
             "email": user.email,
             "created": _time(user.created_at),
             "email_verified": _time(user.email_verified_at),
-            "editor": user.is_editor,
+            "role": user.role,
             "password_set": user.password_hash is not None,
         },
         "sessions": [
@@ -283,6 +284,17 @@ def export(request: Request, engine: EngineDep, user: OptionalUser) -> Response:
                 "revoked": _time(s.revoked_at),
             }
             for s in list_shares(engine, user.id, limit=None)
+        ],
+        # The editors' status and remark are theirs, not about the reader: left out.
+        "problem_reports": [
+            {
+                "page_id": r.page_id,
+                "sent": _time(r.created_at),
+                "what": r.what,
+                "reference": r.reference,
+                "reply_to": r.email,
+            }
+            for r in reports_of(engine, user.id)
         ],
         "saved_topics": library.saved_topics(request.app.state.live.site, engine, user.id),
         "recently_viewed": {

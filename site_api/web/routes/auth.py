@@ -6,7 +6,7 @@ import hmac
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from site_api.accounts import ratelimit, tokens, users
@@ -14,6 +14,7 @@ from site_api.accounts.deps import StoreDep
 from site_api.accounts.mail import Mailer
 from site_api.accounts.sessions import COOKIE as SESSION_COOKIE
 from site_api.deps import EngineDep, SettingsDep
+from site_api.serving.funnel import FROM_GATE, Event
 from site_api.serving.gate import sign_out_token
 from site_api.serving.links import sign_in_link
 from site_api.web.routes.forms import NO_STORE, page, require_csrf, start_session
@@ -26,6 +27,18 @@ ADDRESS_ATTEMPTS = ratelimit.Limit(100, timedelta(minutes=15))
 SIGN_IN_FAILED = "That email address and password do not match an account."
 
 FormStr = Annotated[str, Form()]
+#: `from=gate` on the gate's links, carried through the form: the funnel's only attribution.
+GateQuery = Annotated[str, Query(alias=FROM_GATE, max_length=8)]
+GateForm = Annotated[str, Form(alias=FROM_GATE, max_length=8)]
+
+
+def count_from_gate(request: Request, source: str, next_url: str, event: Event) -> None:
+    """Count a funnel event for the topic in `next_url` when the reader came from its gate."""
+    if source != "gate":
+        return
+    found = request.app.state.live.site.lookup(next_url.partition("?")[0])
+    if found.page is not None and found.page.meta.access == "metered":
+        request.app.state.funnel.add(found.page.meta.id, event)
 
 
 def limit_address(request: Request, action: str) -> None:
@@ -42,13 +55,15 @@ def providers(request: Request) -> list[dict[str, str]]:
 
 @router.get("/sign-in")
 @router.get("/sign-in/")
-def sign_in_form(request: Request, next: str = "/") -> Response:
+def sign_in_form(request: Request, next: str = "/", source: GateQuery = "") -> Response:
     """The sign-in page."""
+    count_from_gate(request, source, safe_next(next), "gate_sign_in_page")
     return page(
         request,
         "Sign in",
         "sign_in.html",
         next=safe_next(next),
+        from_gate=source == "gate",
         email="",
         messages=[],
         providers=providers(request),
@@ -64,6 +79,7 @@ def sign_in(
     password: FormStr = "",
     csrf_token: FormStr = "",
     next: FormStr = "/",
+    source: GateForm = "",
 ) -> Response:
     """Check the password; on success a new session and back to `next`."""
     require_csrf(request, csrf_token)
@@ -80,23 +96,27 @@ def sign_in(
             "sign_in.html",
             status_code=400,
             next=target,
+            from_gate=source == "gate",
             email=email,
             messages=[SIGN_IN_FAILED],
             providers=providers(request),
         )
     ratelimit.give_back(engine, account_key)  # only failures use up the limit
+    count_from_gate(request, source, target, "gate_sign_in")
     return start_session(request, user.id, target)
 
 
 @router.get("/create-account")
 @router.get("/create-account/")
-def create_account_form(request: Request, next: str = "/") -> Response:
+def create_account_form(request: Request, next: str = "/", source: GateQuery = "") -> Response:
     """The create-account page."""
+    count_from_gate(request, source, safe_next(next), "gate_create_page")
     return page(
         request,
         "Create a free account",
         "create_account.html",
         next=safe_next(next),
+        from_gate=source == "gate",
         email="",
         messages=[],
     )
@@ -113,6 +133,7 @@ def create_account(
     password: FormStr = "",
     csrf_token: FormStr = "",
     next: FormStr = "/",
+    source: GateForm = "",
 ) -> Response:
     """Create the account and send a verification link; the answer never says if it existed."""
     require_csrf(request, csrf_token)
@@ -129,6 +150,7 @@ def create_account(
             "create_account.html",
             status_code=400,
             next=target,
+            from_gate=source == "gate",
             email=email,
             messages=[str(exc)],
         )
@@ -151,6 +173,7 @@ def create_account(
             )
             # Signed in at once (a new session, as at sign-in) and back to the page they were
             # reading; the page's slot carries the reminder to confirm the address.
+            count_from_gate(request, source, target, "gate_account")
             response = start_session(request, user.id, target)
             response.background = background
             return response
@@ -159,6 +182,7 @@ def create_account(
         # what any sign-up form tells (the address is taken), and the owner gets a notice.
         known = users.authenticate(engine, address, password)
         if known is not None and known.id is not None:
+            count_from_gate(request, source, target, "gate_sign_in")
             return start_session(request, known.id, target)
         reset = f"{settings.public_url}/forgot-password"
         background.add_task(

@@ -112,26 +112,28 @@ def _listed(site: SiteIndex, rows: list[tuple[str, Any]], key: str) -> list[dict
     return out
 
 
-def saved_topics(site: SiteIndex, engine: Engine, user_id: int) -> list[dict[str, Any]]:
-    """The reader's saved topics, newest first."""
+def _shelf(
+    site: SiteIndex, engine: Engine, table: type[SavedTopic] | type[RecentTopic], user_id: int
+) -> list[dict[str, Any]]:
+    """One of the reader's lists (saved or recently viewed topics), newest first."""
+    when = col(SavedTopic.created_at) if table is SavedTopic else col(RecentTopic.viewed_at)
     with Session(engine) as db:
         rows = db.exec(
-            select(SavedTopic.page_id, SavedTopic.created_at)
-            .where(SavedTopic.user_id == user_id)
-            .order_by(col(SavedTopic.created_at).desc(), col(SavedTopic.id).desc())
+            select(col(table.page_id), when)
+            .where(col(table.user_id) == user_id)
+            .order_by(when.desc(), col(table.id).desc())
         ).all()
-    return _listed(site, [(r[0], r[1]) for r in rows], "saved")
+    return _listed(site, [(r[0], r[1]) for r in rows], "saved" if table is SavedTopic else "viewed")
+
+
+def saved_topics(site: SiteIndex, engine: Engine, user_id: int) -> list[dict[str, Any]]:
+    """The reader's saved topics, newest first."""
+    return _shelf(site, engine, SavedTopic, user_id)
 
 
 def recent_topics(site: SiteIndex, engine: Engine, user_id: int) -> list[dict[str, Any]]:
     """The topics the reader opened lately, newest first."""
-    with Session(engine) as db:
-        rows = db.exec(
-            select(RecentTopic.page_id, RecentTopic.viewed_at)
-            .where(RecentTopic.user_id == user_id)
-            .order_by(col(RecentTopic.viewed_at).desc(), col(RecentTopic.id).desc())
-        ).all()
-    return _listed(site, [(r[0], r[1]) for r in rows], "viewed")
+    return _shelf(site, engine, RecentTopic, user_id)
 
 
 @router.get("/api/reader/{page_id}", response_model=ReaderState, responses=NOT_FOUND)

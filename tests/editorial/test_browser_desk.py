@@ -100,6 +100,17 @@ def test_an_editor_sees_the_desk_and_triages_a_report(
     assert report(axe(page, axe_source)) == ""
     page.screenshot(path=str(tmp_path / "funnel.png"), full_page=True)
 
+    # On a phone a plot keeps its size and scrolls sideways (its labels stay readable), and the
+    # scrolling regions can be reached from the keyboard (axe: scrollable-region-focusable).
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    plot = page.get_by_role("img", name="Funnel per day")
+    assert plot.evaluate("e => e.getBoundingClientRect().width") >= 400
+    figure = page.locator("figure.desk-figure").last
+    assert figure.evaluate("e => e.scrollWidth > e.clientWidth")
+    assert figure.get_attribute("tabindex") == "0"
+    assert report(axe(page, axe_source)) == ""
+
 
 def test_a_reader_sees_no_desk(page: Any, live_server: str, live_var: Path) -> None:
     engine = make_engine(f"sqlite:///{live_var / 'site.db'}")

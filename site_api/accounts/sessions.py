@@ -27,6 +27,7 @@ class Reader:
     user_id: int
     verified: bool
     email: str = ""  # shown in the header's account menu
+    editor: bool = False  # the menu links to the editorial desk
 
 
 def _hash(token: str) -> str:
@@ -103,13 +104,14 @@ class SessionStore:
                     table.c.last_seen,
                     users.c.email_verified_at,
                     users.c.email,
+                    users.c.role,
                 )
                 .join(users, users.c.id == table.c.user_id)
                 .where(table.c.token_hash == key)
             ).first()
             if row is None:
                 return None
-            user_id, created, seen, verified_at, email = row
+            user_id, created, seen, verified_at, email, role = row
             idle_end, absolute_end = seen + self.idle, created + self.absolute
             if now >= idle_end or now >= absolute_end:
                 db.execute(delete(table).where(table.c.token_hash == key))
@@ -120,7 +122,7 @@ class SessionStore:
                 db.commit()
                 idle_end = now + self.idle
         lifetime = min(idle_end, absolute_end) - now
-        reader = Reader(int(user_id), verified_at is not None, str(email))
+        reader = Reader(int(user_id), verified_at is not None, str(email), role == "editor")
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
         self._cache[key] = (

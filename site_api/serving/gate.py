@@ -140,14 +140,17 @@ def anonymous_bar(next_url: str, signed_out: bool = False) -> bytes:
     ).encode()
 
 
-def reader_bar(email: str, next_url: str, token: str) -> bytes:
-    """The header's account menu for a signed-in reader: My notes, Account, Sign out (a form)."""
+def reader_bar(email: str, next_url: str, token: str, editor: bool = False) -> bytes:
+    """The header's account menu for a signed-in reader: My notes, Account, the editorial desk
+    (editors only), Sign out (a form)."""
+    desk = '<li><a href="/editorial/">Editorial desk</a></li>' if editor else ""
     return (
         '<nav class="account-bar" aria-label="Account"><details class="account-menu">'
         f'<summary class="account-menu__who">{_ascii(email) or "My account"}</summary>'
         '<ul class="account-menu__list">'
         '<li><a href="/account#my-notes">My notes</a></li>'
         '<li><a href="/account">Account</a></li>'
+        f"{desk}"
         '<li><form method="post" action="/sign-out">'
         f'<input type="hidden" name="csrf_token" value="{_ascii(token)}">'
         f'<input type="hidden" name="next" value="{_ascii(next_url)}">'
@@ -356,7 +359,9 @@ class PageServer:
         token = cookies.get(sessions.COOKIE)
         if reader is None or not token:
             return anonymous_bar(next_url)
-        return reader_bar(reader.email, next_url, sign_out_token(self.sign_out_key, token))
+        return reader_bar(
+            reader.email, next_url, sign_out_token(self.sign_out_key, token), reader.editor
+        )
 
     async def _visitor(
         self, cookies: Mapping[str, str]

@@ -75,6 +75,11 @@ def test_an_editor_sees_the_desk_and_triages_a_report(
     page.fill("#password", PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url(f"{live_server}/editorial/")
+    # An editor's account menu, on every page, leads to the desk.
+    page.goto(f"{live_server}/about/")
+    page.locator(".account-menu__who").click()
+    page.locator(".account-menu__list").get_by_role("link", name="Editorial desk").click()
+    expect(page).to_have_url(f"{live_server}/editorial/")
     for heading in ("Reader reports", "Review queue", "Unanswered searches", "Meter funnel"):
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
     card = page.locator(f"#report-{desk_data}")

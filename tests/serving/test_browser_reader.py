@@ -149,6 +149,7 @@ def test_header_says_who_you_are_on_every_page(
     menu = page.locator(".account-menu__list")
     expect(menu.get_by_role("link", name="My notes")).to_have_attribute("href", "/account#my-notes")
     expect(menu.get_by_role("link", name="Account")).to_have_attribute("href", "/account")
+    expect(menu.get_by_role("link", name="Editorial desk")).to_have_count(0)  # editors only
     menu.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(live_server + MAS + "?signed-out")
     expect(page.locator(".account-status")).to_have_text("You have signed out.")

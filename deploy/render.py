@@ -5,41 +5,31 @@
     nginx -p /run/site-nginx -e /run/site-nginx/error.log -c /run/site-nginx/nginx.conf
 
 Run it again after every build: the Content-Security-Policy lists the sha256 of each inline
-script and style MkDocs Material writes into the pages (they change with Material's version).
+script and style MkDocs Material writes into the pages (they change with Material's version);
+the build records them in its manifest, which this reads.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
+import json
 import re
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-# Inline <script> without src whose type the browser executes (JSON data blocks are not run).
-_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)([^>]*)>(.*?)</script>", re.S | re.I)
-_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.S | re.I)
-_DATA_TYPE = re.compile(r"""\btype=["']?(?!text/javascript|module)""", re.I)
-
-
-def _sha256(text: str) -> str:
-    digest = hashlib.sha256(text.encode("utf-8")).digest()
-    return f"'sha256-{base64.b64encode(digest).decode()}'"
 
 
 def inline_hashes(site: Path) -> tuple[list[str], list[str]]:
-    """CSP source expressions for every distinct inline script and style in the site's HTML."""
-    scripts: set[str] = set()
-    styles: set[str] = set()
-    for page in site.rglob("*.html"):
-        html = page.read_text(encoding="utf-8")
-        for attrs, body in _SCRIPT.findall(html):
-            if not _DATA_TYPE.search(attrs):
-                scripts.add(_sha256(body))
-        styles.update(_sha256(body) for body in _STYLE.findall(html))
-    return sorted(scripts), sorted(styles)
+    """CSP source expressions for the build's inline scripts and styles, as `site-api build`
+    recorded them in the manifest beside the site (site_api/content/csp.py scans the pages once
+    per build; a 30,000-page site is not read again here)."""
+    real = site.resolve()
+    path = real.with_name(real.name + "-manifest.json")
+    if not path.is_file():
+        raise SystemExit(f"{path} is missing: build the site with 'make build' (site-api build)")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return list(data.get("csp_scripts", [])), list(data.get("csp_styles", []))
 
 
 def pages_root(site: Path) -> Path:

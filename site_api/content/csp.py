@@ -1,7 +1,7 @@
 """The Content-Security-Policy of a built site: sha256 of each inline script and style.
 
-The same rule as deploy/render.py (which must stay stdlib-only for the nginx door); a test
-checks that both give the same policy for the same site.
+Computed once per build (the MkDocs hook stores them in the manifest); deploy/render.py reads
+them from there for nginx, and a test checks both doors send the same policy.
 """
 
 from __future__ import annotations

@@ -14,34 +14,21 @@ from sqlmodel import Session, col, select
 
 from site_api.accounts.deps import CurrentUser
 from site_api.accounts.users import utcnow
-from site_api.deps import Detail, EngineDep
+from site_api.deps import API_ERRORS, NO_STORE, EngineDep, PageIdPath, api_error
 from site_api.models import Note
 from site_api.serving.pages import SiteIndex
 
 MAX_CHARS = 2000
 MAX_VERSION = 2**31 - 1  # fits every database's integer column
-NO_STORE = {"cache-control": "private, no-store"}
-PageIdPath = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 # The note text rules, stated in the schema as well as checked below: no control character but
 # newline, carriage return and tab, and at least one character that is not white space.
 _ALLOWED = r"[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
 TEXT_PATTERN = rf"^{_ALLOWED}*[^\s\x00-\x08\x0B\x0C\x0E-\x1F\x7F]{_ALLOWED}*$"
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {"model": Detail, "description": description}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: api_error("No such page, or no note on it.")}
 
-
-#: Errors any operation may answer, each with the body it really has (site_api/web/errors.py).
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: _error("The body could not be read (not JSON, or not UTF-8)."),
-    401: _error("Not signed in."),
-    413: _error("The body is over 64 KB."),
-    422: _error("A parameter or the body breaks a rule; `detail` says which and how."),
-}
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _error("No such page, or no note on it.")}
-
-router = APIRouter(prefix="/api/notes", tags=["notes"], responses=ERRORS)
+router = APIRouter(prefix="/api/notes", tags=["notes"], responses=API_ERRORS)
 
 
 class NoteIn(BaseModel):

@@ -15,23 +15,14 @@ from sqlmodel import Session, col, select
 
 from site_api.accounts.deps import CurrentUser, OptionalUser
 from site_api.accounts.users import utcnow
-from site_api.deps import EngineDep
+from site_api.deps import API_ERRORS, NO_STORE, EngineDep, PageIdPath
 from site_api.models import RecentTopic, SavedTopic
-from site_api.notes.api import (
-    ERRORS,
-    NO_STORE,
-    NOT_FOUND,
-    NoteOut,
-    PageIdPath,
-    _known_page,
-    _out,
-    find,
-)
+from site_api.notes.api import NOT_FOUND, NoteOut, _known_page, _out, find
 from site_api.serving.pages import SiteIndex
 
 RECENT_KEPT = 20
 
-router = APIRouter(tags=["reader"], responses=ERRORS)
+router = APIRouter(tags=["reader"], responses=API_ERRORS)
 
 
 class ReaderState(BaseModel):

@@ -3,35 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from site_api.accounts.deps import CurrentUser
 from site_api.accounts.users import utcnow
-from site_api.deps import Detail, EngineDep
+from site_api.deps import API_ERRORS, NO_STORE, EngineDep, api_error
+from site_api.deps import PageIdPath as PageId
 from site_api.models import Share
 from site_api.serving.pages import SiteIndex
 from site_api.serving.shares import PARAM, ShareTokens
 
-NO_STORE = {"cache-control": "private, no-store"}
-PageId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
-
-
 #: The errors these routes answer, each with the body it really has.
 SHARE_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": Detail, "description": text}
-    for code, text in {
-        400: "The body could not be read (not JSON, or not UTF-8).",
-        401: "Not signed in.",
-        404: "No such page, or no such share link.",
-        413: "The body is over 64 KB.",
-        422: "A parameter or the body breaks a rule; `detail` says which and how.",
-        429: "Over the day's share links.",
-    }.items()
+    **API_ERRORS,
+    404: api_error("No such page, or no such share link."),
+    429: api_error("Over the day's share links."),
 }
 
 router = APIRouter(prefix="/api/shares", tags=["shares"], responses=SHARE_ERRORS)

@@ -8,8 +8,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from site_api.accounts.ratelimit import RateLimited
+from site_api.deps import NO_STORE
 
-NO_STORE = {"cache-control": "private, no-store"}
 TITLES = {
     303: "Please sign in",
     400: "Check what you entered",

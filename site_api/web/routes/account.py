@@ -123,6 +123,19 @@ def _attachment(filename: str) -> dict[str, str]:
     return {**NO_STORE, "content-disposition": f'attachment; filename="{filename}"'}
 
 
+def _share_rows(engine: Engine, user_id: int) -> list[dict[str, Any]]:
+    """The reader's share links, for both downloads."""
+    return [
+        {
+            "page_id": s.page_id,
+            "created": _time(s.created_at),
+            "expires": _time(s.expires_at),
+            "revoked": _time(s.revoked_at),
+        }
+        for s in list_shares(engine, user_id, limit=None)
+    ]
+
+
 @router.get("/account/notes.json")
 def notes_json(request: Request, engine: EngineDep, user: OptionalUser) -> Response:
     """Every note of this reader, newest first, as a JSON download."""
@@ -130,15 +143,7 @@ def notes_json(request: Request, engine: EngineDep, user: OptionalUser) -> Respo
         return _to_sign_in()
     data = {
         "notes": export_rows(request, engine, user.id),
-        "share_links": [
-            {
-                "page_id": s.page_id,
-                "created": _time(s.created_at),
-                "expires": _time(s.expires_at),
-                "revoked": _time(s.revoked_at),
-            }
-            for s in list_shares(engine, user.id, limit=None)
-        ],
+        "share_links": _share_rows(engine, user.id),
         "exported": _time(users.utcnow()),
     }
     return JSONResponse(data, headers=_attachment("clinical-notebook-notes.json"))
@@ -276,15 +281,7 @@ def export(request: Request, engine: EngineDep, user: OptionalUser) -> Response:
             for i in identities
         ],
         "notes": export_rows(request, engine, user.id),
-        "share_links": [
-            {
-                "page_id": s.page_id,
-                "created": _time(s.created_at),
-                "expires": _time(s.expires_at),
-                "revoked": _time(s.revoked_at),
-            }
-            for s in list_shares(engine, user.id, limit=None)
-        ],
+        "share_links": _share_rows(engine, user.id),
         # The editors' status and remark are theirs, not about the reader: left out.
         "problem_reports": [
             {

@@ -8,9 +8,8 @@ from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from site_api.accounts import sessions
+from site_api.deps import NO_STORE
 from site_api.web.security import CSRF_COOKIE, csrf_ok, new_csrf_token
-
-NO_STORE = {"cache-control": "private, no-store"}
 
 
 def secure_cookies(request: Request) -> bool:

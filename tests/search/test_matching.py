@@ -44,6 +44,9 @@ def found(index: SearchIndex, query: str, limit: int = 10, quick: bool = False) 
         ("KD", "kawasaki-disease"),
         ("Kawasaki disease", "kawasaki-disease"),
         ("lupus", "systemic-lupus-erythematosus"),
+        # Secondary HLH from infection or malignancy is the HLH topic's, not the MAS topic's.
+        ("secondary HLH", "haemophagocytic-lymphohistiocytosis"),
+        ("reactive haemophagocytic syndrome", "haemophagocytic-lymphohistiocytosis"),
     ],
 )
 def test_an_exact_title_alias_or_abbreviation_comes_first(
@@ -173,7 +176,14 @@ def test_case_and_punctuation_are_ignored(index: SearchIndex, query: str, topic:
 @pytest.mark.parametrize(
     ("query", "topics"),
     [
-        ("cytokine storm", {"cytokine-release-syndrome", "macrophage-activation-syndrome"}),
+        (
+            "cytokine storm",
+            {
+                "cytokine-release-syndrome",
+                "macrophage-activation-syndrome",
+                "haemophagocytic-lymphohistiocytosis",
+            },
+        ),
         ("Kineret", {"stills-disease"}),
         ("kineret", {"stills-disease"}),
         ("sed rate", {"esr-and-crp"}),

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter, deque
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
+import anyio
 from alembic import command
 from alembic.config import Config
+from anyio import to_thread
 from sqlalchemy import Engine, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import create_engine
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -110,3 +115,15 @@ class BatchedCounts:
                 # Kept for the next flush rather than lost to a busy or restarting database.
                 self._carried.update(pending)
                 raise
+
+
+async def flush_every(seconds: float, flush: Callable[[], None], what: str) -> None:
+    """Call the blocking `flush` in a thread every `seconds` until cancelled (an app's lifespan
+    runs it, then flushes once more at shutdown); a failed flush is logged and its counts are
+    kept for the next (BatchedCounts carries them)."""
+    while True:
+        await anyio.sleep(seconds)
+        try:
+            await to_thread.run_sync(flush)
+        except Exception:
+            log.exception("%s not written yet; they are kept for the next flush", what)

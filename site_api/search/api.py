@@ -93,7 +93,8 @@ def run_search(request: Request, q: str, limit: int, suggest: bool = False) -> S
     hits = index.search(plan, limit, reader_of(request), quick=suggest)
     if not hits and not suggest:
         misses: MissCounter = request.app.state.search_misses
-        misses.add(plan.normalised)
+        # The client's address as the app's trusted-proxy rule reads it (site_api/web/app.py).
+        misses.add(plan.normalised, request.app.state.client_address(request.scope))
     return SearchResults(
         query=q,
         results=[

@@ -12,8 +12,6 @@ import time
 from datetime import date
 from typing import Literal, get_args
 
-import anyio
-from anyio import to_thread
 from sqlalchemy import Engine
 
 from site_api.db import BatchedCounts
@@ -69,13 +67,3 @@ class FunnelCounter:
     def flush(self) -> None:
         """Add this worker's counts to the database. Blocking."""
         self._counts.flush()
-
-    async def flush_every(self, seconds: float) -> None:
-        """Flush every `seconds` until cancelled (the app's lifespan runs it, then flushes once
-        more at shutdown); a failed flush keeps its counts for the next one."""
-        while True:
-            await anyio.sleep(seconds)
-            try:
-                await to_thread.run_sync(self.flush)
-            except Exception:
-                log.exception("funnel counts not written yet; they are kept for the next flush")

@@ -19,7 +19,7 @@ from site_api import health
 from site_api.accounts.sessions import SessionStore
 from site_api.config import Settings, signing_key
 from site_api.content import csp
-from site_api.db import make_engine
+from site_api.db import flush_every, make_engine
 from site_api.notes import api as notes_api
 from site_api.notes import library
 from site_api.search import api as search_api
@@ -44,7 +44,12 @@ from site_api.web.routes import (
     report,
     search,
 )
-from site_api.web.security import BodyLimit, CrossSiteWriteGuard, SecurityHeaders
+from site_api.web.security import (
+    BodyLimit,
+    CrossSiteWriteGuard,
+    SecurityHeaders,
+    client_address,
+)
 from site_api.web.views import LiveViews
 
 #: First path segments the FastAPI application answers; every other path is a page or an asset.
@@ -237,9 +242,14 @@ def create_app(settings: Settings) -> SiteApp:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        flusher = asyncio.create_task(funnel.flush_every(settings.funnel_flush_seconds))
+        every = settings.funnel_flush_seconds
+        flushers = [
+            asyncio.create_task(flush_every(every, funnel.flush, "funnel counts")),
+            asyncio.create_task(flush_every(every, misses.flush, "unanswered searches")),
+        ]
         yield
-        flusher.cancel()
+        for flusher in flushers:
+            flusher.cancel()
         # What this worker counted since its last batch (lost only if the process is killed).
         await to_thread.run_sync(funnel.flush)
         misses.flush()
@@ -260,6 +270,7 @@ def create_app(settings: Settings) -> SiteApp:
     api.state.pages = pages
     api.state.search = search_index
     api.state.search_misses = misses
+    api.state.client_address = lambda scope: client_address(scope, settings.trusted_proxies)
     api.state.funnel = funnel
     api.state.share_tokens = share_tokens
     errors.install(api)

@@ -47,7 +47,7 @@ def desk_data(live_server: str, live_var: Path) -> int:
     )
     number = store.save(engine, checked, None, "192.0.2.7")
     misses = MissCounter(engine)
-    misses.add("tocilizumab dose")
+    misses.add("tocilizumab dose", "192.0.2.1")
     misses.flush()
     funnel = FunnelCounter(engine)
     now = time.time()

@@ -281,9 +281,9 @@ def test_unanswered_searches_over_7_and_30_days(
 ) -> None:
     misses = MissCounter(engine)
     today = date.today()
-    for _ in range(3):
-        misses.add("tocilizumab dose", today)
-    misses.add("old query", today - timedelta(days=20))
+    for address in ("192.0.2.1", "192.0.2.2", "2001:db8::3"):  # three readers
+        misses.add("tocilizumab dose", address, today)
+    misses.add("old query", "192.0.2.1", today - timedelta(days=20))
     misses.flush()
     sign_in(client, EDITOR)
     section = client.get("/editorial/").text.split('id="searches"', 1)[1].split('id="funnel"')[0]

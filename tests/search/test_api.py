@@ -20,8 +20,9 @@ from visitors import TOPICS, full_cookie, signed_in_cookie
 from site_api.config import Settings
 from site_api.content.search_index import WORD_RE, search_index_path_for
 from site_api.db import make_engine
-from site_api.search.misses import top_misses
+from site_api.search.misses import PER_CLIENT, top_misses
 from site_api.serving.meter import MeterCookie, MeterState, page_token
+from site_api.web.app import create_app
 
 HLH = "haemophagocytic-lymphohistiocytosis"
 HLH_URL = f"/topics/{HLH}/"
@@ -256,33 +257,78 @@ def test_search_is_in_the_openapi_schema(client: httpx.Client) -> None:
     assert "/search" not in schema["paths"]
 
 
-def test_unanswered_queries_are_counted_per_normalised_query_and_day(
-    client: httpx.Client, settings: Settings
-) -> None:
-    for q in ("Zzqx Wobble", "zzqx  WOBBLE", "zzqx wöbble", "kawasaki", "zzqx wobble"):
-        client.get("/api/search", params={"q": q})
-    client.get("/api/search", params={"q": "suggestionless", "suggest": "true"})  # typing
-    client.get("/search", params={"q": "Nothingatall"})
-    client.app.api.state.search_misses.flush()  # type: ignore[attr-defined]
+def proxied(settings: Settings) -> httpx.Client:
+    """A client of an app behind a trusted proxy (the test client), so each request may name
+    its reader's address in X-Forwarded-For."""
+    from fastapi.testclient import TestClient
+
+    trusting = settings.model_copy(update={"trusted_proxies": ["testclient"]})
+    return TestClient(create_app(trusting), base_url="http://127.0.0.1:8000")
+
+
+def from_address(address: str) -> dict[str, str]:
+    return {"x-forwarded-for": address}
+
+
+def test_unanswered_queries_are_counted_per_normalised_query_and_day(settings: Settings) -> None:
+    with proxied(settings) as client:
+        for n, q in enumerate(
+            ("Zzqx Wobble", "zzqx  WOBBLE", "zzqx wöbble", "kawasaki", "zzqx wobble")
+        ):
+            client.get("/api/search", params={"q": q}, headers=from_address(f"192.0.2.{n}"))
+        client.get("/api/search", params={"q": "suggestionless", "suggest": "true"})  # typing
+        client.get("/search", params={"q": "Nothingatall"})
+        client.app.api.state.search_misses.flush()  # type: ignore[attr-defined]
+        engine = make_engine(settings.database_url)
+        assert top_misses(engine, days=1, limit=10) == [("zzqx wobble", 4), ("nothingatall", 1)]
+        with engine.connect() as connection:
+            columns = connection.exec_driver_sql("SELECT * FROM search_miss").keys()
+            assert set(columns) == {"day", "query", "count"}, "no reader, session or address"
+            days = connection.exec_driver_sql("SELECT day FROM search_miss").scalars().all()
+            assert {str(d) for d in days} == {date.today().isoformat()}
+        # Another reader adds to the same row; a reader already counted today does not.
+        client.get("/api/search", params={"q": "zzqx wobble"}, headers=from_address("192.0.2.9"))
+        client.get("/api/search", params={"q": "zzqx wobble"}, headers=from_address("192.0.2.0"))
+        client.app.api.state.search_misses.flush()  # type: ignore[attr-defined]
+        assert top_misses(engine, days=1, limit=1) == [("zzqx wobble", 5)]
+
+
+def test_one_clients_flood_cannot_move_the_editors_list(settings: Settings) -> None:
+    with proxied(settings) as client:
+        for address in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):
+            client.get(
+                "/api/search", params={"q": "zzqx tocilizumabb"}, headers=from_address(address)
+            )
+        flood = from_address("198.51.100.7")
+        for _ in range(210):
+            client.get("/api/search", params={"q": "qqzz wxyv"}, headers=flood)
+        for n in range(40):  # many different queries: only the first PER_CLIENT count
+            client.get("/api/search", params={"q": f"qqzz wxyv {n}"}, headers=flood)
+        client.app.api.state.search_misses.flush()  # type: ignore[attr-defined]
+        top = top_misses(make_engine(settings.database_url), days=1, limit=100)
+        assert top[0] == ("zzqx tocilizumabb", 3)
+        assert dict(top)["qqzz wxyv"] == 1
+        assert sum(n for q, n in top if q.startswith("qqzz")) == PER_CLIENT
+
+
+def test_unanswered_queries_reach_the_desk_without_further_traffic(settings: Settings) -> None:
+    from fastapi.testclient import TestClient
+
+    quick = settings.model_copy(update={"funnel_flush_seconds": 0.2})
     engine = make_engine(settings.database_url)
-    assert top_misses(engine, days=1, limit=10) == [("zzqx wobble", 4), ("nothingatall", 1)]
-    with engine.connect() as connection:
-        columns = connection.exec_driver_sql("SELECT * FROM search_miss").keys()
-        assert set(columns) == {"day", "query", "count"}, "no reader, session or address"
-        days = connection.exec_driver_sql("SELECT day FROM search_miss").scalars().all()
-        assert {str(d) for d in days} == {date.today().isoformat()}
-    # Counting again adds to the same rows.
-    client.get("/api/search", params={"q": "zzqx wobble"})
-    client.app.api.state.search_misses.flush()  # type: ignore[attr-defined]
-    assert top_misses(engine, days=1, limit=1) == [("zzqx wobble", 5)]
+    with TestClient(create_app(quick), base_url="http://127.0.0.1:8000") as client:
+        client.get("/api/search", params={"q": "zzqx lonely"})
+        deadline = time.monotonic() + 30
+        while not top_misses(engine, days=1, limit=5) and time.monotonic() < deadline:
+            time.sleep(0.1)  # no request: only the app's own timer can write it
+        assert top_misses(engine, days=1, limit=5) == [("zzqx lonely", 1)]
 
 
-def test_search_report_prints_the_top_unanswered_queries(
-    client: httpx.Client, settings: Settings
-) -> None:
-    for q in ("fooqux", "fooqux", "barqux"):
-        client.get("/api/search", params={"q": q})
-    client.app.api.state.search_misses.flush()  # type: ignore[attr-defined]
+def test_search_report_prints_the_top_unanswered_queries(settings: Settings) -> None:
+    with proxied(settings) as client:
+        for n, q in enumerate(("fooqux", "fooqux", "barqux")):
+            client.get("/api/search", params={"q": q}, headers=from_address(f"192.0.2.{n}"))
+        client.app.api.state.search_misses.flush()  # type: ignore[attr-defined]
     env = {
         **os.environ,
         "SITE_DATABASE_URL": settings.database_url,

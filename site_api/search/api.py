@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from site_api.accounts import sessions
+from site_api.deps import API_ERRORS
 from site_api.search.index import EVERY_BODY, MARK_END, MARK_START, Reader, SearchIndex
 from site_api.search.misses import MissCounter
 from site_api.serving import meter
@@ -110,7 +111,7 @@ def run_search(request: Request, q: str, limit: int, suggest: bool = False) -> S
     )
 
 
-@router.get("/api/search", response_model=SearchResults)
+@router.get("/api/search", response_model=SearchResults, responses={422: API_ERRORS[422]})
 def api_search(
     request: Request, q: QueryText = "", limit: Limit = 10, suggest: bool = False
 ) -> JSONResponse:

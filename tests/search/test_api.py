@@ -344,3 +344,13 @@ def test_search_report_prints_the_top_unanswered_queries(settings: Settings) -> 
     assert report.returncode == 0, report.stderr
     lines = report.stdout.strip().splitlines()
     assert lines[-2:] == ["2\tfooqux", "1\tbarqux"]
+
+
+def test_a_bad_parameter_answers_as_the_schema_says(client: httpx.Client) -> None:
+    """422 with `detail` a sentence, as declared (schemathesis found a list declared)."""
+    answer = client.get("/api/search", params={"q": "ferritin", "suggest": "maybe"})
+    assert answer.status_code == 422 and answer.headers["cache-control"] == "private, no-store"
+    assert isinstance(answer.json()["detail"], str) and "suggest" in answer.json()["detail"]
+    schema = client.get("/api/openapi.json").json()
+    declared = schema["paths"]["/api/search"]["get"]["responses"]["422"]["content"]
+    assert declared["application/json"]["schema"] == {"$ref": "#/components/schemas/Detail"}

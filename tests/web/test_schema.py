@@ -104,3 +104,8 @@ def test_error_bodies_are_what_the_schema_declares(client: Any) -> None:
     assert invalid.status_code in {400, 401, 422} and isinstance(invalid.json()["detail"], str)
     text = document["components"]["schemas"]["NoteIn"]["properties"]["text"]
     assert "\\x00-\\x08" in text["pattern"]
+
+
+def test_the_fuzzed_operations_include_search(api_schema: Any) -> None:
+    labels = {result.ok().label for result in api_schema.get_all_operations()}
+    assert {"GET /api/search", "GET /api/notes", "PUT /api/notes/{page_id}"} <= labels

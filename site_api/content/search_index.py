@@ -258,7 +258,9 @@ def write_index(
                 f"INSERT INTO search (rowid, {cols}) VALUES (?, {', '.join('?' * len(COLUMNS))})",
                 (rowid, *(normalise(v) for v in values)),
             )
-            names = {" ".join(words(n)) for n in [page.title, *page.aliases]}
+            # Sorted: a set's order follows the hash seed, and every build of the same input
+            # must write the same file (engines are compared by it; incremental builds too).
+            names = sorted({" ".join(words(n)) for n in [page.title, *page.aliases]})
             db.executemany(
                 "INSERT INTO name (name, rowid) VALUES (?, ?)", [(n, rowid) for n in names if n]
             )

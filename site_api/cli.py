@@ -123,11 +123,11 @@ def _build_and_publish(config_file: str, site_link: Path, quiet: bool = False) -
     from site_api.serving.pages import SiteIndex
     from site_api.serving.publishing import build_site_dir, new_build_dir, prune, switch
 
+    # Strict, and never -q: strict mode fails on warnings, and the editor must see them.
+    command = [*_engine_command(), "build", "--strict", "-f", config_file]
     build_dir = new_build_dir(site_link)
     site_dir = build_site_dir(build_dir, site_link)
     env = engine_env()
-    # Strict, and never -q: strict mode fails on warnings, and the editor must see them.
-    command = [*_engine_command(), "build", "--strict", "-f", config_file]
     result = subprocess.run(
         [*command, "-d", str(site_dir.resolve())], env=env, capture_output=True, text=True
     )

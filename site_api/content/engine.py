@@ -109,15 +109,15 @@ def check_build(site_dir: Path, chosen: BuildEngineName) -> BuildEngine:
         for name in STATIC_SEARCH_FILES
         if (site_dir / name).exists()
     ]
-    missing = [
-        str(path)
-        for path in (manifest_path_for(site_dir), site_dir / HOOK_PAGE)
-        if not path.is_file()
-    ]
+    written = {
+        "no manifest": manifest_path_for(site_dir),
+        "no generated A–Z pages": site_dir / HOOK_PAGE,
+    }
+    missing = [f"{what} ({path})" for what, path in written.items() if not path.is_file()]
     if missing:
         problems.append(
-            f"the engine ran without our hook ({HOOK}): {' and '.join(missing)} "
-            "not written; mkdocs.yml's 'hooks:' must name it, and the engine must run hooks"
+            f"the engine ran without our hook ({HOOK}): {' and '.join(missing)}; "
+            "mkdocs.yml's 'hooks:' must name it, and the engine must run hooks"
         )
     if problems:
         raise EngineError("; ".join(problems) + "; nothing was published")

@@ -68,8 +68,7 @@ def _rows(index: Path) -> dict[str, tuple[str, list[tuple[object, ...]]]]:
             "SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name"
         ).fetchall()
         return {
-            name: (sql, db.execute(f'SELECT * FROM "{name}"').fetchall())
-            for name, sql in tables
+            name: (sql, db.execute(f'SELECT * FROM "{name}"').fetchall()) for name, sql in tables
         }
     finally:
         db.close()

@@ -9,6 +9,7 @@ from typing import Protocol, TypeVar
 from markdown import Markdown
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
+from markdown.postprocessors import Postprocessor
 
 
 class Keyed(Protocol):
@@ -24,6 +25,8 @@ CITATION_RE = re.compile(
     r"\[(@[A-Za-z0-9][A-Za-z0-9_:-]*(?:\s*;\s*@[A-Za-z0-9][A-Za-z0-9_:-]*)*)\]"
 )
 FENCE_RE = re.compile(r"^\s*(```|~~~)")
+#: A citation's link as `citation_html` writes it (without an id).
+CITE_LINK_RE = re.compile(r'<a href="#ref-([A-Za-z0-9][A-Za-z0-9_:-]*)" aria-label="Reference ')
 
 
 @dataclass
@@ -67,9 +70,10 @@ class CitationExtension(Extension):
     The links go into Markdown's stash of raw HTML as an inline pattern finds them. Written into
     the Markdown text instead, they made Python-Markdown's HTML parser nearly double a topic's
     render time. Code spans are left alone (their pattern runs first). `numbers` is set for each
-    page before it is rendered (the build renders one page at a time); setting it starts the
-    page's record of which references were cited already: the first citation of each carries
-    the `cite-<key>` id its reference's back-link returns to."""
+    page before it is rendered (the build renders one page at a time). The first citation of each
+    reference in the finished page carries the `cite-<key>` id its back-link returns to; a
+    postprocessor sets it, because Python-Markdown runs inline patterns on a paragraph before the
+    list items above it, so the inline pattern cannot know which citation comes first."""
 
     def __init__(self, numbers: dict[str, int] | None = None) -> None:
         super().__init__()
@@ -83,11 +87,12 @@ class CitationExtension(Extension):
     @numbers.setter
     def numbers(self, numbers: dict[str, int]) -> None:
         self._numbers = numbers
-        self.seen: set[str] = set()
 
     def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Python-Markdown's name)
-        """Run after code spans and escapes, before links (which would see `[...]`)."""
+        """Run after code spans and escapes, before links (which would see `[...]`); mark the
+        first citations once the stashed HTML is back in the page (raw_html runs at 30)."""
         md.inlinePatterns.register(_CitationPattern(self, md), "citation", 175)
+        md.postprocessors.register(_FirstCitationIds(md), "citation_ids", 25)
 
 
 class _CitationPattern(InlineProcessor):
@@ -103,8 +108,23 @@ class _CitationPattern(InlineProcessor):
         if not all(key in numbers for key in keys):
             return None, None, None  # not a known citation: left as written (the build refuses it)
         assert self.md is not None
-        html = citation_html(keys, numbers, self.extension.seen)
+        html = citation_html(keys, numbers)
         return self.md.htmlStash.store(html), m.start(0), m.end(0)
+
+
+class _FirstCitationIds(Postprocessor):
+    def run(self, text: str) -> str:
+        """Give each reference's first citation in the page, in reading order, its id."""
+        seen: set[str] = set()
+
+        def mark(m: re.Match[str]) -> str:
+            key = m.group(1)
+            if key in seen:
+                return m.group(0)
+            seen.add(key)
+            return f'<a href="#ref-{key}" id="cite-{key}" aria-label="Reference '
+
+        return CITE_LINK_RE.sub(mark, text)
 
 
 def citation_html(keys: list[str], numbers: dict[str, int], seen: set[str] | None = None) -> str:

@@ -1,9 +1,14 @@
 """The search index, a build artifact: one SQLite FTS5 file beside the manifest, never in site/.
 
-Both the index and every query pass through `normalise()`, so British and American spellings,
-accents and case meet in one form. The original text is kept in an external-content table, so
-FTS5's snippet() shows the reader the words as the editor wrote them (normalising maps each word
-to exactly one word, so token positions in the two agree).
+What a word is, is decided here, once, in Python (`words()`), for the index and for every query:
+British and American spellings, accents and case meet in one form. FTS5 is given only those
+words, joined by single spaces, and tokenizes with its `ascii` tokenizer, whose rule is one
+Python shares exactly: a token is a run of ASCII letters and digits and of any character above
+U+007F. A normalised word is one run of characters that Python calls word characters (so its
+ASCII ones are letters and digits), so FTS5 sees each of our words as exactly one token, in the
+index and in a query alike: it can neither split a word into a phrase nor join two into one
+(tests/search/test_tokenizer.py checks every code point). The FTS5 table is contentless; the
+editor's own text is kept in `page`, from which snippets are cut in Python with the same words.
 """
 
 from __future__ import annotations
@@ -22,14 +27,17 @@ import yaml
 
 from site_api.content.model import ContentError
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 SYNONYMS_FILE = "synonyms.yml"
 #: The FTS5 columns, in order; `bm25()` weights follow the same order.
 COLUMNS = ("title", "aliases", "headings", "summary", "body", "section")
 #: Title and aliases outrank headings, then summary, then body (section sits with headings).
 WEIGHTS = (10.0, 10.0, 5.0, 3.0, 1.0, 4.0)
-#: What FTS5 (unicode61) treats as one token; normalising works token by token on the same runs.
+#: A word, for the index and every query alike (see the module's docstring).
 WORD_RE = re.compile(r"[^\W_]+")
+#: FTS5's tokenizer: its token characters are a superset of a normalised word's characters, and
+#: the single space we join words with is one of its separators.
+TOKENIZER = "ascii"
 
 # British → one (American) spelling. Applied to every word of the index and of every query, so
 # `haemophagocytic` and `hemophagocytic` are the same token. Order matters: longer forms first.
@@ -52,24 +60,28 @@ _SPELLING = [
 
 @lru_cache(maxsize=100_000)  # a catalogue repeats its words: most calls are hits
 def normalise_word(word: str) -> str:
-    """One word in the index's spelling: no accents, case folded, British → American."""
+    """One word in the index's spelling: no accents, case folded, British → American.
+
+    The result is one run of word characters (or empty, for the rare word that folds to
+    nothing): a compatibility form that splits (½ → 1⁄2) or a case fold that adds a mark is
+    joined back into one word, so a word stays one token.
+    """
     folded = unicodedata.normalize("NFKD", word)
     folded = "".join(c for c in folded if not unicodedata.combining(c)).casefold()
-    # A compatibility form may split (½ → 1⁄2): keep the word one token, as FTS5 sees it.
-    folded = "".join(WORD_RE.findall(folded)) or word.casefold()
+    folded = "".join(WORD_RE.findall(folded))
     for pattern, replacement in _SPELLING:
         folded = pattern.sub(replacement, folded)
     return folded
 
 
-def normalise(text: str) -> str:
-    """Text in the index's spelling, word for word (separators kept, so positions agree)."""
-    return WORD_RE.sub(lambda m: normalise_word(m.group()), text)
-
-
 def words(text: str) -> list[str]:
     """The normalised words of a text, as the index holds them."""
-    return [normalise_word(w) for w in WORD_RE.findall(text)]
+    return [w for w in map(normalise_word, WORD_RE.findall(text)) if w]
+
+
+def index_text(text: str) -> str:
+    """What FTS5 is given for a text: its normalised words joined by single spaces."""
+    return " ".join(words(text))
 
 
 def search_index_path_for(site_dir: Path) -> Path:
@@ -210,6 +222,52 @@ def known_terms(pages: Iterable[IndexedPage]) -> dict[str, set[str]]:
     return known
 
 
+def _row_values(page: IndexedPage) -> tuple[str, ...]:
+    """A page's column values as the `page` table keeps them, in COLUMNS order."""
+    return (
+        page.title,
+        " · ".join(page.aliases),
+        " · ".join(page.headings),
+        page.summary,
+        page.body,
+        page.section,
+    )
+
+
+def add_page(db: sqlite3.Connection, rowid: int, page: IndexedPage) -> None:
+    """Add one page to an open index (its text, its words, its exact names)."""
+    cols = ", ".join(COLUMNS)
+    values = _row_values(page)
+    marks = ", ".join("?" * len(COLUMNS))
+    db.execute(
+        f"INSERT INTO page (rowid, page_id, url, access, {cols}) VALUES (?, ?, ?, ?, {marks})",
+        (rowid, page.page_id, page.url, page.access, *values),
+    )
+    db.execute(
+        f"INSERT INTO search (rowid, {cols}) VALUES (?, {marks})",
+        (rowid, *(index_text(v) for v in values)),
+    )
+    # Sorted: a set's order follows the hash seed, and every build of the same input must
+    # write the same file (the engines are compared by it).
+    names = sorted({" ".join(words(n)) for n in [page.title, *page.aliases]})
+    db.executemany("INSERT INTO name (name, rowid) VALUES (?, ?)", [(n, rowid) for n in names if n])
+
+
+def remove_page(db: sqlite3.Connection, rowid: int) -> None:
+    """Remove one page from an open index (a contentless FTS5 row is deleted by its words)."""
+    cols = ", ".join(COLUMNS)
+    row = db.execute(f"SELECT {cols} FROM page WHERE rowid = ?", (rowid,)).fetchone()
+    if row is None:
+        return
+    marks = ", ".join("?" * len(COLUMNS))
+    db.execute(
+        f"INSERT INTO search (search, rowid, {cols}) VALUES ('delete', ?, {marks})",
+        (rowid, *(index_text(v) for v in row)),
+    )
+    db.execute("DELETE FROM name WHERE rowid = ?", (rowid,))
+    db.execute("DELETE FROM page WHERE rowid = ?", (rowid,))
+
+
 def write_index(
     path: Path, pages: Iterable[IndexedPage], synonyms: Mapping[str, list[str]]
 ) -> None:
@@ -230,40 +288,18 @@ def write_index(
             -- Exact titles and aliases (normalised) to their pages: these come first.
             CREATE TABLE name (name TEXT NOT NULL, rowid INTEGER NOT NULL);
             CREATE INDEX name_name ON name (name);
+            CREATE INDEX name_rowid ON name (rowid);
             CREATE TABLE synonym (phrase TEXT NOT NULL, term TEXT NOT NULL);
             CREATE INDEX synonym_phrase ON synonym (phrase);
+            -- Contentless: FTS5 holds only our words; `page` holds what the editor wrote.
             CREATE VIRTUAL TABLE search USING fts5(
-                {cols}, content='page', content_rowid='rowid',
-                tokenize='unicode61 remove_diacritics 2', prefix='2 3 4');
-            CREATE VIRTUAL TABLE vocab USING fts5vocab(search, 'row');
+                {cols}, content='', tokenize='{TOKENIZER}', prefix='2 3 4');
+            CREATE VIRTUAL TABLE vocab USING fts5vocab(search, 'col');
             """
         )
         count = 0
         for rowid, page in enumerate(pages, start=1):
-            values = (
-                page.title,
-                " · ".join(page.aliases),
-                " · ".join(page.headings),
-                page.summary,
-                page.body,
-                page.section,
-            )
-            db.execute(
-                f"INSERT INTO page (rowid, page_id, url, access, {cols}) "
-                f"VALUES (?, ?, ?, ?, {', '.join('?' * len(COLUMNS))})",
-                (rowid, page.page_id, page.url, page.access, *values),
-            )
-            # The index holds the normalised words; `page` keeps what the editor wrote.
-            db.execute(
-                f"INSERT INTO search (rowid, {cols}) VALUES (?, {', '.join('?' * len(COLUMNS))})",
-                (rowid, *(normalise(v) for v in values)),
-            )
-            # Sorted: a set's order follows the hash seed, and every build of the same input
-            # must write the same file (engines are compared by it; incremental builds too).
-            names = sorted({" ".join(words(n)) for n in [page.title, *page.aliases]})
-            db.executemany(
-                "INSERT INTO name (name, rowid) VALUES (?, ?)", [(n, rowid) for n in names if n]
-            )
+            add_page(db, rowid, page)
             count += 1
         db.executemany(
             "INSERT INTO synonym (phrase, term) VALUES (?, ?)",

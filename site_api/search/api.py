@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from site_api.accounts import sessions
-from site_api.search.index import MARK_END, MARK_START, Hit, SearchIndex
+from site_api.search.index import EVERY_BODY, MARK_END, MARK_START, Reader, SearchIndex
 from site_api.search.misses import MissCounter
 from site_api.serving import meter
 from site_api.serving.gate import PageServer
@@ -58,14 +58,26 @@ def marked(snippet: str) -> str:
     return html.escape(snippet).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
 
 
-def may_read_now(request: Request) -> tuple[bool, meter.MeterState | None, meter.Rules]:
-    """(signed in and unmetered, meter state, rules) of the reader asking; never changes them."""
+def reader_of(request: Request) -> Reader:
+    """Whose bodies the reader asking may search and quote now; never changes their meter.
+
+    Signed in (and unmetered): every body. Otherwise free pages, and the metered pages already
+    counted in a meter window still open: anything else would need a view to be counted, which
+    only a page view may do (never search).
+    """
     pages: PageServer = request.app.state.pages
     token = request.cookies.get(sessions.COOKIE)
     reader = (pages.store.cached(token) or pages.store.lookup(token)) if token else None
-    unmetered = reader is not None and (reader.verified or pages.unverified_unlimited)
+    if reader is not None and (reader.verified or pages.unverified_unlimited):
+        return EVERY_BODY
     state = pages.cookie.loads(request.cookies.get(meter.COOKIE), pages.rules)
-    return unmetered, state, pages.rules
+    now = int(time.time())
+    counted = frozenset(
+        t
+        for t in (state.pages if state else ())
+        if readable_without_spending("metered", t, False, state, now, pages.rules)
+    )
+    return Reader(tokens=counted)
 
 
 def run_search(request: Request, q: str, limit: int, suggest: bool = False) -> SearchResults:
@@ -78,16 +90,7 @@ def run_search(request: Request, q: str, limit: int, suggest: bool = False) -> S
     plan = index.plan(q)
     if plan is None:
         return SearchResults(query=q, results=[])
-    signed_in, state, rules = may_read_now(request)
-    now = int(time.time())
-
-    def entitled(hit: Hit) -> bool:
-        token = meter.page_token(hit.page_id)
-        if hit.access == "free":
-            return True
-        return readable_without_spending("metered", token, signed_in, state, now, rules)
-
-    hits = index.search(plan, limit, entitled, quick=suggest)
+    hits = index.search(plan, limit, reader_of(request), quick=suggest)
     if not hits and not suggest:
         misses: MissCounter = request.app.state.search_misses
         misses.add(plan.normalised)

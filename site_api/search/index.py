@@ -6,7 +6,7 @@ import bisect
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,9 +15,12 @@ from site_api.content.search_index import (
     COLUMNS,
     SCHEMA_VERSION,
     WEIGHTS,
+    WORD_RE,
+    normalise_word,
     search_index_path_for,
     words,
 )
+from site_api.serving.meter import page_token
 from site_api.serving.publishing import LiveSite
 
 log = logging.getLogger("site_api.search")
@@ -34,8 +37,14 @@ TYPO_MAX_LETTERS = 30
 MAX_CANDIDATES = 8
 MARK_START, MARK_END = "\x02", "\x03"
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
-_BODY = COLUMNS.index("body")
 NAME_COLUMNS = "title aliases headings section"
+#: What anyone may read of every page (the gate shows the summary).
+PUBLIC_COLUMNS = "title aliases headings summary section"
+#: WEIGHTS with the body's weight 0: a body the reader may not read never moves a rank.
+BODY_BLIND = tuple(0.0 if c == "body" else w for c, w in zip(COLUMNS, WEIGHTS, strict=True))
+#: A snippet's length in words, and how many words it shows before the first marked one.
+SNIPPET_WORDS = 24
+SNIPPET_LEAD = 4
 
 
 class SearchIndexError(ManifestError):
@@ -57,18 +66,67 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Reader:
+    """Whose bodies a search may match in full and quote: everything (`reads_all`, a signed-in
+    reader), or free pages and the metered pages whose tokens (`serving.meter.page_token`) the
+    reader may read now without spending (already counted in their meter)."""
+
+    reads_all: bool = False
+    tokens: frozenset[str] = frozenset()
+
+    def may_read(self, hit: Hit) -> bool:
+        """Whether this reader may read `hit`'s body now."""
+        return self.reads_all or hit.access == "free" or page_token(hit.page_id) in self.tokens
+
+
+#: A signed-in reader: every body is theirs to search and quote.
+EVERY_BODY = Reader(reads_all=True)
+#: A visitor who may read no metered body now.
+FREE_BODIES_ONLY = Reader()
+
+
+@dataclass(frozen=True)
 class Plan:
-    """A query made ready: its normalised words, the FTS5 expressions to try, exact matches."""
+    """A query made ready: its normalised words and the FTS5 expressions to try.
+
+    Three kinds of expression, because what a body may be matched with depends on who asks:
+    - `match` / `loose`: the full query (a prefix for the word being typed, one-typo
+      alternatives, synonyms as phrases), for every column of pages the reader may read;
+    - `public_match` / `public_loose`: the same, with typo alternatives drawn only from words of
+      titles, aliases, headings, summaries and sections, for those columns of any page;
+    - `bag` / `bag_loose`: whole words only (each word, or one of its synonyms' words), for
+      bodies the reader may not read: no phrase, adjacency, prefix or column syntax reaches them,
+      so a result list tells only whether a body holds every word of a set.
+    `loose` variants (any word, not every word) are tried when the strict ones find nothing.
+    """
 
     normalised: str
-    match: str  # every word must match (one of its alternatives)
-    loose: str  # any word may match: tried when `match` finds nothing
+    match: str
+    loose: str
+    public_match: str
+    public_loose: str
+    bag: str
+    bag_loose: str
     exact: tuple[str, ...]  # normalised names (titles, aliases) whose pages come first
     typing: bool = False  # the last word may be unfinished
+    marks: frozenset[str] = frozenset()  # words a snippet marks
+    prefix: str = ""  # the unfinished last word, marked where a word begins with it
 
 
 def _quote(term: str) -> str:
+    """One phrase: normalised words joined by spaces (words never hold a quote, but escape)."""
     return '"' + term.replace('"', '""') + '"'
+
+
+def _bag_of(term: str) -> str:
+    """A synonym term as whole words, in any order and place."""
+    parts = [_quote(w) for w in term.split()]
+    return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
+
+
+def _join(groups: list[list[str]], operator: str, whole: list[str]) -> str:
+    expression = f" {operator} ".join("(" + " OR ".join(g) + ")" for g in groups)
+    return " OR ".join([f"({expression})", *whole]) if whole else expression
 
 
 def edits1(word: str) -> set[str]:
@@ -81,41 +139,66 @@ def edits1(word: str) -> set[str]:
     return (deletes | swaps | subs | inserts) - {word}
 
 
+def _typos(term: str, vocabulary: frozenset[str] | set[str]) -> list[str]:
+    if not TYPO_MIN_LETTERS <= len(term) <= TYPO_MAX_LETTERS or term in vocabulary:
+        return []
+    return sorted(edits1(term) & vocabulary)[:MAX_CANDIDATES]
+
+
 def plan_query(
     query: str,
     vocabulary: frozenset[str] | set[str],
     synonyms: dict[str, list[str]],
     typing: bool = True,
+    public_vocabulary: frozenset[str] | set[str] | None = None,
 ) -> Plan | None:
     """Turn a reader's words into FTS5 expressions; None when there is nothing to search for.
 
-    Only words reach FTS5, each quoted, so its syntax (`"`, `*`, `NEAR`, `AND`, `:`, brackets)
-    is just text here. `typing`: the last word may be unfinished, so it also matches as a prefix.
+    Only our words reach FTS5, each quoted, so its syntax (`"`, `*`, `NEAR`, `AND`, `:`,
+    brackets) is just text here. `typing`: the last word may be unfinished, so it also matches
+    as a prefix (never in `bag`). `public_vocabulary` (words outside bodies) gives the typo
+    alternatives of `public_match`; by default the whole vocabulary.
     """
     text = query[:MAX_QUERY_CHARS]
     terms = words(text)[:MAX_WORDS]
     normalised = " ".join(terms)
     if len(normalised.replace(" ", "")) < 2:
         return None
-    groups: list[str] = []
+    public = vocabulary if public_vocabulary is None else public_vocabulary
     open_end = typing and not text[-1:].isspace()
+    rich: list[list[str]] = []
+    public_rich: list[list[str]] = []
+    bag: list[list[str]] = []
+    marks: set[str] = set()
+    prefix = ""
     for i, term in enumerate(terms):
-        alternatives = [_quote(term)]
+        own = [_quote(term)]
         if open_end and i == len(terms) - 1 and len(term) >= 2:
-            alternatives.append(_quote(term) + "*")
-        if TYPO_MIN_LETTERS <= len(term) <= TYPO_MAX_LETTERS and term not in vocabulary:
-            near = sorted(edits1(term) & vocabulary)[:MAX_CANDIDATES]
-            alternatives += [_quote(c) for c in near]
-        alternatives += [_quote(s) for s in synonyms.get(term, [])]
-        groups.append("(" + " OR ".join(alternatives) + ")")
-    whole = [_quote(s) for s in synonyms.get(normalised, [])]
-    match = " AND ".join(groups)
-    loose = " OR ".join(groups)
-    if whole:
-        match = " OR ".join([f"({match})", *whole])
-        loose = " OR ".join([f"({loose})", *whole])
-    exact = (normalised, *synonyms.get(normalised, []))
-    return Plan(normalised, match, loose, exact, open_end)
+            own.append(_quote(term) + "*")
+            prefix = term
+        near, public_near = _typos(term, vocabulary), _typos(term, public)
+        similar = synonyms.get(term, [])
+        rich.append(own + [_quote(c) for c in near] + [_quote(s) for s in similar])
+        public_rich.append(own + [_quote(c) for c in public_near] + [_quote(s) for s in similar])
+        bag.append([_quote(term)] + [_bag_of(s) for s in similar])
+        marks.update([term, *near, *(w for s in similar for w in s.split())])
+    whole_terms = synonyms.get(normalised, [])
+    whole = [_quote(s) for s in whole_terms]
+    whole_bags = [_bag_of(s) for s in whole_terms]
+    marks.update(w for s in whole_terms for w in s.split())
+    return Plan(
+        normalised,
+        match=_join(rich, "AND", whole),
+        loose=_join(rich, "OR", whole),
+        public_match=_join(public_rich, "AND", whole),
+        public_loose=_join(public_rich, "OR", whole),
+        bag=_join(bag, "AND", whole_bags),
+        bag_loose=_join(bag, "OR", whole_bags),
+        exact=(normalised, *whole_terms),
+        typing=open_end,
+        marks=frozenset(marks),
+        prefix=prefix,
+    )
 
 
 class SearchIndex:
@@ -134,7 +217,15 @@ class SearchIndex:
                 raise SearchIndexError(
                     f"{path} is from another version of the site: rebuild with 'make build'"
                 )
-            self.vocabulary = frozenset(t for (t,) in db.execute("SELECT term FROM vocab"))
+            vocabulary: set[str] = set()
+            public: set[str] = set()
+            for term, column in db.execute("SELECT term, col FROM vocab"):
+                vocabulary.add(term)
+                if column != "body":
+                    public.add(term)
+            self.vocabulary = frozenset(vocabulary)
+            #: Words outside bodies: typo alternatives for readers who may not read a body.
+            self.public_vocabulary = frozenset(public)
             self.synonyms: dict[str, list[str]] = {}
             for phrase, term in db.execute("SELECT phrase, term FROM synonym"):
                 self.synonyms.setdefault(phrase, []).append(term)
@@ -142,6 +233,12 @@ class SearchIndex:
             for name, rowid in db.execute("SELECT name, rowid FROM name ORDER BY rowid"):
                 self.names.setdefault(name, []).append(rowid)
             self._sorted_names = sorted(self.names)
+            self._rowid_of_token = {
+                page_token(page_id): rowid
+                for rowid, page_id in db.execute(
+                    "SELECT rowid, page_id FROM page WHERE access != 'free'"
+                )
+            }
             self.pages = db.execute("SELECT count(*) FROM page").fetchone()[0]
             db.execute("SELECT rowid FROM search WHERE search MATCH '\"x\"' LIMIT 1").fetchall()
         except sqlite3.DatabaseError as exc:
@@ -176,16 +273,49 @@ class SearchIndex:
 
     def plan(self, query: str, typing: bool = True) -> Plan | None:
         """The FTS5 plan for a reader's query (see `plan_query`)."""
-        return plan_query(query, self.vocabulary, self.synonyms, typing)
+        return plan_query(query, self.vocabulary, self.synonyms, typing, self.public_vocabulary)
+
+    def _ranked(
+        self, expression: str, weights: tuple[float, ...], limit: int, where: str = "", args=()
+    ) -> list[tuple[int, float]]:
+        sql = (
+            f"SELECT search.rowid, bm25(search, {', '.join(str(w) for w in weights)}) AS score "
+            f"FROM search JOIN page ON page.rowid = search.rowid WHERE search MATCH ? {where} "
+            "ORDER BY score LIMIT ?"
+        )
+        return [(r, s) for r, s in self._db().execute(sql, (expression, *args, limit))]
+
+    def _matches(self, plan: Plan, limit: int, reader: Reader, strict: bool) -> list[int]:
+        """Rowids of the pages the plan matches for `reader`, best first."""
+        match = plan.match if strict else plan.loose
+        if reader.reads_all:
+            return [r for r, _ in self._ranked(match, WEIGHTS, limit)]
+        public = plan.public_match if strict else plan.public_loose
+        bag = plan.bag if strict else plan.bag_loose
+        # Any page, through its public columns in full and its body only as a bag of whole
+        # words, ranked as if its body were empty (so two bodies with the same words tie).
+        scores = dict(
+            self._ranked(f"({{{PUBLIC_COLUMNS}}} : ({public})) OR ({bag})", BODY_BLIND, limit)
+        )
+        # Pages whose body this reader may read: the full query, the body counted in the rank.
+        readable = [self._rowid_of_token[t] for t in reader.tokens if t in self._rowid_of_token]
+        marks = ", ".join("?" * len(readable))
+        where = (
+            f"AND (page.access = 'free' OR page.rowid IN ({marks}))"
+            if readable
+            else ("AND page.access = 'free'")
+        )
+        scores.update(self._ranked(match, WEIGHTS, limit, where, readable))
+        return sorted(scores, key=lambda r: (scores[r], r))
 
     def search(
         self,
         plan: Plan,
         limit: int,
-        may_read: Callable[[Hit], bool] = lambda hit: False,
+        reader: Reader = FREE_BODIES_ONLY,
         quick: bool = False,
     ) -> list[Hit]:
-        """Best pages first: exact title or alias, then BM25; snippets only where `may_read`.
+        """Best pages first: exact title or alias, then BM25; snippets only where `reader` may.
 
         `quick` (suggestions while typing): when titles, aliases, headings and sections alone
         give `limit` pages, bodies are not ranked at all.
@@ -198,47 +328,33 @@ class SearchIndex:
             # While typing, a title or alias that begins with what was typed is what is meant.
             started = self.names_starting(plan.normalised, limit)
             exact += [r for r in started if r not in exact]
-        weights = ", ".join(str(w) for w in WEIGHTS)
-        sql = (
-            "SELECT page.rowid, page_id, url, access, page.title, page.summary, page.section "
-            f"FROM search JOIN page ON page.rowid = search.rowid WHERE search MATCH ? "
-            f"ORDER BY bm25(search, {weights}) LIMIT ?"
-        )
-        rows = []
+        rowids: list[int] = []
         if quick:
             # Suggestions show titles: pages that match in their names and headings are what is
             # meant, and ranking those few is far cheaper than every body that holds the words.
-            rows = db.execute(sql, (f"{{{NAME_COLUMNS}}} : ({plan.match})", limit)).fetchall()
-        if len(rows) < limit:
-            rows = db.execute(sql, (plan.match, limit)).fetchall()
-        if not rows and plan.loose != plan.match:
-            rows = db.execute(sql, (plan.loose, limit)).fetchall()
-        found = {row[0]: row for row in rows}
-        missing = [r for r in exact if r not in found]
-        if missing:
-            marks = ", ".join("?" * len(missing))
+            names = plan.match if reader.reads_all else plan.public_match
+            rowids = [r for r, _ in self._ranked(f"{{{NAME_COLUMNS}}} : ({names})", WEIGHTS, limit)]
+        if len(rowids) < limit:
+            rowids = self._matches(plan, limit, reader, strict=True)
+        if not rowids:
+            rowids = self._matches(plan, limit, reader, strict=False)
+        order = list(dict.fromkeys(exact + rowids))[:limit]
+        found: dict[int, tuple[object, ...]] = {}
+        if order:
+            marks = ", ".join("?" * len(order))
             for row in db.execute(
                 "SELECT rowid, page_id, url, access, title, summary, section FROM page "
                 f"WHERE rowid IN ({marks})",
-                missing,
+                order,
             ):
                 found[row[0]] = row
-        order = exact + [row[0] for row in rows if row[0] not in exact]
-        hits = [Hit(*found[r]) for r in order[:limit]]
-        return [self._with_snippet(db, plan, hit) if may_read(hit) else hit for hit in hits]
+        hits = [Hit(*found[r]) for r in order if r in found]  # type: ignore[arg-type]
+        return [self._with_snippet(db, plan, hit) if reader.may_read(hit) else hit for hit in hits]
 
     def _with_snippet(self, db: sqlite3.Connection, plan: Plan, hit: Hit) -> Hit:
         """The hit with the body's best passage, matched words between MARK_START and MARK_END."""
-        snippet: str | None = None
-        for expression in dict.fromkeys((plan.match, plan.loose)):
-            row = db.execute(
-                f"SELECT snippet(search, {_BODY}, ?, ?, '…', 24) FROM search "
-                "WHERE search MATCH ? AND rowid = ?",
-                (MARK_START, MARK_END, expression, hit.rowid),
-            ).fetchone()
-            if row and MARK_START in (row[0] or ""):
-                snippet = row[0]
-                break
+        row = db.execute("SELECT body FROM page WHERE rowid = ?", (hit.rowid,)).fetchone()
+        snippet = best_passage(row[0] if row else "", plan.marks, plan.prefix)
         return Hit(**{**hit.__dict__, "snippet": snippet})
 
     def close(self) -> None:
@@ -247,6 +363,45 @@ class SearchIndex:
         if db is not None:
             db.close()
             self._local.db = None
+
+
+def best_passage(text: str, marks: frozenset[str], prefix: str = "") -> str | None:
+    """The run of SNIPPET_WORDS words of `text` holding the most distinct marked words, as the
+    editor wrote it, each marked word between MARK_START and MARK_END; None when none occurs.
+
+    Words are found with the index's own `WORD_RE` and `normalise_word`, so what is marked is
+    exactly what matched.
+    """
+    spans = [(m.start(), m.end(), normalise_word(m.group())) for m in WORD_RE.finditer(text)]
+    hit = [
+        i
+        for i, (_, _, word) in enumerate(spans)
+        if word and (word in marks or (prefix and word.startswith(prefix)))
+    ]
+    if not hit:
+        return None
+    best: tuple[int, int, int] | None = None  # (-distinct, -count, start)
+    for anchor in hit:
+        start = max(0, min(anchor - SNIPPET_LEAD, len(spans) - SNIPPET_WORDS))
+        inside = [i for i in hit if start <= i < start + SNIPPET_WORDS]
+        key = (-len({spans[i][2] for i in inside}), -len(inside), start)
+        if best is None or key < best:
+            best = key
+    assert best is not None
+    start = best[2]
+    end = min(start + SNIPPET_WORDS, len(spans))
+    begin_at = 0 if start == 0 else spans[start][0]
+    end_at = len(text) if end == len(spans) else spans[end - 1][1]
+    marked = set(hit)
+    out = ["" if start == 0 else "…"]
+    position = begin_at
+    for i in range(start, end):
+        first, last, _ = spans[i]
+        if i in marked:
+            out += [text[position:first], MARK_START, text[first:last], MARK_END]
+            position = last
+    out += [text[position:end_at], "" if end == len(spans) else "…"]
+    return "".join(out)
 
 
 def page_ids(hits: Iterable[Hit]) -> list[str]:

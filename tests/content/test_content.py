@@ -208,6 +208,16 @@ def test_references_numbered_by_first_citation_and_rendered_as_links() -> None:
     assert "[@notacitation] inside code is left alone" in html
 
 
+def test_first_citation_id_follows_reading_order_across_lists_and_paragraphs() -> None:
+    """Python-Markdown fills a paragraph before the list items above it; the id must not follow."""
+    body = "Intro.\n\n- listed [@a; @b]\n\nLater [@b] and [@a].\n"
+    html = markdown.markdown(body, extensions=[CitationExtension({"a": 1, "b": 2})])
+    assert html.count('id="cite-a"') == html.count('id="cite-b"') == 1
+    listed, later = html.split("Later")
+    assert 'id="cite-a"' in listed and 'id="cite-b"' in listed
+    assert "cite-" not in later
+
+
 def test_unknown_section_names_file_line_and_field() -> None:
     found = errors_of(VALID.replace("section: rheumatology", "section: cardiology"))
     assert found == [f"{PATH}:17: section: unknown section 'cardiology' (known: rheumatology)"]

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from conftest import TEST_KEY, raw_request, require
 from pg import TEMPLATE, admin
+from search_attack import body_words, gated_topic_found, rebuild, unicode61_joiners
 from servers import nginx_binary, topology
 from visitors import GATED, GATED_URL, PASSWORD, TOPICS, countdown_of, full_cookie, sign_in
 from visitors import signed_in_cookie as new_session
@@ -329,6 +330,16 @@ def test_search_snippets_through_nginx_only_for_entitled_readers(front: Front) -
     cookie = new_session(front.settings, email="nginx-search@example.org")
     signed = httpx.get(front.base + "/api/search?q=etoposide", headers={"cookie": cookie}).json()
     assert "<mark>etoposide</mark>" in signed["results"][0]["snippet"]
+
+
+def test_a_spent_meter_rebuilds_nothing_through_nginx(front: Front, built_site: Path) -> None:
+    """The attack of issue 21 through nginx: joined words and prefix extension learn nothing."""
+    hlh = "haemophagocytic-lymphohistiocytosis"
+    words = body_words(built_site, hlh)
+    found = gated_topic_found(front.base, full_cookie(), f"/topics/{hlh}/")
+    seed = words[40:42]
+    assert found(" ".join(seed))
+    assert rebuild(found, seed, (*unicode61_joiners()[:3], " ")) == []
 
 
 @pytest.mark.parametrize(

@@ -4,21 +4,33 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 INSTALLED := $(VENV)/.installed
+# ProperDocs, the maintained continuation of MkDocs 1.x, in a virtual environment of its own, so
+# the mkdocs package in .venv stays the one the default build runs (README, The build engine).
+PROPERDOCS_VENV := .venv-properdocs
+PROPERDOCS_INSTALLED := $(PROPERDOCS_VENV)/.installed
+# SITE_BUILD_ENGINE=properdocs make build|preview runs site-api from that environment.
+ifeq ($(SITE_BUILD_ENGINE),properdocs)
+ENGINE_BIN := $(PROPERDOCS_VENV)/bin
+ENGINE_INSTALLED := $(PROPERDOCS_INSTALLED)
+else
+ENGINE_BIN := $(BIN)
+ENGINE_INSTALLED := $(INSTALLED)
+endif
 # Debian packages the test suite drives for real: chromium (browser tests), postgresql, nginx.
 DEB_PACKAGES := chromium fonts-liberation postgresql nginx
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: run test build preview install system-deps lint bench bench-scale clean
+.PHONY: run test build preview install install-properdocs system-deps lint bench bench-scale clean
 
 run: build
 	$(BIN)/site-api db upgrade
 	$(BIN)/site-api serve --host 127.0.0.1 --port 8000
 
 # `make preview`: http://127.0.0.1:8001, rebuilt on every save, with the preview bar (README).
-preview: $(INSTALLED)
-	$(BIN)/site-api preview --port 8001
+preview: $(ENGINE_INSTALLED)
+	$(ENGINE_BIN)/site-api preview --port 8001
 
-test: install system-deps node_modules/.package-lock.json build lint
+test: install install-properdocs system-deps node_modules/.package-lock.json build lint
 	$(BIN)/pytest
 
 install: $(INSTALLED)
@@ -30,8 +42,18 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-build: $(INSTALLED)
-	$(BIN)/site-api build
+# The project and ProperDocs (the version pyproject's `properdocs` extra pins) in their own
+# environment: tests/content/test_engine_equality.py builds with it and compares with MkDocs.
+install-properdocs: $(PROPERDOCS_INSTALLED)
+
+$(PROPERDOCS_INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(PROPERDOCS_VENV)
+	$(PROPERDOCS_VENV)/bin/pip install --quiet --upgrade pip
+	$(PROPERDOCS_VENV)/bin/pip install --quiet -e '.[properdocs]'
+	touch $@
+
+build: $(ENGINE_INSTALLED)
+	$(ENGINE_BIN)/site-api build
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check site_api tests bench deploy
@@ -72,9 +94,9 @@ bench: build
 # `make bench-scale N=1000`: N generated topics built with site-api and with plain mkdocs-material,
 # then served by site-api and by nginx (bench/scale.py); prints the table in the README.
 N ?= 1000
-bench-scale: $(INSTALLED)
+bench-scale: $(ENGINE_INSTALLED)
 	@$(call apt-ensure,nginx wrk,make bench-scale)
-	$(BIN)/python bench/scale.py $(N)
+	$(ENGINE_BIN)/python bench/scale.py $(N)
 
 clean:
 	rm -rf site site-builds site-manifest.json .pytest_cache .mypy_cache .ruff_cache

@@ -38,6 +38,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from run import plain_nginx  # noqa: E402
 from servers import SITE_API, free_port, nginx_binary, start, stop, wait_http  # noqa: E402
 
+from site_api.config import Settings  # noqa: E402
+from site_api.content.engine import engine_command  # noqa: E402
+
 HOOK = "site_api/content/mkdocs_hooks.py"
 HEADINGS = [
     "Definition",
@@ -448,7 +451,8 @@ def main() -> None:
         site_api = [SITE_API, "build", "-f", str(ours / "mkdocs.yml")]
         ours_s, ours_cpu, ours_rss = timed(site_api, ours)
         print("building: plain mkdocs-material")
-        mkdocs = [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(plain / "mkdocs.yml")]
+        engine = engine_command(Settings().build_engine)  # SITE_BUILD_ENGINE, as site-api's
+        mkdocs = [*engine, "build", "-q", "-f", str(plain / "mkdocs.yml")]
         plain_s, plain_cpu, plain_rss = timed(mkdocs, plain)
         print(f"  site-api build {ours_s:.1f} s, plain mkdocs-material {plain_s:.1f} s")
 

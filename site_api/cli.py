@@ -110,7 +110,7 @@ def build(config_file: str) -> None:
     """
     settings = _settings()
     published = _build_and_publish(config_file, settings.site_dir)
-    click.echo(f"published {published} as {settings.site_dir}")
+    click.echo(f"published {published} as {settings.site_dir} (built by {_built_by(settings)})")
 
 
 def _build_and_publish(config_file: str, site_link: Path, quiet: bool = False) -> Path:
@@ -118,15 +118,16 @@ def _build_and_publish(config_file: str, site_link: Path, quiet: bool = False) -
 
     `quiet` keeps MkDocs' progress lines to itself (the preview); errors always reach the editor.
     """
+    from site_api.content.engine import check_build, engine_env
     from site_api.search.index import SearchIndex
     from site_api.serving.pages import SiteIndex
     from site_api.serving.publishing import build_site_dir, new_build_dir, prune, switch
 
+    # Strict, and never -q: strict mode fails on warnings, and the editor must see them.
+    command = [*_engine_command(), "build", "--strict", "-f", config_file]
     build_dir = new_build_dir(site_link)
     site_dir = build_site_dir(build_dir, site_link)
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    # Strict, and never -q: strict mode fails on warnings, and the editor must see them.
-    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", config_file]
+    env = engine_env()
     result = subprocess.run(
         [*command, "-d", str(site_dir.resolve())], env=env, capture_output=True, text=True
     )
@@ -139,6 +140,7 @@ def _build_and_publish(config_file: str, site_link: Path, quiet: bool = False) -
                 "\n".join(errors)
                 + "\nthe site was not built: fix the errors above (the live site is unchanged)"
             )
+        check_build(site_dir, _settings().build_engine)  # our hook ran; no static search
         SiteIndex.load(site_dir)  # what every server will do: refuse to publish what it refuses
         SearchIndex.for_site(site_dir)
     except ManifestError as exc:
@@ -152,6 +154,32 @@ def _build_and_publish(config_file: str, site_link: Path, quiet: bool = False) -
         click.echo(note)
     prune(site_link)
     return build_dir
+
+
+def _engine_command() -> list[str]:
+    """The chosen engine's command (SITE_BUILD_ENGINE), warning of versions never verified."""
+    from site_api.content.engine import (
+        EngineError,
+        engine_command,
+        installed_versions,
+        require_engine,
+        version_problems,
+    )
+
+    name = _settings().build_engine
+    try:
+        require_engine(name)
+    except EngineError as exc:
+        raise click.ClickException(str(exc)) from None
+    for problem in version_problems(name, installed_versions()):
+        click.echo(f"warning: {problem}", err=True)
+    return engine_command(name)
+
+
+def _built_by(settings: Settings) -> str:
+    from site_api.content.engine import built_by
+
+    return built_by(settings.site_dir.resolve())  # the link's build: its manifest is beside it
 
 
 @main.command()

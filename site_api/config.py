@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_KEY_FILE = "secret_key"
 MIN_KEY_LENGTH = 32
+#: The engines `site-api build` may run (site_api/content/engine.py runs and checks them).
+BuildEngineName = Literal["mkdocs", "properdocs"]
 
 
 class ConfigError(RuntimeError):
@@ -75,6 +77,7 @@ class Settings(BaseSettings):
     shares_per_day: int = Field(default=20, ge=0, le=1000)
     funnel_flush_seconds: float = Field(default=10.0, ge=0.05, le=300)
     content_dir: Path = Path("content")
+    build_engine: BuildEngineName = "mkdocs"
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -17,7 +17,8 @@ import pytest
 from servers import CHROMIUM, CHROMIUM_ARGS, SITE_API, free_port, start, stop, wait_http
 from sqlalchemy import Engine
 
-from site_api.config import Settings
+from site_api.config import BuildEngineName, Settings
+from site_api.content.engine import engine_command, engine_env
 from site_api.content.manifest import manifest_path_for
 from site_api.content.search_index import search_index_path_for
 from site_api.db import make_engine, upgrade
@@ -63,14 +64,18 @@ def copy_build(built_site: Path, site: Path) -> None:
         shutil.copy(artifact(built_site), artifact(site))
 
 
-def mkdocs_build(config: Path, site_dir: Path) -> subprocess.CompletedProcess[str]:
-    """Run a strict MkDocs build as an editor would, capturing what they would read."""
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+def mkdocs_build(
+    config: Path,
+    site_dir: Path,
+    engine: BuildEngineName | None = None,
+    python: str = sys.executable,
+) -> subprocess.CompletedProcess[str]:
+    """Run a strict build as an editor would, capturing what they would read; the engine is
+    SITE_BUILD_ENGINE's unless given, run by `python` (another environment's, for ProperDocs)."""
+    env = engine_env()
     return subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "mkdocs",
+            *engine_command(engine or Settings().build_engine, python),
             "build",
             "--strict",
             "-f",

@@ -24,6 +24,17 @@ class ManifestPage(StrictModel):
     aliases: list[str] = Field(default_factory=list)
 
 
+class BuildEngine(StrictModel):
+    """What built the site: the engine that ran our hook, and the theme."""
+
+    name: str  # "mkdocs" or "properdocs": the module that answered `import mkdocs`
+    version: str
+    theme: str  # "mkdocs-material 9.8.2"
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version} with {self.theme}"
+
+
 class Manifest(StrictModel):
     """Every page of a build, written by the MkDocs hook and read by the server."""
 
@@ -33,6 +44,8 @@ class Manifest(StrictModel):
     # embedded server sends the Content-Security-Policy nginx sends without reading every page.
     csp_scripts: list[str] = Field(default_factory=list)
     csp_styles: list[str] = Field(default_factory=list)
+    # None only in manifests written before the engine was recorded.
+    engine: BuildEngine | None = None
 
 
 class ManifestError(RuntimeError):

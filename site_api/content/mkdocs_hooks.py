@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import mkdocs
 from mkdocs.commands.build import get_context
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
@@ -33,6 +34,7 @@ from site_api.content.currency import (
     site_changes,
     whats_new_markdown,
 )
+from site_api.content.engine import running_engine
 from site_api.content.links import LinkSource, check_links
 from site_api.content.manifest import Manifest, ManifestPage, manifest_path_for
 from site_api.content.model import (
@@ -299,7 +301,9 @@ def on_post_build(config: MkDocsConfig) -> None:
         )
     synonyms = _synonyms(Path(config.docs_dir), indexed)
     scripts, styles = inline_hashes(site)
-    manifest = Manifest(pages=entries, csp_scripts=scripts, csp_styles=styles)
+    # Under ProperDocs `import mkdocs` is ProperDocs itself, so this names what really ran.
+    engine = running_engine(mkdocs.__name__, mkdocs.__version__)
+    manifest = Manifest(pages=entries, csp_scripts=scripts, csp_styles=styles, engine=engine)
     manifest_path_for(site).write_text(manifest.model_dump_json(indent=1), encoding="utf-8")
     feed = atom_feed(_changes(), config.site_url or "/", config.site_name, _state["today"])
     (site / FEED_FILE).write_text(feed, encoding="utf-8")

@@ -247,7 +247,9 @@ def add_page(db: sqlite3.Connection, rowid: int, page: IndexedPage) -> None:
         f"INSERT INTO search (rowid, {cols}) VALUES (?, {marks})",
         (rowid, *(index_text(v) for v in values)),
     )
-    names = {" ".join(words(n)) for n in [page.title, *page.aliases]}
+    # Sorted: a set's order follows the hash seed, and every build of the same input must
+    # write the same file (the engines are compared by it).
+    names = sorted({" ".join(words(n)) for n in [page.title, *page.aliases]})
     db.executemany("INSERT INTO name (name, rowid) VALUES (?, ?)", [(n, rowid) for n in names if n])
 
 

@@ -206,7 +206,7 @@ def test_a_broken_link_fails_site_api_build(content_copy: Path) -> None:
 def test_make_build_does_not_hide_warnings() -> None:
     """`make build` goes through `site-api build`, which runs MkDocs strict and not quiet."""
     makefile = (ROOT / "Makefile").read_text()
-    assert "$(BIN)/site-api build" in makefile
+    assert "$(ENGINE_BIN)/site-api build" in makefile  # .venv's, or .venv-properdocs's
     cli = (ROOT / "site_api" / "cli.py").read_text()
     assert '"--strict"' in cli and '"-q"' not in cli
 

@@ -355,8 +355,18 @@ def db_upgrade() -> None:
 @main.command("search-report")
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3660))
 @click.option("--limit", default=30, show_default=True, type=click.IntRange(1, 10000))
-def search_report(days: int, limit: int) -> None:
-    """The queries readers searched for most and found nothing (count, tab, normalised query)."""
+@click.option(
+    "--queries",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file of 'query<TAB>page id' lines: print rank-1, top-3 and missing for the live "
+    "build's search, for a signed-in and an anonymous reader, instead of unanswered searches.",
+)
+def search_report(days: int, limit: int, queries: Path | None) -> None:
+    """The queries readers searched for most and found nothing (count, tab, normalised query);
+    with --queries, how well search ranks the topic meant for each query of a file."""
+    if queries is not None:
+        _search_quality(queries)
+        return
     from sqlalchemy.exc import SQLAlchemyError
 
     from site_api.search.misses import top_misses
@@ -369,6 +379,36 @@ def search_report(days: int, limit: int) -> None:
     click.echo(f"# top unanswered searches, last {days} day(s)")
     for query, count in rows:
         click.echo(f"{count}\t{query}")
+
+
+def _search_quality(path: Path) -> None:
+    from site_api.search.index import EVERY_BODY, FREE_BODIES_ONLY, SearchIndex, SearchIndexError
+    from site_api.search.quality import QueryFileError, measure, read_pairs
+
+    site = _settings().site_dir
+    try:
+        index = SearchIndex.for_site(site.resolve())
+        pairs = read_pairs(path, index.page_ids())
+    except (SearchIndexError, QueryFileError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"# search quality: {len(pairs)} queries from {path}, build {site.resolve()}")
+    click.echo("reader\trank-1\ttop-3\tmissing")
+    results = {
+        name: measure(index, pairs, reader)
+        for name, reader in (("signed-in", EVERY_BODY), ("anonymous", FREE_BODIES_ONLY))
+    }
+    for name, quality in results.items():
+        click.echo(
+            f"{name}\t{quality.share(1):.1%}\t{quality.share(3):.1%}\t{len(quality.missing)}"
+        )
+    for name, quality in results.items():
+        for outcome in quality.outcomes:
+            if outcome.rank != 1:
+                rank = outcome.rank or "missing"
+                click.echo(
+                    f"# {name}: {outcome.query!r} → {outcome.expected}: {rank} "
+                    f"(first: {outcome.first})"
+                )
 
 
 @main.group()

@@ -297,6 +297,36 @@ def test_session_cookie_name_is_the_one_the_gate_reads() -> None:
     assert sessions.COOKIE == "session"
 
 
+def test_what_create_account_tells_about_addresses_is_limited_per_client(
+    client: httpx.Client, user: str, settings: Settings
+) -> None:
+    """A taken address answers apart from a new one (README: No account enumeration), so
+    probing many addresses from one client stops at the per-address-of-client limit."""
+    from site_api.accounts import ratelimit
+    from site_api.web.routes.auth import ADDRESS_ATTEMPTS
+
+    engine = make_engine(settings.database_url)
+    for _ in range(ADDRESS_ATTEMPTS.attempts - 2):  # each probe below is a different address
+        ratelimit.hit(engine, "create-account:addr:testclient", ADDRESS_ATTEMPTS)
+    token = csrf(client)
+
+    def create(email: str) -> httpx.Response:
+        data = {"email": email, "password": "violet tangerine harbour", "csrf_token": token}
+        return client.post("/create-account", data=data, follow_redirects=False)
+
+    taken, new = create(user), create("fresh-1@example.org")
+    assert taken.status_code == 200 and "Check your email" in taken.text
+    assert new.status_code == 303 and new.cookies.get("session")
+    client.cookies.delete("session")
+    # The limit reached: taken and new addresses answer alike, and nothing is created or sent.
+    refused = [create(user), create("fresh-2@example.org")]
+    for response in refused:
+        assert response.status_code == 429 and int(response.headers["retry-after"]) > 0
+        assert "session" not in response.cookies
+    assert refused[0].text == refused[1].text
+    assert users.find_user(engine, "fresh-2@example.org") is None
+
+
 def test_create_account_is_limited_per_account_too(client: httpx.Client) -> None:
     token = csrf(client)
     data = {"email": "many@example.org", "password": "short", "csrf_token": token}

@@ -186,7 +186,13 @@ def _built_by(settings: Settings) -> str:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--config-file", "-f", default="mkdocs.yml", show_default=True)
-def preview(host: str, port: int, config_file: str) -> None:
+@click.option(
+    "--unsafe-expose",
+    is_flag=True,
+    help="Allow a --host other than loopback: every draft readable from the network; "
+    "the signed-in view is then off.",
+)
+def preview(host: str, port: int, config_file: str, unsafe_expose: bool) -> None:
     """Preview while you edit: rebuild on save, reload the tab, view through the real gate."""
     from granian import Granian
     from granian.constants import Interfaces
@@ -194,8 +200,22 @@ def preview(host: str, port: int, config_file: str) -> None:
 
     from site_api.db import upgrade
     from site_api.preview.app import ERROR_FILE, preview_dir, preview_settings
+    from site_api.preview.guard import is_loopback
     from site_api.preview.watch import watch_and_rebuild
 
+    if not is_loopback(host):
+        if not unsafe_expose:
+            raise click.ClickException(
+                f"--host {host} would show every draft to anyone who can reach this machine. "
+                "Use the default 127.0.0.1, or add --unsafe-expose if you really mean it."
+            )
+        click.echo(
+            f"WARNING: the preview listens on {host}: every draft is readable by anyone who can "
+            "reach this machine on port "
+            f"{port}. The signed-in view is off (it would sign in without a password); open the "
+            "preview by its IP address (other names are refused).",
+            err=True,
+        )
     base = _settings()
     try:
         settings = preview_settings(base)

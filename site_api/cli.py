@@ -1,4 +1,4 @@
-"""`site-api serve / build / new / review / preview / db upgrade / search-report / user ...`."""
+"""`site-api serve / build / builds / publish / new / review / preview / db upgrade / search-report / user ...`."""
 
 from __future__ import annotations
 
@@ -109,18 +109,28 @@ def build(config_file: str) -> None:
     the live site exactly as it was.
     """
     settings = _settings()
-    published = _build_and_publish(config_file, settings.site_dir)
+    published = _build_and_publish(config_file, settings.site_dir, keep=settings.keep_builds)
     click.echo(f"published {published} as {settings.site_dir}")
 
 
-def _build_and_publish(config_file: str, site_link: Path, quiet: bool = False) -> Path:
+def _build_and_publish(
+    config_file: str, site_link: Path, quiet: bool = False, keep: int | None = None
+) -> Path:
     """Run strict MkDocs into a fresh build directory; switch `site_link` to it only on success.
 
     `quiet` keeps MkDocs' progress lines to itself (the preview); errors always reach the editor.
+    `keep`: builds kept for rollback (`SITE_KEEP_BUILDS`; the default when None).
     """
     from site_api.search.index import SearchIndex
+    from site_api.serving.builds import docs_dir_of, record_build
     from site_api.serving.pages import SiteIndex
-    from site_api.serving.publishing import build_site_dir, new_build_dir, prune, switch
+    from site_api.serving.publishing import (
+        KEEP_BUILDS,
+        build_site_dir,
+        new_build_dir,
+        prune,
+        switch,
+    )
 
     build_dir = new_build_dir(site_link)
     site_dir = build_site_dir(build_dir, site_link)
@@ -147,11 +157,62 @@ def _build_and_publish(config_file: str, site_link: Path, quiet: bool = False) -
     except click.ClickException:
         shutil.rmtree(build_dir, ignore_errors=True)
         raise
+    record_build(build_dir, site_link, docs_dir_of(Path(config_file)))
     note = switch(site_link, site_dir)
     if note:
         click.echo(note)
-    prune(site_link)
+    prune(site_link, KEEP_BUILDS if keep is None else keep)
     return build_dir
+
+
+@main.command("builds")
+def builds_command() -> None:
+    """The kept builds, newest first: time, content revision, topics changed, which is live."""
+    from site_api.serving.builds import kept_builds
+
+    settings = _settings()
+    kept = kept_builds(settings.site_dir)
+    if not kept:
+        raise click.ClickException(
+            f"no kept builds beside {settings.site_dir}: run 'site-api build' first"
+        )
+    click.echo(f"{'build':<25} {'built (UTC)':<21} {'revision':<19} topics changed")
+    for kept_build in kept:
+        changes = "" if kept_build.changes is None else kept_build.changes.topics()
+        live = "  (live)" if kept_build.live else ""
+        click.echo(
+            f"{kept_build.stamp:<25} {kept_build.built_at:<21} {kept_build.revision:<19} "
+            f"{changes}{live}".rstrip()
+        )
+
+
+@main.command()
+@click.option("--rollback", is_flag=True, help="Switch back to the kept build before the live one.")
+@click.option(
+    "--to", "stamp", metavar="BUILD", help="Switch to this kept build (see site-api builds)."
+)
+def publish(rollback: bool, stamp: str | None) -> None:
+    """Make a kept build live again, in the same atomic switch as a build; servers follow it."""
+    from site_api.search.index import SearchIndex
+    from site_api.serving.builds import BuildError, live_build, rollback_target
+    from site_api.serving.pages import SiteIndex
+    from site_api.serving.publishing import build_site_dir, switch
+
+    if rollback == (stamp is not None):
+        raise click.UsageError("say which build: --rollback, or --to BUILD (see 'site-api builds')")
+    settings = _settings()
+    link = settings.site_dir
+    try:
+        target = rollback_target(link, stamp)
+        site_dir = build_site_dir(target.path, link)
+        SiteIndex.load(site_dir)  # what every server will do: refuse to publish what it refuses
+        SearchIndex.for_site(site_dir)
+    except (BuildError, ManifestError) as exc:
+        raise click.ClickException(f"{exc} (the live site is unchanged)") from None
+    before = live_build(link)
+    switch(link, site_dir)
+    was = f" (was {before.name})" if before is not None else ""
+    click.echo(f"published {target.stamp} as {link}{was}")
 
 
 @main.command()

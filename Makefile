@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 INSTALLED := $(VENV)/.installed
-# Debian packages the test suite drives for real: chromium (browser tests), postgresql, nginx.
-DEB_PACKAGES := chromium fonts-liberation postgresql nginx
+# Debian packages the test suite drives for real: chromium (browser tests), postgresql, nginx,
+# wrk (the benchmarks' smoke runs, tests/bench/).
+DEB_PACKAGES := chromium fonts-liberation postgresql nginx wrk
 export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: run test build preview install system-deps lint bench bench-scale clean

@@ -163,17 +163,25 @@ class Suggestions:
         for wanted in (path, stem):
             if wanted in self._exact:  # a file name, title or alias, exactly
                 return self._exact[wanted]
-        scored: list[tuple[float, str]] = []
+        best: tuple[float, str] | None = None  # (-ratio, page): the highest ratio, then by name
+        matcher = difflib.SequenceMatcher()
         for wanted, expand in ((path, False), (stem, True)):
+            matcher.set_seq2(wanted)  # as get_close_matches does: its tables are built once
+            bounded = []
             for key, candidate in self._candidates(wanted, expand):
                 self.examined += 1
-                matcher = difflib.SequenceMatcher(None, key, wanted)
-                if matcher.real_quick_ratio() < CUTOFF or matcher.quick_ratio() < CUTOFF:
-                    continue
+                matcher.set_seq1(key)
+                if matcher.real_quick_ratio() >= CUTOFF and matcher.quick_ratio() >= CUTOFF:
+                    bounded.append((matcher.quick_ratio(), key, candidate))
+            # quick_ratio bounds ratio from above: once it falls below the best, stop.
+            for bound, key, candidate in sorted(bounded, reverse=True):
+                if best is not None and bound < -best[0]:
+                    break
+                matcher.set_seq1(key)
                 ratio = matcher.ratio()
-                if ratio >= CUTOFF:
-                    scored.append((-ratio, candidate))
-        return min(scored)[1] if scored else None
+                if ratio >= CUTOFF and (best is None or (-ratio, candidate) < best):
+                    best = (-ratio, candidate)
+        return best[1] if best else None
 
 
 def check_links(

@@ -175,3 +175,24 @@ def test_preview_edit_smoke() -> None:
 def test_institutions_smoke() -> None:
     out = smoke("bench/institutions.py", "--ranges", "100", "--lookups", "200")
     assert "bisect index:" in out and "loop over every range (reference)" in out
+
+
+def test_run_keeps_every_measured_row_when_a_scenario_fails(tmp_path: Path) -> None:
+    """`make bench` used to stop at its first failure and lose the rows already measured."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import run
+    finally:
+        sys.path.remove(str(BENCH))
+    bench = run.Bench(seconds=1, warm_up=0)
+    bench.rows.append(run.Row("plain nginx, static file (reference)", 1000.0, 1, 2, 50, []))
+    with bench.scenario("floor"):
+        raise run.ScenarioError("pre-check failed: 404")
+    with bench.scenario("embedded"):
+        bench.rows.append(run.Row("embedded, signed-in", 500.0, 1, 2, 50, []))
+    out = tmp_path / "results.txt"
+    run.report(bench, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), out)
+    table = out.read_text()
+    assert "plain nginx, static file (reference)" in table and "embedded, signed-in" in table
+    assert "FAILED floor: pre-check failed: 404" in table
+    assert bench.failed == ["floor: pre-check failed: 404"]

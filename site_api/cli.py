@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from site_api.content.model import SourcePage
 
 TOPICS = "topics"
+PREVIEW_KEEP_BUILDS = 2
 
 
 def _settings() -> Settings:
@@ -238,7 +239,8 @@ def preview(host: str, port: int, config_file: str) -> None:
     preview_dir(base).mkdir(parents=True, exist_ok=True)
     error_file = preview_dir(base) / ERROR_FILE
     error_file.unlink(missing_ok=True)
-    _build_and_publish(config_file, settings.site_dir)
+    # The preview's builds are never rolled back to: the live one and the one before suffice.
+    _build_and_publish(config_file, settings.site_dir, keep=PREVIEW_KEEP_BUILDS)
     upgrade(settings.database_url)
     config = Path(config_file)
     watched = [config, config.parent / "content", config.parent / "theme"]
@@ -246,7 +248,7 @@ def preview(host: str, port: int, config_file: str) -> None:
     def rebuild() -> None:
         started = time.monotonic()
         try:
-            _build_and_publish(config_file, settings.site_dir, quiet=True)
+            _build_and_publish(config_file, settings.site_dir, True, PREVIEW_KEEP_BUILDS)
         except click.ClickException as exc:
             error_file.write_text(exc.message, encoding="utf-8")
             click.echo(f"preview: build failed, still showing the last good one: {exc.message}")

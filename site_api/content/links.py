@@ -160,8 +160,8 @@ class Suggestions:
         """The existing page a link to the missing `uri` most likely meant, or None."""
         path = uri.removesuffix(".md")
         stem = posixpath.basename(path)
-        for wanted in (path, stem):
-            if wanted in self._exact:  # a file name, title or alias, exactly
+        for wanted in (path, stem, slugify(stem, "-")):
+            if wanted in self._exact:  # a file name, title or alias, exactly (`MAS.md` too)
                 return self._exact[wanted]
         best: tuple[float, str] | None = None  # (-ratio, page): the highest ratio, then by name
         matcher = difflib.SequenceMatcher()

@@ -151,6 +151,7 @@ def test_titles_and_aliases_are_names_too() -> None:
     (error,) = check_links([page], files, names)
     assert error.line == 5
     assert "did you mean 'macrophage-activation-syndrome.md'?" in error.message
+    assert Suggestions(files, names).nearest("topics/MAS.md") == files[0]
     assert Suggestions(files).nearest("topics/zzzzzzzz.md") is None, "nothing near: no hint"
 
 

@@ -1,4 +1,4 @@
-"""`site-api serve / build / new / review / preview / db upgrade / search-report / user ...`."""
+"""`site-api serve / build / builds / publish / new / review / preview / db upgrade / search-report / user ...`."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from site_api.content.model import SourcePage
 
 TOPICS = "topics"
+PREVIEW_KEEP_BUILDS = 2
 
 
 def _settings() -> Settings:
@@ -109,19 +110,29 @@ def build(config_file: str) -> None:
     the live site exactly as it was.
     """
     settings = _settings()
-    published = _build_and_publish(config_file, settings.site_dir)
+    published = _build_and_publish(config_file, settings.site_dir, keep=settings.keep_builds)
     click.echo(f"published {published} as {settings.site_dir} (built by {_built_by(settings)})")
 
 
-def _build_and_publish(config_file: str, site_link: Path, quiet: bool = False) -> Path:
+def _build_and_publish(
+    config_file: str, site_link: Path, quiet: bool = False, keep: int | None = None
+) -> Path:
     """Run strict MkDocs into a fresh build directory; switch `site_link` to it only on success.
 
     `quiet` keeps MkDocs' progress lines to itself (the preview); errors always reach the editor.
+    `keep`: builds kept for rollback (`SITE_KEEP_BUILDS`; the default when None).
     """
     from site_api.content.engine import check_build, engine_env
     from site_api.search.index import SearchIndex
+    from site_api.serving.builds import docs_dir_of, record_build
     from site_api.serving.pages import SiteIndex
-    from site_api.serving.publishing import build_site_dir, new_build_dir, prune, switch
+    from site_api.serving.publishing import (
+        KEEP_BUILDS,
+        build_site_dir,
+        new_build_dir,
+        prune,
+        switch,
+    )
 
     # Strict, and never -q: strict mode fails on warnings, and the editor must see them.
     command = [*_engine_command(), "build", "--strict", "-f", config_file]
@@ -149,10 +160,11 @@ def _build_and_publish(config_file: str, site_link: Path, quiet: bool = False) -
     except click.ClickException:
         shutil.rmtree(build_dir, ignore_errors=True)
         raise
+    record_build(build_dir, site_link, docs_dir_of(Path(config_file)))
     note = switch(site_link, site_dir)
     if note:
         click.echo(note)
-    prune(site_link)
+    prune(site_link, KEEP_BUILDS if keep is None else keep)
     return build_dir
 
 
@@ -180,6 +192,56 @@ def _built_by(settings: Settings) -> str:
     from site_api.content.engine import built_by
 
     return built_by(settings.site_dir.resolve())  # the link's build: its manifest is beside it
+
+
+@main.command("builds")
+def builds_command() -> None:
+    """The kept builds, newest first: time, content revision, topics changed, which is live."""
+    from site_api.serving.builds import kept_builds
+
+    settings = _settings()
+    kept = kept_builds(settings.site_dir)
+    if not kept:
+        raise click.ClickException(
+            f"no kept builds beside {settings.site_dir}: run 'site-api build' first"
+        )
+    click.echo(f"{'build':<25} {'built (UTC)':<21} {'revision':<19} topics changed")
+    for kept_build in kept:
+        changes = "" if kept_build.changes is None else kept_build.changes.topics()
+        live = "  (live)" if kept_build.live else ""
+        click.echo(
+            f"{kept_build.stamp:<25} {kept_build.built_at:<21} {kept_build.revision:<19} "
+            f"{changes}{live}".rstrip()
+        )
+
+
+@main.command()
+@click.option("--rollback", is_flag=True, help="Switch back to the kept build before the live one.")
+@click.option(
+    "--to", "stamp", metavar="BUILD", help="Switch to this kept build (see site-api builds)."
+)
+def publish(rollback: bool, stamp: str | None) -> None:
+    """Make a kept build live again, in the same atomic switch as a build; servers follow it."""
+    from site_api.search.index import SearchIndex
+    from site_api.serving.builds import BuildError, live_build, rollback_target
+    from site_api.serving.pages import SiteIndex
+    from site_api.serving.publishing import build_site_dir, switch
+
+    if rollback == (stamp is not None):
+        raise click.UsageError("say which build: --rollback, or --to BUILD (see 'site-api builds')")
+    settings = _settings()
+    link = settings.site_dir
+    try:
+        target = rollback_target(link, stamp)
+        site_dir = build_site_dir(target.path, link)
+        SiteIndex.load(site_dir)  # what every server will do: refuse to publish what it refuses
+        SearchIndex.for_site(site_dir)
+    except (BuildError, ManifestError) as exc:
+        raise click.ClickException(f"{exc} (the live site is unchanged)") from None
+    before = live_build(link)
+    switch(link, site_dir)
+    was = f" (was {before.name})" if before is not None else ""
+    click.echo(f"published {target.stamp} as {link}{was}")
 
 
 @main.command()
@@ -225,7 +287,8 @@ def preview(host: str, port: int, config_file: str, unsafe_expose: bool) -> None
     preview_dir(base).mkdir(parents=True, exist_ok=True)
     error_file = preview_dir(base) / ERROR_FILE
     error_file.unlink(missing_ok=True)
-    _build_and_publish(config_file, settings.site_dir)
+    # The preview's builds are never rolled back to: the live one and the one before suffice.
+    _build_and_publish(config_file, settings.site_dir, keep=PREVIEW_KEEP_BUILDS)
     upgrade(settings.database_url)
     config = Path(config_file)
     watched = [config, config.parent / "content", config.parent / "theme"]
@@ -233,7 +296,7 @@ def preview(host: str, port: int, config_file: str, unsafe_expose: bool) -> None
     def rebuild() -> None:
         started = time.monotonic()
         try:
-            _build_and_publish(config_file, settings.site_dir, quiet=True)
+            _build_and_publish(config_file, settings.site_dir, True, PREVIEW_KEEP_BUILDS)
         except click.ClickException as exc:
             error_file.write_text(exc.message, encoding="utf-8")
             click.echo(f"preview: build failed, still showing the last good one: {exc.message}")

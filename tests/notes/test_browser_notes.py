@@ -433,7 +433,7 @@ def test_accessible_with_a_note(
 
 
 # Elements notes.js creates, by tag; an <a> must also carry a checked href.
-OWN_TAGS = {"DIV", "H2", "H3", "P", "BUTTON", "A", "FORM", "LABEL", "TEXTAREA", "INPUT"}
+OWN_TAGS = {"DIV", "H2", "H3", "P", "SPAN", "BUTTON", "A", "FORM", "LABEL", "TEXTAREA", "INPUT"}
 PANEL_AUDIT = """panel => {
   const problems = [];
   for (const el of panel.querySelectorAll("*")) {

@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING
 import click
 from pydantic import ValidationError
 
-from site_api.config import ConfigError, Settings
+from site_api.config import ConfigError, Settings, public_url_mismatch
 from site_api.content.manifest import ManifestError
-from site_api.serving.public_address import mismatch
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -76,7 +75,7 @@ def serve(host: str, port: int, workers: int) -> None:
     if not settings.trusted_proxies:
         # Embedded: readers reach this socket, so SITE_PUBLIC_URL must name it. Behind a proxy
         # (SITE_TRUSTED_PROXIES) the public address is the proxy's: /readyz checks it there.
-        warning = mismatch(settings.public_url, served)
+        warning = public_url_mismatch(settings.public_url, served)
         if warning:
             click.echo(f"warning: {warning}", err=True)
     # Granian (Rust HTTP core) answers the same ASGI app about 1.7x faster than uvicorn here

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from site_api.serving.public_address import mismatch, reached
+from site_api.config import address_reached, public_url_mismatch
 
 router = APIRouter(include_in_schema=False)
 ACCESS_LOGGER = "site_api.access"
@@ -41,14 +41,14 @@ def public_url_warning(request: Request) -> str | None:
     """Why SITE_PUBLIC_URL is not the address this request reached, if it is not."""
     settings = request.app.state.settings
     peer = request.client.host if request.client else ""
-    served = reached(
+    served = address_reached(
         request.url.scheme,
         request.headers.get("host", ""),
         peer,
         request.headers.get("x-forwarded-proto"),
         settings.trusted_proxies,
     )
-    return mismatch(settings.public_url, served) if served else None
+    return public_url_mismatch(settings.public_url, served) if served else None
 
 
 @router.get("/readyz")

@@ -14,8 +14,7 @@ import pytest
 from conftest import TEST_KEY
 from servers import SITE_API, free_port, start, stop, wait_http
 
-from site_api.config import Settings
-from site_api.serving.public_address import mismatch, reached
+from site_api.config import Settings, address_reached, public_url_mismatch
 from site_api.web.app import create_app
 
 
@@ -31,7 +30,7 @@ from site_api.web.app import create_app
     ],
 )
 def test_addresses_that_agree(public: str, served: str) -> None:
-    assert mismatch(public, served) is None
+    assert public_url_mismatch(public, served) is None
 
 
 @pytest.mark.parametrize(
@@ -44,27 +43,31 @@ def test_addresses_that_agree(public: str, served: str) -> None:
     ],
 )
 def test_addresses_that_do_not(public: str, served: str) -> None:
-    warning = mismatch(public, served)
+    warning = public_url_mismatch(public, served)
     assert warning is not None
     assert public in warning and served in warning and "Set SITE_PUBLIC_URL" in warning
 
 
 @pytest.mark.parametrize("public", ["notebook.example.org", "ftp://x.example.org", "http://:80"])
 def test_a_public_url_that_is_not_an_address_is_named(public: str) -> None:
-    warning = mismatch(public, "http://127.0.0.1:8000")
+    warning = public_url_mismatch(public, "http://127.0.0.1:8000")
     assert warning is not None and "not an http(s) address" in warning
 
 
 def test_what_a_request_reached() -> None:
-    assert reached("http", "127.0.0.1:8950", "127.0.0.1", None, []) == "http://127.0.0.1:8950"
+    assert (
+        address_reached("http", "127.0.0.1:8950", "127.0.0.1", None, []) == "http://127.0.0.1:8950"
+    )
     # Through a trusted proxy: its Host and scheme; a probe past the proxy tells nothing.
     assert (
-        reached("http", "notebook.example.org", "10.0.0.2", "https", ["10.0.0.2"])
+        address_reached("http", "notebook.example.org", "10.0.0.2", "https", ["10.0.0.2"])
         == "https://notebook.example.org"
     )
-    assert reached("http", "127.0.0.1:8000", "127.0.0.1", None, ["10.0.0.2"]) is None
+    assert address_reached("http", "127.0.0.1:8000", "127.0.0.1", None, ["10.0.0.2"]) is None
     # A client's own X-Forwarded-Proto is not believed.
-    assert reached("http", "a.example.org", "192.0.2.9", "https", []) == "http://a.example.org"
+    assert (
+        address_reached("http", "a.example.org", "192.0.2.9", "https", []) == "http://a.example.org"
+    )
 
 
 @pytest.fixture

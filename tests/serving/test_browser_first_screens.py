@@ -231,6 +231,7 @@ def test_print_media_has_no_chrome_and_prints_authors_and_next_review(
     expect(page.locator(".topic-authors")).to_contain_text("Authoring team")
     expect(page.locator(".topic-next-review")).to_be_visible()
     expect(page.locator(".topic-next-review")).to_contain_text("Next review due")
+    expect(page.locator(".topic-meta > summary")).to_be_hidden()  # its dates print in full
     expect(page.locator(".print-header")).to_be_visible()
     # The header comes first on paper: nothing visible above it.
     assert box(page.locator(".print-header"))["y"] < box(page.locator("article h1"))["y"]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import inject_axe
 from reading import url
 
 from site_api.content.search_index import words
@@ -135,10 +136,11 @@ def test_three_results_on_a_phone_first_screen(
 
 @pytest.mark.parametrize("context", VIEWPORTS, indirect=True)
 def test_signed_in_empty_panel_is_one_line_with_the_explanation_behind_a_control(
-    context: Any, sign_in: Callable[[Any, str], None]
+    context: Any, sign_in: Callable[[Any, str], None], axe_source: str
 ) -> None:
     """A signed-in reader without a note sees one line: the heading, a "?" control, Add a note
-    and Save topic; the reference page's explanation opens from the control."""
+    and Save topic; the reference page's explanation opens from the control; axe finds nothing
+    serious or critical either way."""
     from playwright.sync_api import expect
 
     page = context.new_page()
@@ -161,6 +163,9 @@ def test_signed_in_empty_panel_is_one_line_with_the_explanation_behind_a_control
     expect(toggle).to_have_attribute("aria-expanded", "true")
     expect(about).to_be_visible()
     expect(about).to_contain_text(ABOUT)
+    inject_axe(page, axe_source)
+    violations = page.evaluate("async () => (await axe.run()).violations")
+    assert not [v["id"] for v in violations if v["impact"] in ("serious", "critical")], violations
 
 
 @pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "signed-in"])

@@ -167,3 +167,19 @@ def test_serve_warns_at_start_up(built_site: Path, tmp_path: Path, matching: boo
             f"{base}" in output
         ), output
         assert base in ready["public_url"]
+
+
+def test_a_build_given_the_public_url_prints_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paper copies and canonical links carry the SITE_PUBLIC_URL the build was given."""
+    from conftest import ROOT, mkdocs_build
+
+    monkeypatch.setenv("SITE_PUBLIC_URL", "https://notebook.example.org/")
+    site = tmp_path / "site"
+    result = mkdocs_build(ROOT / "mkdocs.yml", site)
+    assert result.returncode == 0, result.stderr
+    html = (site / "topics" / "macrophage-activation-syndrome" / "index.html").read_text()
+    address = "https://notebook.example.org/topics/macrophage-activation-syndrome/"
+    assert f"Clinical Notebook · {address} · Printed" in html
+    assert f'<link rel="canonical" href="{address}">' in html

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import click
 from pydantic import ValidationError
 
-from site_api.config import ConfigError, Settings
+from site_api.config import ConfigError, Settings, public_url_mismatch
 from site_api.content.manifest import ManifestError
 
 if TYPE_CHECKING:
@@ -71,7 +71,14 @@ def serve(host: str, port: int, workers: int) -> None:
     except (ManifestError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     _check_port_free(host, port)
-    click.echo(f"Serving {settings.site_dir}/ on http://{host}:{port}/ ({workers} worker(s))")
+    served = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    click.echo(f"Serving {settings.site_dir}/ on {served}/ ({workers} worker(s))")
+    if not settings.trusted_proxies:
+        # Embedded: readers reach this socket, so SITE_PUBLIC_URL must name it. Behind a proxy
+        # (SITE_TRUSTED_PROXIES) the public address is the proxy's: /readyz checks it there.
+        warning = public_url_mismatch(settings.public_url, served)
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
     # Granian (Rust HTTP core) answers the same ASGI app about 1.7x faster than uvicorn here
     # (35k vs 21k requests/s on the MAS page, one worker): see README, Benchmarks.
     Granian(

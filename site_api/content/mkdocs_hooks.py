@@ -4,6 +4,7 @@ the feed and the search index. A thin adapter: the rules live in the content mod
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -85,6 +86,11 @@ def _display(path: Path) -> str:
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     _state.clear()
+    # The site's public address, when the build is given one, is the one pages print and link
+    # canonically (the same setting the server builds share links and emails from).
+    public_url = os.environ.get("SITE_PUBLIC_URL", "").strip()
+    if public_url.startswith(("http://", "https://")):
+        config.site_url = public_url.rstrip("/") + "/"
     citations = CitationExtension()
     config.markdown_extensions.append(citations)  # type: ignore[arg-type]
     _state["citations"] = citations

@@ -102,31 +102,48 @@ def _check_port_free(host: str, port: int) -> None:
 
 @main.command()
 @click.option("--config-file", "-f", default="mkdocs.yml", show_default=True)
-def build(config_file: str) -> None:
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Render every page, reusing nothing from the live build (the result is the same).",
+)
+def build(config_file: str, full: bool) -> None:
     """Build the site strictly into a new build directory, then publish it in one atomic switch.
 
-    Content errors are printed as path:line: field: message, all of them; a failed build leaves
-    the live site exactly as it was.
+    Only pages whose inputs changed since the live build are rendered; the rest are hard-linked
+    from it. Content errors are printed as path:line: field: message, all of them; a failed
+    build leaves the live site exactly as it was.
     """
     settings = _settings()
-    published = _build_and_publish(config_file, settings.site_dir)
+    published = _build_and_publish(config_file, settings.site_dir, full=full)
     click.echo(f"published {published} as {settings.site_dir}")
 
 
-def _build_and_publish(config_file: str, site_link: Path, quiet: bool = False) -> Path:
+def _build_and_publish(
+    config_file: str, site_link: Path, quiet: bool = False, full: bool = False
+) -> Path:
     """Run strict MkDocs into a fresh build directory; switch `site_link` to it only on success.
 
-    `quiet` keeps MkDocs' progress lines to itself (the preview); errors always reach the editor.
+    Unless `full`, the live build is named to the hook, which reuses its unchanged outputs
+    (site_api/content/incremental.py). `quiet` keeps MkDocs' progress lines to itself (the
+    preview); errors always reach the editor.
     """
+    from site_api.content.incremental import REUSE_ENV
     from site_api.search.index import SearchIndex
     from site_api.serving.pages import SiteIndex
     from site_api.serving.publishing import build_site_dir, new_build_dir, prune, switch
 
+    live = Path(os.path.realpath(site_link)) if site_link.is_symlink() else None
     build_dir = new_build_dir(site_link)
     site_dir = build_site_dir(build_dir, site_link)
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    env.pop(REUSE_ENV, None)
     # Strict, and never -q: strict mode fails on warnings, and the editor must see them.
     command = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", config_file]
+    if live is not None and live.is_dir() and not full:
+        # --dirty: MkDocs then skips what the hook marks unchanged (into an empty directory).
+        env[REUSE_ENV] = str(live)
+        command.append("--dirty")
     result = subprocess.run(
         [*command, "-d", str(site_dir.resolve())], env=env, capture_output=True, text=True
     )

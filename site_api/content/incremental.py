@@ -23,6 +23,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from site_api.content.csp import html_hashes
+
 #: Set by `site-api build` for MkDocs' run: the live build's site directory, to reuse from.
 REUSE_ENV = "SITE_API_REUSE_BUILD"
 DEPS_VERSION = 1
@@ -157,13 +159,16 @@ def load_deps(site_dir: Path) -> Deps | None:
         return None
 
 
-def link_from(previous: Path, site_dir: Path, dest_uri: str) -> bool:
-    """Hard-link one output of the previous build into this one; False if it cannot be."""
-    source = previous / dest_uri
+def link_from(previous: Path, site_dir: Path, dest_uri: str, made: set[Path]) -> bool:
+    """Hard-link one output of the previous build into this one; False if it cannot be.
+
+    `made` holds the directories already created (one `mkdir` each, not one per file)."""
     target = site_dir / dest_uri
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.parent not in made:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        made.add(target.parent)
     try:
-        os.link(source, target)
+        os.link(previous / dest_uri, target)
     except OSError:
         return False
     return True
@@ -188,3 +193,33 @@ def csp_of(deps: Deps, name: str) -> tuple[set[str], set[str]]:
     """The CSP hashes the record holds for one HTML output."""
     keys = [deps.hashes[i] for i in deps.csp.get(name, [])]
     return {k[2:] for k in keys if k[0] == "s"}, {k[2:] for k in keys if k[0] == "c"}
+
+
+def reuse(
+    live: Path, site_dir: Path, outputs: Mapping[str, str], previous: Deps, fresh: set[str]
+) -> set[str]:
+    """Hard-link into `site_dir` every output whose inputs the live build had too, except
+    those in `fresh` (always rendered); returns the outputs linked."""
+    made: set[Path] = set()
+    return {
+        dest
+        for dest, key in outputs.items()
+        if dest not in fresh
+        and previous.outputs.get(dest) == key
+        and link_from(live, site_dir, dest, made)
+    }
+
+
+def csp_per_file(
+    site_dir: Path, reused: set[str], previous: Deps | None
+) -> dict[str, tuple[set[str], set[str]]]:
+    """Each HTML file's inline-script and style hashes: read from the files this build wrote,
+    taken from the live build's record for the files it reused (never read again)."""
+    found: dict[str, tuple[set[str], set[str]]] = {}
+    for path in site_dir.rglob("*.html"):
+        name = path.relative_to(site_dir).as_posix()
+        if previous is not None and name in reused:
+            found[name] = csp_of(previous, name)
+        else:
+            found[name] = html_hashes(path.read_text(encoding="utf-8"))
+    return found

@@ -38,7 +38,6 @@ from site_api.content.browse import (
     letter_slug,
 )
 from site_api.content.citations import CitationExtension, order_references
-from site_api.content.csp import html_hashes
 from site_api.content.currency import (
     Change,
     atom_feed,
@@ -50,13 +49,13 @@ from site_api.content.currency import (
 from site_api.content.incremental import (
     REUSE_ENV,
     Deps,
-    csp_of,
+    csp_per_file,
     csp_table,
     deps_path_for,
     digest,
     file_digest,
-    link_from,
     load_deps,
+    reuse,
     site_fingerprint,
     text_digest,
 )
@@ -77,10 +76,11 @@ from site_api.content.model import (
 from site_api.content.search_index import (
     SYNONYMS_FILE,
     IndexedPage,
-    known_terms,
     load_synonyms,
     patch_index,
+    provided_terms,
     search_index_path_for,
+    synonym_terms,
     text_of_html,
     write_index,
 )
@@ -252,7 +252,6 @@ def _unchanged() -> bool:
 def on_nav(nav: Navigation, config: MkDocsConfig, files: Files) -> Navigation:
     """Decide what to render: reuse (hard-link) every output whose inputs are unchanged."""
     docs = Path(config.docs_dir)
-    site = Path(config.site_dir)
     pages: dict[str, SourcePage] = _state["pages"]
     # Every page shows the navigation, so what it shows of its pages is site-wide; those pages
     # themselves are few and always rendered, so their titles are fresh in every rendered page.
@@ -285,22 +284,15 @@ def on_nav(nav: Navigation, config: MkDocsConfig, files: Files) -> Navigation:
     live = os.environ.get(REUSE_ENV)
     previous = load_deps(Path(live)) if live else None
     if live and previous is not None and previous.fingerprint == fingerprint:
+        fresh = {p.file.dest_uri for p in nav.pages}
+        reused = reuse(Path(live), Path(config.site_dir), outputs, previous, fresh)
         for file in files:
-            dest = file.dest_uri
-            if (
-                dest in outputs
-                and file.src_uri not in in_nav
-                and previous.outputs.get(dest) == outputs[dest]
-                and link_from(Path(live), site, dest)
-            ):
+            if file.dest_uri in reused:
                 setattr(file, "is_modified", _unchanged)  # noqa: B010 (an instance's method)
-                reused.add(dest)
-    else:
-        previous = None
     _state["fingerprint"] = fingerprint
     _state["outputs"] = outputs
     _state["reused"] = reused
-    _state["previous"] = (Path(live), previous) if live and previous is not None else None
+    _state["previous"] = (Path(live), previous) if live and previous and reused else None
     return nav
 
 
@@ -450,7 +442,7 @@ def on_post_build(config: MkDocsConfig) -> None:
     docs = Path(config.docs_dir)
     terms = _terms(docs, indexed, previous[1] if previous else None, kept)
     synonyms = _synonyms(docs, {t: set() for found in terms.values() for t in found})
-    per_file = _csp(site, previous)
+    per_file = csp_per_file(site, _state["reused"], previous[1] if previous else None)
     scripts = sorted(set().union(*(s for s, _ in per_file.values())))
     styles = sorted(set().union(*(c for _, c in per_file.values())))
     manifest = Manifest(pages=entries, csp_scripts=scripts, csp_styles=styles)
@@ -483,52 +475,22 @@ def on_post_build(config: MkDocsConfig) -> None:
         )
 
 
-def _csp(site: Path, previous: tuple[Path, Deps] | None) -> dict[str, tuple[set[str], set[str]]]:
-    """Each HTML file's inline-script and style hashes: read from the files this build wrote,
-    taken from the live build's record for the files it reused (not read again)."""
-    reused: set[str] = _state["reused"]
-    found: dict[str, tuple[set[str], set[str]]] = {}
-    for path in site.rglob("*.html"):
-        name = path.relative_to(site).as_posix()
-        if previous is not None and name in reused:
-            found[name] = csp_of(previous[1], name)
-        else:
-            found[name] = html_hashes(path.read_text(encoding="utf-8"))
-    return found
-
-
 def _terms(
     docs: Path, indexed: list[IndexedPage], previous: Deps | None, kept: set[str]
 ) -> dict[str, list[str]]:
-    """Per page id, the synonyms' terms (and their words) its text provides: enough to check
-    synonyms.yml exactly as against every indexed word, without the reused pages' text."""
-    wanted = _synonym_terms(docs)
+    """Per page id, the synonyms' terms its text provides: enough to check synonyms.yml exactly
+    as against every indexed word, without the reused pages' text."""
+    path = docs / SYNONYMS_FILE
+    if not path.is_file():
+        return {}
+    wanted = synonym_terms(_display(path), path.read_text(encoding="utf-8"))
     terms: dict[str, list[str]] = {}
     if previous is not None:
         terms.update({pid: found for pid, found in previous.terms.items() if pid in kept})
     for page in indexed:
-        found = sorted(wanted.intersection(known_terms([page])))
-        if found:
+        if found := provided_terms(page, wanted):
             terms[page.page_id] = found
     return terms
-
-
-class _Everything(dict[str, set[str]]):
-    """A `known` for which every term is known: reads synonyms.yml's terms without judging."""
-
-    def __contains__(self, key: object) -> bool:
-        return True
-
-
-def _synonym_terms(docs: Path) -> set[str]:
-    """The normalised terms synonyms.yml names, and each of their words."""
-    path = docs / SYNONYMS_FILE
-    if not path.is_file():
-        return set()
-    loaded = load_synonyms(_display(path), path.read_text(encoding="utf-8"), _Everything())
-    if not isinstance(loaded, dict):
-        return set()  # malformed: reported by the real check
-    return {w for terms in loaded.values() for t in terms for w in [t, *t.split()]}
 
 
 def _section_title(page: SourcePage) -> str:

@@ -212,6 +212,27 @@ def load_synonyms(
     return errors or result
 
 
+class _Everything(dict[str, set[str]]):
+    """A `known` in which every term is: reads synonyms.yml's terms without judging them."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+
+def synonym_terms(path: str, text: str) -> set[str]:
+    """The normalised terms a synonyms file names, and each of their words (what `load_synonyms`
+    looks up in `known`); empty when the file is malformed (its own check reports that)."""
+    loaded = load_synonyms(path, text, _Everything())
+    if not isinstance(loaded, dict):
+        return set()
+    return {w for terms in loaded.values() for term in terms for w in [term, *term.split()]}
+
+
+def provided_terms(page: IndexedPage, wanted: set[str]) -> list[str]:
+    """Which of the `wanted` terms `known_terms` would find in this one page."""
+    return sorted(wanted.intersection(known_terms([page])))
+
+
 def known_terms(pages: Iterable[IndexedPage]) -> dict[str, set[str]]:
     """Normalised page ids, titles, aliases (to their page ids) and every indexed word."""
     known: dict[str, set[str]] = {}
@@ -321,14 +342,15 @@ FICLONE = 0x40049409
 
 
 def _clone(source: Path, target: Path) -> None:
-    """Copy a file, sharing its blocks where the filesystem can (a reflink), else byte for byte."""
+    """Copy a file, sharing its blocks where the filesystem can (a reflink: btrfs, XFS), else
+    in the kernel (sendfile), never through Python's buffers."""
     with source.open("rb") as src, target.open("wb") as dst:
         try:
             fcntl.ioctl(dst.fileno(), FICLONE, src.fileno())
             return
         except OSError:
             pass
-        shutil.copyfileobj(src, dst, 1 << 24)
+    shutil.copyfile(source, target)
 
 
 def patch_index(path: Path, previous: Path, changed: Iterable[IndexedPage], kept: set[str]) -> None:

@@ -31,6 +31,7 @@ DEPS_VERSION = 1
 #: What renders a page besides our code: their versions are part of the fingerprint.
 ENGINE_PACKAGES = (
     "mkdocs",
+    "properdocs",
     "mkdocs-material",
     "markdown",
     "jinja2",
@@ -78,8 +79,8 @@ def _tree(root: Path, suffixes: tuple[str, ...] | None = None) -> list[tuple[str
 
 
 def engine_versions() -> dict[str, str | None]:
-    """The installed versions of what renders a page, and Python's."""
-    versions: dict[str, str | None] = {"python": sys.version}
+    """The installed versions of what renders a page, Python's, and which program runs it."""
+    versions: dict[str, str | None] = {"python": sys.version, "program": sys.argv[0]}
     for name in ENGINE_PACKAGES:
         try:
             versions[name] = metadata.version(name)

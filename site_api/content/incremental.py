@@ -78,9 +78,9 @@ def _tree(root: Path, suffixes: tuple[str, ...] | None = None) -> list[tuple[str
     return found
 
 
-def engine_versions() -> dict[str, str | None]:
-    """The installed versions of what renders a page, Python's, and which program runs it."""
-    versions: dict[str, str | None] = {"python": sys.version, "program": sys.argv[0]}
+def engine_versions(engine: str) -> dict[str, str | None]:
+    """The installed versions of what renders a page, Python's, and which engine runs it."""
+    versions: dict[str, str | None] = {"python": sys.version, "engine": engine}
     for name in ENGINE_PACKAGES:
         try:
             versions[name] = metadata.version(name)
@@ -96,12 +96,14 @@ def site_fingerprint(
     code_dir: Path,
     navigation: Any,
     docs_assets: Iterable[str],
+    engine: str,
 ) -> str:
     """One digest of everything every page may depend on: any change rebuilds every page.
 
     `navigation` is what the navigation shows of its pages (every page carries it);
     `docs_assets` the names of the non-page files under the docs dir (links are rewritten
-    differently to a file that exists and to one that does not).
+    differently to a file that exists and to one that does not); `engine` the package running
+    the build (`mkdocs`, or a continuation of it such as `properdocs`).
     """
     return digest(
         {
@@ -112,7 +114,7 @@ def site_fingerprint(
                 (p.name, file_digest(p) if p.is_file() else None) for p in vocabularies
             ],
             "code": _tree(code_dir, (".py",)),
-            "engine": engine_versions(),
+            "engine": engine_versions(engine),
             "navigation": navigation,
             "docs_assets": sorted(docs_assets),
         }

@@ -279,6 +279,7 @@ def on_nav(nav: Navigation, config: MkDocsConfig, files: Files) -> Navigation:
         Path(site_api.__file__).parent,
         navigation,
         assets,
+        type(config).__module__.partition(".")[0],
     )
     reused: set[str] = set()
     live = os.environ.get(REUSE_ENV)

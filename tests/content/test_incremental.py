@@ -50,9 +50,7 @@ def topic_path(root: Path, page_id: str) -> Path:
     return root / "content" / "topics" / f"{page_id}.md"
 
 
-def edit(
-    root: Path, page_id: str, body: Callable[[str], str] | None = None, **fields: Any
-) -> None:
+def edit(root: Path, page_id: str, body: Callable[[str], str] | None = None, **fields: Any) -> None:
     """Change a topic's front matter fields (None removes one) and/or its body."""
     path = topic_path(root, page_id)
     _, front, text = path.read_text(encoding="utf-8").split("---\n", 2)
@@ -75,9 +73,7 @@ def build(root: Path, link: str, full: bool = False) -> tuple[int, str]:
 
 
 def files_of(site: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()
-    }
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
 
 
 def answers(site: Path) -> list[Any]:
@@ -288,7 +284,7 @@ def apply(root: Path, kind: str, n: int, w: int) -> None:
     max_examples=3,
     deadline=None,
     derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.too_slow],
 )
 @given(st.lists(edits(), min_size=1, max_size=3))
 def test_random_edit_sequences_build_equal_to_full_builds(

@@ -206,10 +206,12 @@ def test_named_edits_build_incrementally_equal_to_full_builds(project: Path) -> 
 
 def test_unchanged_outputs_are_hard_links_to_the_live_build(project: Path) -> None:
     live = Path(os.path.realpath(project / "site"))
+    before = files_of(live.parent)  # the site and its manifest, index and record beside it
     edit(project, "t003", body=lambda b: b + "\nOne more sentence.\n")
     code, out = build(project, "site")
     assert code == 0, out
     new = Path(os.path.realpath(project / "site"))
+    assert files_of(live.parent) == before, "the live build was written to"
     assert new != live
     assert "rendered 6 of" in out
     same = (new / "topics" / "t004" / "index.html").stat()

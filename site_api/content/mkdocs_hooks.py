@@ -134,7 +134,8 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     # Every check runs whatever the others found, so one build reports every problem at once.
     errors += check_site(pages, authors, date.today(), sections, failed_ids) + check_a_to_z(pages)
     others = [f.src_uri for f in files if not f.is_documentation_page()]
-    errors += check_links(bodies, others)
+    names = {p.src_uri: [p.meta.title, *getattr(p.meta, "aliases", [])] for p in pages}
+    errors += check_links(bodies, others, names)
     if errors:
         _fail(sorted(set(errors), key=lambda e: (e.path, e.line, e.message)))
 

@@ -71,7 +71,21 @@ def normalise_word(word: str) -> str:
     folded = "".join(WORD_RE.findall(folded))
     for pattern, replacement in _SPELLING:
         folded = pattern.sub(replacement, folded)
-    return folded
+    return _singular(folded)
+
+
+def _singular(word: str) -> str:
+    """A plural's singular by Harman's S-stemmer (steroids → steroid, therapies → therapy), for
+    words of five letters or more: short words are mostly abbreviations (MAS, CRS, LFTs)."""
+    if len(word) < 5 or not word.endswith("s") or not word.isascii():
+        return word
+    if word.endswith("ies") and not word.endswith(("eies", "aies")):
+        return word[:-3] + "y"
+    if word.endswith("es") and not word.endswith(("aes", "ees", "oes")):
+        return word[:-1]
+    if not word.endswith(("us", "ss", "is")):
+        return word[:-1]
+    return word
 
 
 def words(text: str) -> list[str]:

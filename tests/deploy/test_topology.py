@@ -344,18 +344,30 @@ def test_the_anonymous_door_answers_as_the_embedded_server(
     assert through == direct
 
 
-def test_a_session_cookie_takes_the_gate_door_even_when_it_is_stale(front: Front) -> None:
-    """Whichever door nginx picks, the API decides: a session cookie that names no session goes
-    through auth_request and gets the same anonymous answer, countdown and meter cookie."""
+@pytest.mark.parametrize(
+    ("cookie", "door"),
+    [
+        (f"session={'e' * 43}", "gate"),  # shaped as we issue them: auth_request, not stored
+        ("session=ended-long-ago", "anonymous"),  # no token we issue looks like this
+        (f"SESSION={'e' * 43}", "anonymous"),  # not the API's cookie name (case-sensitive)
+        (f"session={'e' * 43}; session={'f' * 43}", "anonymous"),  # the API reads the last
+    ],
+)
+def test_whichever_door_a_session_cookie_takes_the_api_decides(
+    front: Front, cookie: str, door: str
+) -> None:
+    """nginx picks the door by the session cookie alone, and the door decides nothing: a cookie
+    that names no live session gets the same anonymous answer, countdown and meter cookie,
+    through auth_request or straight from the API."""
     topic = f"/topics/{TOPICS[0]}/"
-    uri = topic + "?door=stale-session"  # this view's own line in nginx's log
-    with httpx.Client(base_url=front.base, cookies={"session": "ended-long-ago"}) as visitor:
-        response = visitor.get(uri)
+    uri = f"{topic}?door={len(cookie)}-{cookie[:8]}"  # this view's own line in nginx's log
+    response = httpx.get(front.base + uri, headers={"cookie": cookie})
     assert response.status_code == 200
     assert countdown_of(response.text) == "You can read 4 more topics before signing in."
     assert response.headers["set-cookie"].startswith("meter=")
-    assert gate_questions(front, uri, 1) == [1]
-    assert gate_questions(front, uri, 1, path=topic) == [0]
+    asked_gate = door == "gate"
+    assert gate_questions(front, uri, 1) == [int(asked_gate)]
+    assert gate_questions(front, uri, 1, path=topic) == [int(not asked_gate)]
 
 
 def test_gate_endpoints_answer_nginx_only(front: Front) -> None:
@@ -550,6 +562,44 @@ def test_gate_cache_keys_only_the_session_and_the_page(front: Front, built_site:
         published = (built_site / "topics" / TOPICS[1] / "index.html").read_text()
         assert other.text.split("<h1", 1)[1][:80] == published.split("<h1", 1)[1][:80]
     assert gate_cache_files(front) - before <= 2
+
+
+ODD_SESSION_COOKIES = [
+    "SESSION={token}",
+    "Session={token}",
+    # The API reads the last of two session cookies; nginx's $cookie_session the first.
+    "session={token}; session=ended-long-ago",
+    "session={token}; sEssion=x; session=",
+]
+
+
+@pytest.mark.parametrize("spelling", ODD_SESSION_COOKIES)
+def test_gate_cache_matches_the_session_cookie_as_the_api_does(
+    front: Front, body_text: str, spelling: str
+) -> None:
+    reader_email = f"exact-cookie-{ODD_SESSION_COOKIES.index(spelling)}@example.org"
+    cookie = new_session(front.settings, email=reader_email)
+    token = cookie.split("=", 1)[1]
+    meter = full_cookie()  # anonymous to the API, this visitor has no free page left
+    reader = {"cookie": f"{cookie}; {meter}"}
+    odd = {"cookie": f"{spelling.format(token=token)}; {meter}"}
+    # The reader's answer is cached for 1 s; within it, a cookie the API reads as anonymous
+    # (this visitor's meter used up) must meet the gate, not the reader's answer. (Before the
+    # exact match, each of these read the gated body from the cache.)
+    primed = httpx.get(front.base + GATED_URL, headers=reader)
+    refused = httpx.get(front.base + GATED_URL, headers=odd)
+    assert primed.status_code == 200 and body_text in primed.text
+    assert refused.status_code == 403 and body_text not in refused.text
+
+
+def test_a_session_cookie_the_api_reads_is_still_reused(front: Front, body_text: str) -> None:
+    cookie = new_session(front.settings, email="spaced-cookie-reader@example.org")
+    token = cookie.split("=", 1)[1]
+    # Spaces around name and value are stripped by the API: the same session, the same key.
+    for spelling in (f"session={token}", f"x=1;  session = {token} ; y=2"):
+        response = httpx.get(front.base + GATED_URL, headers={"cookie": spelling})
+        assert response.status_code == 200 and body_text in response.text
+    assert gate_questions(front, GATED_URL, 2) == [1, 0]
 
 
 def test_long_keys_log_nothing_at_error_level(front: Front) -> None:

@@ -25,6 +25,15 @@ def search_page(request: Request, q: QueryText = "") -> HTMLResponse:
         for r in (found.results if found else [])
     ]
     title = f"Search: {q.strip()[:80]}" if q.strip() else "Search"
-    response = page(request, title, "search.html", q=q, searched=found is not None, results=results)
+    corrected = found.did_you_mean if found else None
+    response = page(
+        request,
+        title,
+        "search.html",
+        q=q,
+        searched=found is not None,
+        results=results,
+        corrected=corrected,
+    )
     response.headers.update(HEADERS)
     return response

@@ -48,7 +48,7 @@ PAGE = f"/topics/{PAGE_ID}/"
 LOADS = 20
 NOTE = "Bench note: on-call haematology +44 20 7946 0958; protocol https://www.example.org/hlh."
 #: The anonymous reader's panel (theme/assets/javascripts/notes.js, showAnonymous()).
-INVITATION = "create an account to keep notes"
+INVITATION = "to add page annotations"
 #: What the panel asks for after load (notes.js: one read for reader, note and saved state).
 READER_API = "/api/reader/"
 

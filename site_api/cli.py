@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import click
 from pydantic import ValidationError
 
-from site_api.config import ConfigError, Settings
+from site_api.config import ConfigError, Settings, public_url_mismatch
 from site_api.content.manifest import ManifestError
 
 if TYPE_CHECKING:
@@ -71,7 +71,14 @@ def serve(host: str, port: int, workers: int) -> None:
     except (ManifestError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     _check_port_free(host, port)
-    click.echo(f"Serving {settings.site_dir}/ on http://{host}:{port}/ ({workers} worker(s))")
+    served = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    click.echo(f"Serving {settings.site_dir}/ on {served}/ ({workers} worker(s))")
+    if not settings.trusted_proxies:
+        # Embedded: readers reach this socket, so SITE_PUBLIC_URL must name it. Behind a proxy
+        # (SITE_TRUSTED_PROXIES) the public address is the proxy's: /readyz checks it there.
+        warning = public_url_mismatch(settings.public_url, served)
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
     # Granian (Rust HTTP core) answers the same ASGI app about 1.7x faster than uvicorn here
     # (35k vs 21k requests/s on the MAS page, one worker): see README, Benchmarks.
     Granian(
@@ -103,26 +110,41 @@ def _check_port_free(host: str, port: int) -> None:
 
 @main.command()
 @click.option("--config-file", "-f", default="mkdocs.yml", show_default=True)
-def build(config_file: str) -> None:
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Render every page, reusing nothing from the live build (the result is the same).",
+)
+def build(config_file: str, full: bool) -> None:
     """Build the site strictly into a new build directory, then publish it in one atomic switch.
 
-    Content errors are printed as path:line: field: message, all of them; a failed build leaves
-    the live site exactly as it was.
+    Only pages whose inputs changed since the live build are rendered; the rest are hard-linked
+    from it. Content errors are printed as path:line: field: message, all of them; a failed
+    build leaves the live site exactly as it was.
     """
     settings = _settings()
-    published = _build_and_publish(config_file, settings.site_dir, keep=settings.keep_builds)
+    published = _build_and_publish(
+        config_file, settings.site_dir, keep=settings.keep_builds, full=full
+    )
     click.echo(f"published {published} as {settings.site_dir} (built by {_built_by(settings)})")
 
 
 def _build_and_publish(
-    config_file: str, site_link: Path, quiet: bool = False, keep: int | None = None
+    config_file: str,
+    site_link: Path,
+    quiet: bool = False,
+    keep: int | None = None,
+    full: bool = False,
 ) -> Path:
     """Run strict MkDocs into a fresh build directory; switch `site_link` to it only on success.
 
-    `quiet` keeps MkDocs' progress lines to itself (the preview); errors always reach the editor.
-    `keep`: builds kept for rollback (`SITE_KEEP_BUILDS`; the default when None).
+    Unless `full`, the live build is named to the hook, which reuses its unchanged outputs
+    (site_api/content/incremental.py). `quiet` keeps MkDocs' progress lines to itself (the
+    preview); errors always reach the editor. `keep`: builds kept for rollback
+    (`SITE_KEEP_BUILDS`; the default when None).
     """
     from site_api.content.engine import check_build, engine_env
+    from site_api.content.incremental import REUSE_ENV
     from site_api.search.index import SearchIndex
     from site_api.serving.builds import docs_dir_of, record_build
     from site_api.serving.pages import SiteIndex
@@ -136,9 +158,15 @@ def _build_and_publish(
 
     # Strict, and never -q: strict mode fails on warnings, and the editor must see them.
     command = [*_engine_command(), "build", "--strict", "-f", config_file]
+    live = Path(os.path.realpath(site_link)) if site_link.is_symlink() else None
     build_dir = new_build_dir(site_link)
     site_dir = build_site_dir(build_dir, site_link)
     env = engine_env()
+    env.pop(REUSE_ENV, None)
+    if live is not None and live.is_dir() and not full:
+        # --dirty: MkDocs then skips what the hook marks unchanged (into an empty directory).
+        env[REUSE_ENV] = str(live)
+        command.append("--dirty")
     result = subprocess.run(
         [*command, "-d", str(site_dir.resolve())], env=env, capture_output=True, text=True
     )

@@ -253,7 +253,12 @@ class SearchIndex:
             for phrase, term in db.execute("SELECT phrase, term FROM synonym"):
                 self.synonyms.setdefault(phrase, []).append(term)
             self.names: dict[str, list[int]] = {}
-            for name, rowid in db.execute("SELECT name, rowid FROM name ORDER BY rowid"):
+            # Ties between pages go by page id, never by rowid: an incremental build numbers
+            # rows differently from a full one, and must answer the same.
+            for name, rowid in db.execute(
+                "SELECT name, name.rowid FROM name JOIN page ON page.rowid = name.rowid "
+                "ORDER BY page.page_id"
+            ):
                 self.names.setdefault(name, []).append(rowid)
             self._sorted_names = sorted(self.names)
             self._rowid_of_token = {
@@ -308,13 +313,15 @@ class SearchIndex:
 
     def _ranked(
         self, expression: str, weights: tuple[float, ...], limit: int, where: str = "", args=()
-    ) -> list[tuple[int, float]]:
+    ) -> list[tuple[int, tuple[float, str]]]:
+        """(rowid, (score, page id)) best first; equal scores in page-id order (see `names`)."""
         sql = (
-            f"SELECT search.rowid, bm25(search, {', '.join(str(w) for w in weights)}) AS score "
-            f"FROM search JOIN page ON page.rowid = search.rowid WHERE search MATCH ? {where} "
-            "ORDER BY score LIMIT ?"
+            f"SELECT search.rowid, bm25(search, {', '.join(str(w) for w in weights)}) AS score, "
+            f"page.page_id FROM search JOIN page ON page.rowid = search.rowid "
+            f"WHERE search MATCH ? {where} ORDER BY score, page.page_id LIMIT ?"
         )
-        return [(r, s) for r, s in self._db().execute(sql, (expression, *args, limit))]
+        rows = self._db().execute(sql, (expression, *args, limit))
+        return [(r, (score, page_id)) for r, score, page_id in rows]
 
     def _matches(self, plan: Plan, limit: int, reader: Reader, strict: bool) -> list[int]:
         """Rowids of the pages the plan matches for `reader`, best first."""
@@ -337,7 +344,7 @@ class SearchIndex:
             else ("AND page.access = 'free'")
         )
         scores.update(self._ranked(match, WEIGHTS, limit, where, readable))
-        return sorted(scores, key=lambda r: (scores[r], r))
+        return sorted(scores, key=lambda r: scores[r])
 
     def search(
         self,

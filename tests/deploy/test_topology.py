@@ -456,7 +456,7 @@ def test_pages_work_in_chromium_under_nginx_and_its_csp(front: Front, page: Any)
     page.goto(front.base + f"/topics/{TOPICS[0]}/")
     expect = page.locator(".meter-countdown")
     assert "You can read 4 more topics before signing in." in expect.inner_text()
-    page.get_by_text("to keep notes").wait_for()
+    page.get_by_text("to add page annotations").wait_for()
     search = page.locator("#site-search-q")
     search.press_sequentially("kawasaki", delay=20)
     option = page.locator("#site-search-list [role=option]").first

@@ -164,18 +164,18 @@ class Topology:
 
 @contextmanager
 def topology(
-    nginx: str, site: Path, tmp: Path, env: dict[str, str], workers: int = 2
+    nginx: str, site: Path, tmp: Path, env: dict[str, str], workers: int = 2, hsts: bool = False
 ) -> Iterator[Topology]:
     """nginx (unprivileged, deploy/'s rendered config) in front of `site-api serve --workers N`.
 
     `env` carries the API's settings (SITE_DATABASE_URL, SITE_SECRET_KEY, ...); SITE_SITE_DIR and
-    SITE_PUBLIC_URL are set here to match.
+    SITE_PUBLIC_URL are set here to match. `hsts` renders nginx with `--hsts`.
     """
     prefix = tmp / "nginx"
     api_port, port = free_port(), free_port()
     base, api = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{api_port}"
     env = {**env, "SITE_SITE_DIR": str(site), "SITE_PUBLIC_URL": base}
-    render_nginx(site, f"127.0.0.1:{api_port}", f"127.0.0.1:{port}", prefix)
+    render_nginx(site, f"127.0.0.1:{api_port}", f"127.0.0.1:{port}", prefix, hsts)
     api_log = tmp / "api.log"
     serve = [SITE_API, "serve", "--workers", str(workers), "--port", str(api_port)]
     with ExitStack() as running:
@@ -186,10 +186,11 @@ def topology(
         yield Topology(base, api, api_log, prefix / "access.log", nginx_proc, api_proc)
 
 
-def render_nginx(site: Path, api: str, listen: str, prefix: Path) -> None:
+def render_nginx(site: Path, api: str, listen: str, prefix: Path, hsts: bool = False) -> None:
     """deploy/render.py for this site and these addresses, into `prefix`."""
     render = [sys.executable, str(ROOT / "deploy" / "render.py"), "--site", str(site)]
     render += ["--api", api, "--listen", listen, "--prefix", str(prefix)]
+    render += ["--hsts"] if hsts else []
     render += ["--user", getpass.getuser()]  # nginx's workers read `site` as this user
     subprocess.run(render, check=True, capture_output=True)
 

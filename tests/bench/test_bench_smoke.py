@@ -130,6 +130,13 @@ def test_run_smoke(bench_site: Path, tmp_path: Path) -> None:
     ):
         assert f"  {row}: " in out, f"{row} not printed as measured"
         assert row in table, row
+    # Production's anonymous rows against the embedded server and the floor, and what each row
+    # cost in CPU per request by process.
+    assert "vs embedded" in table and "vs floor" in table and "vs 1 worker" in table
+    assert "CPU per request (us)" in table
+    [cpu_line] = [line for line in table.splitlines() if line.startswith("floor: ")][1:]
+    nginx_us, python_us, total_us = (int(cell) for cell in cpu_line.split()[-3:])
+    assert abs(total_us - (nginx_us + python_us)) <= 1  # each rounded to a microsecond
 
 
 @pytest.mark.browser

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
-from conftest import ROOT, require
-from servers import nginx_binary
+from conftest import ROOT, TEST_KEY, require
+from servers import nginx_binary, topology
+from visitors import GATED_URL, full_cookie
 
 RENDER = [sys.executable, str(ROOT / "deploy" / "render.py")]
 
@@ -54,3 +57,39 @@ def test_an_unbuilt_site_is_refused_with_a_message(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "index.html is missing: build the site first" in done.stderr
     assert not (tmp_path / "run" / "nginx.conf").exists()
+
+
+@pytest.mark.nginx
+def test_in_production_every_door_sends_each_security_header_once(
+    built_site: Path, tmp_path: Path
+) -> None:
+    """With SITE_ENV=production the API adds HSTS itself (for the embedded door) and nginx adds it
+    with --hsts: through nginx each header comes once, on both page doors and the proxied pages."""
+    nginx = nginx_binary()
+    require(nginx is not None, "nginx (Debian package 'nginx')")
+    assert nginx is not None
+    env = {
+        **os.environ,
+        "SITE_ENV": "production",
+        "SITE_VAR_DIR": str(tmp_path / "var"),
+        "SITE_DATABASE_URL": "",
+        "SITE_SECRET_KEY": TEST_KEY,
+        "SITE_TRUSTED_PROXIES": '["127.0.0.1"]',
+    }
+    once = ("strict-transport-security", "content-security-policy", "x-frame-options")
+    with topology(nginx, built_site, tmp_path, env, workers=1, hsts=True) as front:
+        direct = httpx.get(front.api + "/sign-in")
+        assert direct.headers.get_list("strict-transport-security") == [
+            "max-age=31536000; includeSubDomains"
+        ]
+        for path, cookie in [
+            ("/", ""),  # the anonymous door
+            (GATED_URL, full_cookie()),  # its gate page
+            ("/no-such/", ""),  # its 404 page
+            (GATED_URL, f"session={'e' * 43}; {full_cookie()}"),  # the auth_request door
+            ("/sign-in", ""),
+            ("/assets/javascripts/notes.js", ""),
+        ]:
+            response = httpx.get(front.base + path, headers={"cookie": cookie})
+            for name in once:
+                assert len(response.headers.get_list(name)) == 1, (path, name)

@@ -1,6 +1,7 @@
 """The meter funnel through real nginx in front of `site-api serve --workers 2` on PostgreSQL:
-the gate's answers to nginx's /api/gate subrequests are counted, each worker flushes at
-shutdown, and the scripted visit adds up exactly across both workers."""
+anonymous views answered by the API through nginx's anonymous door and signed-in ones through
+its /api/gate subrequests are counted, each worker flushes at shutdown, and the scripted visit
+adds up exactly across both workers."""
 
 from __future__ import annotations
 

@@ -211,16 +211,18 @@ def test_static_assets_never_reach_python(front: Front, built_site: Path) -> Non
     [nginx_line] = front.nginx_requests()[-1:]
     logged = front.api_requests()
     assert not [r for r in logged if str(r["path"]).startswith("/assets/")]
-    # The page view reached Python only as the gate question, under nginx's request id.
+    # The anonymous page view reached Python once, as the page itself (the anonymous door),
+    # under nginx's request id: no gate question beside it.
     assert nginx_line["uri"] == "/about/"
     asked = [r for r in logged if r["request_id"] == nginx_line["request_id"]]
-    assert [(r["path"], r["status"]) for r in asked] == [("/api/gate", 204)]
+    assert [(r["path"], r["status"]) for r in asked] == [("/about/", 200)]
 
 
-def gate_questions(front: Front, uri: str, count: int) -> list[int]:
-    """For the last `count` page views of `uri` (nginx's log), how many gate questions each asked."""
+def gate_questions(front: Front, uri: str, count: int, path: str = "/api/gate") -> list[int]:
+    """For the last `count` page views of `uri` (nginx's log), how many requests to the API's
+    `path` each made (the gate question by default)."""
     views = [line for line in front.nginx_requests() if line["uri"] == uri][-count:]
-    asked = [r["request_id"] for r in front.api_requests() if r["path"] == "/api/gate"]
+    asked = [r["request_id"] for r in front.api_requests() if r["path"] == path]
     return [asked.count(view["request_id"]) for view in views]
 
 
@@ -292,7 +294,80 @@ def test_anonymous_answers_are_never_reused(front: Front) -> None:
         for _ in range(3):
             response = visitor.get("/about/")
             assert response.status_code == 200 and "meter-countdown" in response.text
-    assert gate_questions(front, "/about/", 3) == [1, 1, 1]
+    # Every anonymous view is the API's own answer (the anonymous door), none asks the gate.
+    assert gate_questions(front, "/about/", 3, path="/about/") == [1, 1, 1]
+    assert gate_questions(front, "/about/", 3) == [0, 0, 0]
+
+
+#: What a page view's answer is: everything but the connection's own headers and the request id.
+CONNECTION_HEADERS = {"date", "server", "connection", "x-request-id", "keep-alive"}
+
+
+def answer(base: str, method: str, target: str, headers: dict[str, str]) -> dict[str, object]:
+    """One page view's status, body and headers; a cookie's value (it signs the time) elided."""
+    status, got, body = raw_request(base, method, target, headers)
+    kept = {k: v for k, v in got.items() if k not in CONNECTION_HEADERS}
+    if "set-cookie" in kept:
+        name, _, rest = kept["set-cookie"].partition("=")
+        kept["set-cookie"] = name + "=...;" + rest.partition(";")[2]
+    return {"status": status, "headers": kept, "body": body}
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "headers"),
+    [
+        ("GET", f"/topics/{TOPICS[0]}/", {}),  # a first visit: counted, meter cookie set
+        ("GET", f"/topics/{TOPICS[0]}/", {"cookie": "fill"}),  # past the meter: the gate
+        ("HEAD", f"/topics/{TOPICS[1]}/", {}),
+        ("GET", f"/topics/{TOPICS[1]}/", {"sec-purpose": "prefetch"}),
+        ("GET", f"/topics/{TOPICS[1]}/", {"purpose": "prefetch"}),
+        ("GET", f"/topics/{TOPICS[1]}/", {"range": "bytes=0-99"}),
+        ("GET", f"/topics/{TOPICS[1]}/", {"if-none-match": "*"}),
+        ("GET", f"/topics/{TOPICS[1]}/", {"if-modified-since": "Sat, 01 Jan 2000 00:00:00 GMT"}),
+        ("GET", f"/topics/{TOPICS[1].upper()}/index.html", {}),  # many URLs, one page: 301
+        ("GET", "/no-such-topic/", {}),
+        ("HEAD", "/no-such-topic/", {"cookie": "fill"}),
+        ("GET", "/", {}),
+        ("GET", "/?signed-out", {}),
+    ],
+)
+def test_the_anonymous_door_answers_as_the_embedded_server(
+    front: Front, method: str, target: str, headers: dict[str, str]
+) -> None:
+    """nginx's door for a visitor with no session cookie answers byte for byte as `site-api
+    serve` alone (the embedded door), headers included: only the connection's own differ."""
+    headers = {**headers, "accept-encoding": "identity"}  # nginx would gzip what it may
+    if headers.get("cookie") == "fill":
+        headers["cookie"] = full_cookie()
+    through = answer(front.base, method, target, headers)
+    direct = answer(front.api, method, target, headers)
+    assert through == direct
+
+
+@pytest.mark.parametrize(
+    ("cookie", "door"),
+    [
+        (f"session={'e' * 43}", "gate"),  # shaped as we issue them: auth_request, not stored
+        ("session=ended-long-ago", "anonymous"),  # no token we issue looks like this
+        (f"SESSION={'e' * 43}", "anonymous"),  # not the API's cookie name (case-sensitive)
+        (f"session={'e' * 43}; session={'f' * 43}", "anonymous"),  # the API reads the last
+    ],
+)
+def test_whichever_door_a_session_cookie_takes_the_api_decides(
+    front: Front, cookie: str, door: str
+) -> None:
+    """nginx picks the door by the session cookie alone, and the door decides nothing: a cookie
+    that names no live session gets the same anonymous answer, countdown and meter cookie,
+    through auth_request or straight from the API."""
+    topic = f"/topics/{TOPICS[0]}/"
+    uri = f"{topic}?door={len(cookie)}-{cookie[:8]}"  # this view's own line in nginx's log
+    response = httpx.get(front.base + uri, headers={"cookie": cookie})
+    assert response.status_code == 200
+    assert countdown_of(response.text) == "You can read 4 more topics before signing in."
+    assert response.headers["set-cookie"].startswith("meter=")
+    asked_gate = door == "gate"
+    assert gate_questions(front, uri, 1) == [int(asked_gate)]
+    assert gate_questions(front, uri, 1, path=topic) == [int(not asked_gate)]
 
 
 def test_gate_endpoints_answer_nginx_only(front: Front) -> None:

@@ -9,6 +9,7 @@ the cap.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import Engine
@@ -23,7 +24,10 @@ _EPOCH = date(1970, 1, 1).toordinal()
 class CpdRecorder:
     """Credits beacons and batches the seconds for the database."""
 
-    def __init__(self, engine: Engine, max_seconds: int) -> None:
+    def __init__(
+        self, engine: Engine, max_seconds: int, now: Callable[[], float] = time.time
+    ) -> None:
+        self.now = now  # the wall clock beacons are credited on (tests replace it)
         self.clock = ReadingClock(max_seconds)
         self._seconds = BatchedCounts(
             engine,
@@ -37,12 +41,16 @@ class CpdRecorder:
         self, user_id: int, page_id: str, view: str, total: float, now: float | None = None
     ) -> int:
         """Credit one beacon; returns the seconds credited (memory only, never I/O)."""
-        now = time.time() if now is None else now
+        now = self.now() if now is None else now
         seconds = self.clock.credit(user_id, page_id, view, total, now)
         if seconds:
             day = date.fromordinal(_EPOCH + int(now) // 86400)  # the UTC day
             self._seconds.add((user_id, page_id, day), seconds)
         return seconds
+
+    def allow(self, user_id: int) -> bool:
+        """Whether this reader may send one more beacon now (memory only)."""
+        return self.clock.allow(user_id, self.now())
 
     def forget_user(self, user_id: int) -> None:
         """Drop a reader's waiting seconds and views (recording off, or the log cleared)."""
@@ -55,5 +63,5 @@ class CpdRecorder:
 
     def flush(self) -> None:
         """Write the waiting seconds, and forget what no longer matters. Blocking."""
-        self.clock.sweep(time.time())
+        self.clock.sweep(self.now())
         self._seconds.flush()

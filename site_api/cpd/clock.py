@@ -17,6 +17,9 @@ from dataclasses import dataclass
 BEACONS_PER_MINUTE = 30
 #: A view unheard of for this long is forgotten (a later beacon from it is bounded by the clock).
 VIEW_MEMORY_SECONDS = 86_400
+#: Views one reader may have remembered at once: far above a day's reading, and a bound on the
+#: memory one account's stream of made-up view ids can take (further new views earn nothing).
+VIEWS_PER_READER = 500
 
 
 @dataclass
@@ -35,6 +38,7 @@ class ReadingClock:
         self._until: dict[int, float] = {}  # reader -> time up to which reading was credited
         self._views: dict[tuple[int, str], _View] = {}
         self._rate: dict[int, tuple[int, int]] = {}  # reader -> (minute, beacons in it)
+        self._view_counts: dict[int, int] = {}  # reader -> views remembered
         # Beacons are answered on the event loop, sweeps run in the flush thread.
         self._lock = threading.Lock()
 
@@ -66,6 +70,10 @@ class ReadingClock:
         claim = total - (known.total if known else 0.0)
         if claim <= 0:
             return 0  # a replay, or a report older than one already counted
+        if known is None:
+            if self._view_counts.get(user_id, 0) >= VIEWS_PER_READER:
+                return 0
+            self._view_counts[user_id] = self._view_counts.get(user_id, 0) + 1
         until = self._until.get(user_id, 0.0)
         credited = now - max(now - claim, until)
         self._until[user_id] = max(until, now)
@@ -77,6 +85,7 @@ class ReadingClock:
         with self._lock:
             for key in [k for k in self._views if k[0] == user_id]:
                 del self._views[key]
+            self._view_counts.pop(user_id, None)
 
     def sweep(self, now: float) -> None:
         """Forget what can no longer change a credit, so memory follows active readers only."""
@@ -85,10 +94,14 @@ class ReadingClock:
             self._views = {
                 k: v for k, v in self._views.items() if now - v.seen < VIEW_MEMORY_SECONDS
             }
+            counts: dict[int, int] = {}
+            for user_id, _ in self._views:
+                counts[user_id] = counts.get(user_id, 0) + 1
+            self._view_counts = counts
             # A report claims at most max_seconds before now: an older clock changes nothing.
             self._until = {u: t for u, t in self._until.items() if now - t < self.max_seconds}
             self._rate = {u: r for u, r in self._rate.items() if r[0] == minute}
 
     def size(self) -> int:
         """How many entries this memory holds (views, clocks, rates)."""
-        return len(self._views) + len(self._until) + len(self._rate)
+        return len(self._views) + len(self._until) + len(self._rate) + len(self._view_counts)

@@ -19,7 +19,13 @@ from site_api.cpd.recorder import CpdRecorder
 from site_api.db import save_versioned
 from site_api.deps import API_ERRORS, NO_STORE, EngineDep, PageIdPath, SettingsDep, api_error
 from site_api.models import CpdReflection
-from site_api.notes.api import MAX_CHARS, MAX_VERSION, plain_text
+from site_api.notes.api import (
+    MAX_CHARS,
+    MAX_VERSION,
+    OPTIONAL_TEXT_PATTERN,
+    TEXT_PATTERN,
+    plain_text,
+)
 
 #: A beacon is three short fields: anything longer is not ours.
 BEACON_BYTES = 1024
@@ -61,9 +67,16 @@ class ReflectionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    learned: str = Field(min_length=1, max_length=MAX_CHARS)
-    change: str = Field(default="", max_length=MAX_CHARS)
-    further: str = Field(default="", max_length=MAX_CHARS)
+    # The patterns are for the schema; the validators enforce the same rules with clearer words.
+    learned: str = Field(
+        min_length=1, max_length=MAX_CHARS, json_schema_extra={"pattern": TEXT_PATTERN}
+    )
+    change: str = Field(
+        default="", max_length=MAX_CHARS, json_schema_extra={"pattern": OPTIONAL_TEXT_PATTERN}
+    )
+    further: str = Field(
+        default="", max_length=MAX_CHARS, json_schema_extra={"pattern": OPTIONAL_TEXT_PATTERN}
+    )
     version: int | None = Field(default=None, ge=1, le=MAX_VERSION - 1)
 
     @field_validator("learned")
@@ -130,7 +143,18 @@ async def _read_beacon(request: Request) -> Beacon:
         raise HTTPException(status_code=422, detail=message) from None
 
 
-@router.post("/beacon", response_model=Credited, responses=BEACON_ERRORS)
+@router.post(
+    "/beacon",
+    response_model=Credited,
+    responses=BEACON_ERRORS,
+    # Read by hand (any content type, at most 1 KB): declared here so the schema says what it is.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": Beacon.model_json_schema()}},
+        }
+    },
+)
 async def beacon(request: Request, user: CurrentUser) -> JSONResponse:
     """Foreground reading time from a topic page (`navigator.sendBeacon`, any content type):
     credited in memory, written in batches; never more than real time or the cap."""

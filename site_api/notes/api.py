@@ -24,6 +24,8 @@ MAX_VERSION = 2**31 - 1  # fits every database's integer column
 # newline, carriage return and tab, and at least one character that is not white space.
 _ALLOWED = r"[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
 TEXT_PATTERN = rf"^{_ALLOWED}*[^\s\x00-\x08\x0B\x0C\x0E-\x1F\x7F]{_ALLOWED}*$"
+#: The same rule for text that may be empty (a CPD reflection's optional parts).
+OPTIONAL_TEXT_PATTERN = rf"^{_ALLOWED}*$"
 
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: api_error("No such page, or no note on it.")}

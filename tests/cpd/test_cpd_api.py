@@ -398,3 +398,24 @@ def test_bad_filters_are_a_message_not_an_error(client: TestClient, alice: CpdRe
         assert "form-errors" in response.text
     assert alice.get("/account/cpd/certificate", start="x").status_code == 400
     assert alice.get("/account/cpd/reflect", page="x" * 500, day="2026-01-01").status_code == 404
+
+
+def test_the_account_page_offers_the_switch_and_says_javascript_is_needed(
+    client: TestClient, alice: CpdReader
+) -> None:
+    page = alice.get("/account").text
+    assert "Record my reading for CPD" in page
+    assert "without it nothing is logged" in page
+    response = client.post(
+        "/account/cpd/switch",
+        data={"record": "on", "back": "account", "csrf_token": alice.csrf},
+        headers=alice.headers,
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/account?done=cpd-on#cpd"
+    page = alice.get("/account", done="cpd-on").text
+    assert "Stop recording my reading" in page and 'href="/account/cpd"' in page
+    assert "Your reading is now recorded for CPD" in page
+    state = client.get(f"/api/reader/{TOPICS[0]}", headers=alice.headers).json()
+    assert state["cpd"] is True

@@ -17,7 +17,8 @@ ENGINE_BIN := $(BIN)
 ENGINE_INSTALLED := $(INSTALLED)
 endif
 # Debian packages the test suite drives for real: chromium (browser tests), postgresql, nginx.
-DEB_PACKAGES := chromium fonts-liberation postgresql nginx
+# wrk: the benchmarks' smoke runs (tests/bench/).
+DEB_PACKAGES := chromium fonts-liberation postgresql nginx wrk
 export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: run test build preview install install-properdocs system-deps lint bench bench-scale clean

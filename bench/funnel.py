@@ -9,6 +9,7 @@ counter switched off, in alternating rounds of the same run; medians are reporte
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import secrets
@@ -53,18 +54,18 @@ def serve(factory: str, env: dict[str, str], log: Path) -> tuple[str, int, objec
     return url, proc.pid, proc
 
 
-def in_process(var: Path) -> None:
+def in_process(site: Path, var: Path, views_per_round: int) -> None:
     """Microseconds per anonymous first view in `PageServer.view`, counter on and off."""
-    settings = Settings(site_dir=SITE, var_dir=var, secret_key=secrets.token_urlsafe(32))
+    settings = Settings(site_dir=site, var_dir=var, secret_key=secrets.token_urlsafe(32))
     pages = create_app(settings).pages
     counter = pages.funnel
     found = pages.site.lookup(PAGE)
 
     async def views() -> float:
         start = time.perf_counter()
-        for _ in range(VIEWS):
+        for _ in range(views_per_round):
             await pages.view(found, None, "GET")
-        return (time.perf_counter() - start) / VIEWS * 1e6
+        return (time.perf_counter() - start) / views_per_round * 1e6
 
     best: dict[str, float] = {}
     for _ in range(5):
@@ -72,7 +73,7 @@ def in_process(var: Path) -> None:
             pages.funnel = funnel
             best[name] = min(best.get(name, 1e9), asyncio.run(views()))
     print(
-        f"in-process view(), anonymous first visit, best of 5 x {VIEWS:,}: "
+        f"in-process view(), anonymous first visit, best of 5 x {views_per_round:,}: "
         f"off {best['off']:.2f} us, on {best['on']:.2f} us, "
         f"counting {best['on'] - best['off']:.2f} us ({best['on'] / best['off'] - 1:+.1%})"
     )
@@ -80,13 +81,24 @@ def in_process(var: Path) -> None:
 
 def main() -> None:
     """Alternate rounds of each scenario with and without counting; print medians and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--site", type=Path, default=SITE, help="the built site (its link)")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="alternating wrk rounds")
+    parser.add_argument("--views", type=int, default=VIEWS, help="in-process views per round")
+    parser.add_argument("--seconds", type=int, default=None, help="each wrk run's length")
+    parser.add_argument("--warm-up", type=int, default=None, help="wrk warm-up seconds")
+    args = parser.parse_args()
+    timing = {
+        k: v for k, v in (("seconds", args.seconds), ("warm_up", args.warm_up)) if v is not None
+    }
+    rounds = args.rounds
     tmp = Path(tempfile.mkdtemp(prefix="site-bench-funnel-"))
     (tmp / "var").mkdir()
-    in_process(tmp / "var")
+    in_process(args.site, tmp / "var", args.views)
     env = {
         **os.environ,
         "SITE_SECRET_KEY": secrets.token_urlsafe(32),
-        "SITE_SITE_DIR": str(SITE),
+        "SITE_SITE_DIR": str(args.site),
         "SITE_VAR_DIR": str(tmp / "var"),
         "SITE_LOG_LEVEL": os.environ.get("SITE_LOG_LEVEL", "info"),
         "PYTHONPATH": str(Path(__file__).parent),
@@ -96,7 +108,7 @@ def main() -> None:
     upgrade(f"sqlite:///{tmp / 'var' / 'site.db'}")
     results: dict[tuple[str, str], list[Row]] = {}
     try:
-        for n in range(ROUNDS):
+        for n in range(rounds):
             for factory in ("not_counting", "counting"):
                 url, pgid, proc = serve(factory, env, tmp / f"{factory}.log")
                 try:
@@ -105,14 +117,15 @@ def main() -> None:
                         ("anonymous first visit", []),
                         ("anonymous within the meter", [f"Cookie: meter={meter}"]),
                     ):
-                        row = wrk(f"{factory} {scenario} #{n + 1}", url, headers, pgid)
+                        name = f"{factory} {scenario} #{n + 1}"
+                        row = wrk(name, url, headers, pgid, **timing)
                         print(f"  {row.name}: {row.rps:.0f} req/s, p50 {row.p50:.2f} ms")
                         results.setdefault((scenario, factory), []).append(row)
                 finally:
                     stop(proc)  # type: ignore[arg-type]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\nGET {PAGE}, embedded app, 1 Granian worker, medians of {ROUNDS} alternating rounds")
+    print(f"\nGET {PAGE}, embedded app, 1 Granian worker, medians of {rounds} alternating rounds")
     print(
         f"{'scenario':<30} {'off req/s':>10} {'on req/s':>10} {'on/off':>7} {'p50 off/on ms':>15}"
         f" {'CPU us/req off/on':>18}"

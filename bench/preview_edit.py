@@ -9,6 +9,7 @@ can only rebuild everything.
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
@@ -25,7 +26,7 @@ from synthetic_site import topic_ids, write_synthetic_project  # noqa: E402
 RUNS = 3
 
 
-def measure(topics: int) -> tuple[float, list[float]]:
+def measure(topics: int, runs: int = RUNS) -> tuple[float, list[float]]:
     """(plain build seconds, edit-to-visible seconds per run)."""
     from playwright.sync_api import sync_playwright
 
@@ -50,7 +51,7 @@ def measure(topics: int) -> tuple[float, list[float]]:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = browser.new_page()
                 page.goto(f"{base}/topics/{page_id}/")
-                for run in range(RUNS):
+                for run in range(runs):
                     marker = f"Edit number {run} saved now."
                     saved = time.monotonic()
                     source.write_text(source.read_text() + f"\n{marker}\n")
@@ -63,9 +64,13 @@ def measure(topics: int) -> tuple[float, list[float]]:
 
 
 def main() -> None:
-    print(f"cores: {os.cpu_count()}; {RUNS} edits per size")
-    for topics in (10, 1000):
-        reference, times = measure(topics)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 1000], help="topics")
+    parser.add_argument("--runs", type=int, default=RUNS, help="edits per size")
+    args = parser.parse_args()
+    print(f"cores: {os.cpu_count()}; {args.runs} edits per size")
+    for topics in args.sizes:
+        reference, times = measure(topics, args.runs)
         median = statistics.median(times)
         print(
             f"{topics:>5} topics: plain strict mkdocs build {reference:.1f} s; "

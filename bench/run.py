@@ -8,6 +8,7 @@ anonymous visitors; every row is also given as a ratio to plain nginx.
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import os
 import re
@@ -47,7 +48,7 @@ PAGE = "/topics/macrophage-activation-syndrome/"
 #: The countdown's own words ("You can read 4 more topics before signing in.").
 COUNTDOWN = "before signing in"
 WRK = ["wrk", "-t2", "-c32", "--latency"]
-WARMUP, DURATION = "2s", "10s"
+WARMUP, DURATION = 2, 10  # seconds; `--warm-up` and `--seconds` (the smoke run: 0 and 1)
 #: The servers' log level: `SITE_LOG_LEVEL` when set, else info, the default (a JSON line per
 #: request); `SITE_LOG_LEVEL=warning make bench` measures without those lines.
 LOG_LEVEL = os.environ.get("SITE_LOG_LEVEL", "info")
@@ -87,12 +88,24 @@ class Row(NamedTuple):
     errors: list[str]
 
 
-def wrk(name: str, url: str, headers: list[str], *pgids: int) -> Row:
+class ScenarioError(RuntimeError):
+    """A scenario that could not be measured; the others still are."""
+
+
+def wrk(
+    name: str,
+    url: str,
+    headers: list[str],
+    *pgids: int,
+    seconds: int = DURATION,
+    warm_up: int = WARMUP,
+) -> Row:
     """Warm up, then one bounded wrk run; requests/s, p50/p99 (ms), server CPU %, errors."""
     hdr = [a for h in headers for a in ("-H", h)]
-    subprocess.run([*WRK, "-d", WARMUP, *hdr, url], check=True, capture_output=True)
+    if warm_up:
+        subprocess.run([*WRK, "-d", f"{warm_up}s", *hdr, url], check=True, capture_output=True)
     cpu0, t0 = cpu_seconds(pgids), time.monotonic()
-    run = subprocess.run([*WRK, "-d", DURATION, *hdr, url], check=True, capture_output=True)
+    run = subprocess.run([*WRK, "-d", f"{seconds}s", *hdr, url], check=True, capture_output=True)
     cpu = 100 * (cpu_seconds(pgids) - cpu0) / (time.monotonic() - t0)
     out = run.stdout.decode()
     pct = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
@@ -106,7 +119,7 @@ def check(url: str, headers: dict[str, str], countdown: bool, set_cookie: bool) 
     r = httpx.get(url, headers=headers)
     has, cookie = COUNTDOWN in r.text, "set-cookie" in r.headers
     if r.status_code != 200 or has != countdown or cookie != set_cookie:
-        sys.exit(
+        raise ScenarioError(
             f"pre-check failed for {url} {headers}: {r.status_code}, countdown={has}, "
             f"set-cookie={cookie}"
         )
@@ -130,19 +143,49 @@ def seed_session(env: dict[str, str], database_url: str) -> str:
     return token
 
 
-def load_page(name: str, url: str, token: str, *pgids: int) -> list[Row]:
-    """The page for a signed-in reader, for a visitor within the meter re-reading a page already
-    counted (cookie unchanged), and for a first visit each time (counted, Set-Cookie)."""
-    signed_in = check(url, {"Cookie": f"session={token}"}, countdown=False, set_cookie=False)
-    if "meter-countdown" in signed_in.text:
-        sys.exit(f"pre-check failed for {url}: the signed-in reader got a notice in the slot")
-    meter = check(url, {}, countdown=True, set_cookie=True).cookies["meter"]
-    check(url, {"Cookie": f"meter={meter}"}, countdown=True, set_cookie=False)
-    return [
-        wrk(f"{name}, signed-in", url, [f"Cookie: session={token}"], *pgids),
-        wrk(f"{name}, anonymous within the meter", url, [f"Cookie: meter={meter}"], *pgids),
-        wrk(f"{name}, anonymous first visit", url, [], *pgids),
-    ]
+class Bench:
+    """One run's options and its rows so far; each row is printed as soon as it is measured, and
+    a scenario that fails is recorded as such while the others go on."""
+
+    def __init__(self, seconds: int, warm_up: int) -> None:
+        self.seconds, self.warm_up = seconds, warm_up
+        self.rows: list[Row] = []
+        self.failed: list[str] = []
+
+    def measure(self, name: str, url: str, headers: list[str], *pgids: int) -> None:
+        """One wrk row, printed at once."""
+        row = wrk(name, url, headers, *pgids, seconds=self.seconds, warm_up=self.warm_up)
+        self.rows.append(row)
+        reference = self.rows[0].rps if self.rows else row.rps
+        print(
+            f"  {row.name}: {row.rps:.0f} req/s, p50 {row.p50:.2f} ms, p99 {row.p99:.2f} ms, "
+            f"{row.rps / reference:.3f} of the first row, CPU {row.cpu:.0f}%"
+            + "".join(f"; {e}" for e in row.errors),
+            flush=True,
+        )
+
+    @contextmanager
+    def scenario(self, title: str) -> Iterator[None]:
+        """A group of rows: a failure inside is reported and recorded, and the run goes on."""
+        print(title, flush=True)
+        try:
+            yield
+        except (ScenarioError, RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            self.failed.append(f"{title}: {exc}")
+            print(f"  FAILED: {exc}", flush=True)
+
+    def load_page(self, name: str, url: str, token: str, *pgids: int) -> None:
+        """The page for a signed-in reader, for a visitor within the meter re-reading a page
+        already counted (cookie unchanged), and for a first visit each time (counted,
+        Set-Cookie)."""
+        signed_in = check(url, {"Cookie": f"session={token}"}, countdown=False, set_cookie=False)
+        if "meter-countdown" in signed_in.text:
+            raise ScenarioError(f"pre-check failed for {url}: a signed-in reader got a notice")
+        meter = check(url, {}, countdown=True, set_cookie=True).cookies["meter"]
+        check(url, {"Cookie": f"meter={meter}"}, countdown=True, set_cookie=False)
+        self.measure(f"{name}, signed-in", url, [f"Cookie: session={token}"], *pgids)
+        self.measure(f"{name}, anonymous within the meter", url, [f"Cookie: meter={meter}"], *pgids)
+        self.measure(f"{name}, anonymous first visit", url, [], *pgids)
 
 
 @contextmanager
@@ -167,75 +210,98 @@ def plain_nginx(
         stop(proc)
 
 
-def floor(nginx: str, tmp: Path) -> Row:
+def floor(bench: Bench, nginx: str, site: Path, tmp: Path) -> None:
     """deploy/'s nginx in front of bench/noop_gate.py on Granian: the cost of the front door."""
     api_port, port = free_port(), free_port()
-    render_nginx(SITE, f"127.0.0.1:{api_port}", f"127.0.0.1:{port}", tmp)
+    render_nginx(site, f"127.0.0.1:{api_port}", f"127.0.0.1:{port}", tmp)
     granian = [str(Path(sys.executable).with_name("granian")), "--interface", "asgi"]
     granian += ["--host", "127.0.0.1", "--port", str(api_port), "--log-level", "warning"]
     granian += ["--working-dir", str(ROOT / "bench"), "noop_gate:app"]
-    gate = start(granian, tmp / "gate.log")
+    # The gate names the page's file inside the live build, as /api/gate does (deploy/nginx.conf).
+    env = {**os.environ, "NOOP_GATE_SITE": str(site)}
+    gate = start(granian, tmp / "gate.log", env)
     try:
         wait_http(f"http://127.0.0.1:{api_port}/", gate, tmp / "gate.log")
         with front_door(nginx, tmp, f"http://127.0.0.1:{port}") as front:
             url = f"http://127.0.0.1:{port}{PAGE}"
             check(url, {}, countdown=True, set_cookie=False)
-            return wrk("floor: nginx auth_request, no-op gate", url, [], front.pid, gate.pid)
+            bench.measure("floor: nginx auth_request, no-op gate", url, [], front.pid, gate.pid)
     finally:
         stop(gate)
 
 
 def main() -> None:
     """Run every scenario once and print the table (also written to bench/results.txt)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--site", type=Path, default=SITE, help="the built site (its link)")
+    parser.add_argument("--seconds", type=int, default=DURATION, help="each wrk run's length")
+    parser.add_argument("--warm-up", type=int, default=WARMUP, help="wrk warm-up seconds")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=list(WORKERS),
+        help="site-api serve --workers behind nginx, one production scenario each",
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.txt")
+    args = parser.parse_args()
     nginx, bindir = nginx_binary(), postgres_bindir()
     if not nginx or not shutil.which("wrk") or bindir is None:
         sys.exit(
             "nginx, wrk and PostgreSQL are needed: sudo apt-get install -y nginx wrk postgresql"
         )
+    site = args.site
     load_before = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="site-bench-"))
     env = {**os.environ, "SITE_SECRET_KEY": secrets.token_urlsafe(32), "SITE_LOG_LEVEL": LOG_LEVEL}
-    rows: list[Row] = []
+    bench = Bench(args.seconds, args.warm_up)
     try:
-        print("plain nginx (static site/)")
-        (tmp / "static").mkdir()
-        with plain_nginx(nginx, tmp / "static") as (url, pgid):
-            rows.append(wrk("plain nginx, static file (reference)", url, [], pgid))
+        with bench.scenario("plain nginx (static site/)"):
+            (tmp / "static").mkdir()
+            with plain_nginx(nginx, tmp / "static", site) as (url, pgid):
+                bench.measure("plain nginx, static file (reference)", url, [], pgid)
 
-        print(
+        with bench.scenario(
             "floor: nginx (deploy/ config) asking a gate that decides nothing (bench/noop_gate.py)"
-        )
-        rows.append(floor(nginx, tmp / "floor"))
+        ):
+            floor(bench, nginx, site, tmp / "floor")
 
-        print("site-api serve, SQLite (the embedded server)")
-        var = tmp / "var"
-        embedded = {**env, "SITE_SITE_DIR": str(SITE), "SITE_VAR_DIR": str(var)}
-        token = seed_session(embedded, f"sqlite:///{var / 'site.db'}")
-        port = free_port()
-        proc = start([SITE_API, "serve", "--port", str(port)], tmp / "serve.log", embedded)
-        try:
-            url = f"http://127.0.0.1:{port}{PAGE}"
-            wait_http(url, proc, tmp / "serve.log")
-            rows += load_page("embedded", url, token, proc.pid)
-        finally:
-            stop(proc)
+        with bench.scenario("site-api serve, SQLite (the embedded server)"):
+            var = tmp / "var"
+            embedded = {**env, "SITE_SITE_DIR": str(site), "SITE_VAR_DIR": str(var)}
+            token = seed_session(embedded, f"sqlite:///{var / 'site.db'}")
+            port = free_port()
+            proc = start([SITE_API, "serve", "--port", str(port)], tmp / "serve.log", embedded)
+            try:
+                url = f"http://127.0.0.1:{port}{PAGE}"
+                wait_http(url, proc, tmp / "serve.log")
+                bench.load_page("embedded", url, token, proc.pid)
+            finally:
+                stop(proc)
 
-        with postgres_cluster(bindir, durable=True) as server:
+        with (
+            bench.scenario("production: PostgreSQL (durable)"),
+            postgres_cluster(bindir, durable=True) as server,
+        ):
             database_url = server + "postgres"
             production = {**env, "SITE_VAR_DIR": str(tmp / "var-pg")}
             production["SITE_DATABASE_URL"] = database_url
             token = seed_session(production, database_url)
-            for workers in WORKERS:
-                print(f"production: nginx, auth_request, {workers} worker(s), PostgreSQL")
-                run_dir = tmp / f"topology-{workers}"
-                run_dir.mkdir()
-                with topology(nginx, SITE, run_dir, production, workers) as front:
-                    pgids = (front.nginx.pid, front.workers.pid)
-                    name = f"production, {workers} worker{'s' if workers > 1 else ''}"
-                    rows += load_page(name, front.base + PAGE, token, *pgids)
+            for workers in args.workers:
+                with bench.scenario(
+                    f"production: nginx, auth_request, {workers} worker(s), PostgreSQL"
+                ):
+                    run_dir = tmp / f"topology-{workers}"
+                    run_dir.mkdir()
+                    with topology(nginx, site, run_dir, production, workers) as front:
+                        pgids = (front.nginx.pid, front.workers.pid)
+                        name = f"production, {workers} worker{'s' if workers > 1 else ''}"
+                        bench.load_page(name, front.base + PAGE, token, *pgids)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    report(rows, load_before, os.getloadavg())
+    report(bench, load_before, os.getloadavg(), args.out)
+    if bench.failed:
+        sys.exit(f"{len(bench.failed)} scenario(s) failed; the rows above were measured")
 
 
 def target(row: Row) -> float | None:
@@ -245,22 +311,25 @@ def target(row: Row) -> float | None:
     return TARGETS["signed-in" if row.name.endswith("signed-in") else "anonymous"]
 
 
-def report(rows: list[Row], before: tuple[float, ...], after: tuple[float, ...]) -> None:
-    """Print the table and the load notes; write the same text to bench/results.txt."""
-    wrk_args = f"wrk {' '.join(WRK[1:])} -d{DURATION} after a {WARMUP} warm-up"
+def report(bench: Bench, before: tuple[float, ...], after: tuple[float, ...], out: Path) -> None:
+    """Print the table and the load notes; write the same text to `out` (bench/results.txt)."""
+    rows = bench.rows
+    wrk_args = f"wrk {' '.join(WRK[1:])} -d{bench.seconds}s after a {bench.warm_up}s warm-up"
     head = (
         f"{'scenario':<44} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'vs nginx':>8} "
         f"{'target':>7} {'CPU':>5}"
     )
     lines = [f"GET {PAGE} on 127.0.0.1; {wrk_args}; log level {LOG_LEVEL}", "", head]
+    reference = rows[0].rps if rows and "reference" in rows[0].name else None
     for r in rows:
-        ratio, floor = r.rps / rows[0].rps, target(r)
+        ratio, floor = (r.rps / reference if reference else float("nan")), target(r)
         goal = "" if floor is None else f"{'>=' if ratio >= floor else '< '}{floor:.2f}"
         lines.append(
             f"{r.name:<44} {r.rps:>8.0f} {r.p50:>7.2f} {r.p99:>7.2f} {ratio:>8.3f} "
             f"{goal:>7} {r.cpu:>4.0f}%"
         )
         lines += [f"    ! {e}" for e in r.errors]
+    lines += [f"FAILED {f}" for f in bench.failed]
     lines += [
         "",
         f"machine: {os.cpu_count()} CPUs, shared by wrk (2 threads) and the servers; load average "
@@ -274,7 +343,7 @@ def report(rows: list[Row], before: tuple[float, ...], after: tuple[float, ...])
     ]
     text = "\n".join(lines) + "\n"
     print("\n" + text)
-    (ROOT / "bench" / "results.txt").write_text(text)
+    out.write_text(text)
 
 
 if __name__ == "__main__":

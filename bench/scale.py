@@ -5,7 +5,9 @@ Generates N topics (about 1,500 words each, headings, a table, 5–10 references
 citations, aliases, a section, related topics), then:
 - builds them with `site-api build` and with plain mkdocs-material (the same Markdown and the
   same navigation settings, no hook, no theme overrides): seconds and peak RSS of each;
-- reports `site/` bytes, one topic's HTML bytes and the static search index's bytes;
+- reports `site/` bytes, one topic's HTML bytes and the server-side search index's bytes;
+- times the build's link check with 2,000 broken links (their "did you mean" suggestions)
+  against comparing each with every page (difflib, estimated from 20 links);
 - starts `site-api serve` on the result: seconds until it answers, one worker's RSS after 1,000
   requests to random topics, and requests/s for random topics with wrk (a Lua script picks the
   topic) against nginx serving the same files.
@@ -40,6 +42,7 @@ from servers import SITE_API, free_port, nginx_binary, start, stop, wait_http  #
 
 from site_api.config import Settings  # noqa: E402
 from site_api.content.engine import engine_command  # noqa: E402
+from site_api.content.search_index import search_index_path_for  # noqa: E402
 
 HOOK = "site_api/content/mkdocs_hooks.py"
 HEADINGS = [
@@ -202,6 +205,9 @@ NOUNS = [
     "vasculitis",
 ]
 CITED = re.compile(r"\s*\[@[^\]]*\]")
+#: A Markdown link or image; the generated text keeps its words only (the real topics' links
+#: point to pages the generated catalogue does not have).
+LINKED = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 
 
 def corpus() -> tuple[list[str], list[dict[str, Any]]]:
@@ -215,7 +221,8 @@ def corpus() -> tuple[list[str], list[dict[str, Any]]]:
         for line in body.splitlines():
             if not line or line[0] in "#|-*!<>`0123456789" or line.startswith("    "):
                 continue
-            for sentence in re.split(r"(?<=[.!?])\s+", CITED.sub("", line)):
+            plain = LINKED.sub(r"\1", CITED.sub("", line))
+            for sentence in re.split(r"(?<=[.!?])\s+", plain):
                 if len(sentence.split()) >= 6 and sentence[-1] in ".!?":
                     sentences.append(sentence)
     return sentences, list(references.values())
@@ -296,7 +303,7 @@ def write_project(root: Path, topics: int, seed: int = 11) -> None:
     sentences, references = corpus()
     content = root / "content"
     (content / "topics").mkdir(parents=True)
-    for name in ("authors.yml", "about.md", "terms.md", "index.md"):
+    for name in ("authors.yml", "about.md", "terms.md", "index.md", "whats-new.md"):
         shutil.copy(ROOT / "content" / name, content / name)
     sections = {
         s.lower().replace(" ", "-"): {"title": s, "summary": f"Topics in {s.lower()}."}
@@ -367,7 +374,7 @@ def rss_of_group(pgid: int) -> int:
     return best
 
 
-def wrk_random(base: str, paths_file: Path, tmp: Path, duration: str = "10s") -> float:
+def wrk_random(base: str, paths_file: Path, tmp: Path, seconds: int = 10) -> float:
     """Requests/s for random topics: a wrk Lua script picks one per request."""
     script = tmp / "random.lua"
     script.write_text(
@@ -382,8 +389,9 @@ end
         encoding="utf-8",
     )
     cmd = ["wrk", "-t2", "-c32", "-s", str(script)]
-    subprocess.run([*cmd, "-d", "2s", base], check=True, capture_output=True)
-    out = subprocess.run([*cmd, "-d", duration, base], check=True, capture_output=True).stdout
+    warm_up = f"{min(seconds, 2)}s"
+    subprocess.run([*cmd, "-d", warm_up, base], check=True, capture_output=True)
+    out = subprocess.run([*cmd, "-d", f"{seconds}s", base], check=True, capture_output=True).stdout
     text = out.decode()
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     if errors:
@@ -391,7 +399,9 @@ end
     return float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
 
 
-def serve(site: Path, topics: list[str], tmp: Path) -> dict[str, float]:
+def serve(
+    site: Path, topics: list[str], tmp: Path, requests: int, wrk_seconds: int
+) -> dict[str, float]:
     """Start `site-api serve` on `site`; start seconds, worker RSS, req/s for random topics."""
     port = free_port()
     env = {
@@ -411,7 +421,7 @@ def serve(site: Path, topics: list[str], tmp: Path) -> dict[str, float]:
         rss_start = rss_of_group(proc.pid)
         rng = random.Random(1)
         with httpx.Client(base_url=base) as client:
-            for _ in range(1000):
+            for _ in range(requests):
                 client.cookies.clear()
                 response = client.get(rng.choice(topics))
                 if response.status_code != 200:
@@ -419,7 +429,7 @@ def serve(site: Path, topics: list[str], tmp: Path) -> dict[str, float]:
         rss = rss_of_group(proc.pid)
         paths = tmp / "paths.txt"
         paths.write_text("\n".join(topics) + "\n", encoding="utf-8")
-        rps = wrk_random(base, paths, tmp)
+        rps = wrk_random(base, paths, tmp, wrk_seconds)
         rss_after_wrk = rss_of_group(proc.pid)
     finally:
         stop(proc)
@@ -432,12 +442,85 @@ def serve(site: Path, topics: list[str], tmp: Path) -> dict[str, float]:
     }
 
 
+def link_check(ours: Path, broken: int, sample: int = 20) -> tuple[float, float, float]:
+    """The build's link check over the generated topics with `broken` broken links (each a
+    topic's name with a letter dropped): seconds with them, seconds with none, and the old
+    way's estimate (difflib over every page per broken link, timed on `sample` links)."""
+    import difflib
+
+    from site_api.content.links import LinkSource, check_links
+
+    docs = ours / "content"
+    topics = sorted((docs / "topics").glob("*.md"))
+    rng = random.Random(3)
+    added: dict[int, list[str]] = {}
+    wanted = []
+    for _ in range(broken):
+        name = rng.choice(topics).stem
+        at = rng.randrange(1, len(name) - 1)
+        wanted.append(f"topics/{name[:at]}{name[at + 1 :]}.md")
+        added.setdefault(rng.randrange(len(topics)), []).append(f"See [it]({wanted[-1][7:]}).")
+    names: dict[str, list[str]] = {}
+    clean, dirty = [], []
+    for n, path in enumerate(topics):
+        _, front, body = path.read_text(encoding="utf-8").split("---", 2)
+        meta = yaml.load(front, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        uri = f"topics/{path.name}"
+        names[uri] = [meta["title"], *meta.get("aliases", [])]
+        clean.append(LinkSource(str(path), uri, body, 1))
+        dirty.append(LinkSource(str(path), uri, "\n".join([body, *added.get(n, [])]), 1))
+    others = ["index.md", "about.md", "terms.md", "whats-new.md"]
+    t0 = time.perf_counter()
+    assert check_links(clean, others, names) == []
+    none_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    errors = check_links(dirty, others, names)
+    with_s = time.perf_counter() - t0
+    if len(errors) != broken:
+        sys.exit(f"link check: {len(errors)} errors for {broken} broken links")
+    md_files = sorted([*names, *others])
+    t0 = time.perf_counter()
+    for uri in wanted[:sample]:
+        difflib.get_close_matches(uri, md_files, n=1, cutoff=0.5)
+    old_s = (time.perf_counter() - t0) / min(sample, broken) * broken
+    return with_s, none_s, old_s
+
+
 def main() -> None:
     """Generate, build twice, serve, and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("topics", type=int, nargs="?", default=1000)
     parser.add_argument("--keep", type=Path, help="work here and keep the result")
+    parser.add_argument(
+        "--generate-only",
+        type=Path,
+        metavar="DIR",
+        help="only write the project (content, mkdocs.yml, theme) into DIR, then stop",
+    )
+    parser.add_argument("--requests", type=int, default=1000, help="random topics fetched")
+    parser.add_argument("--wrk-seconds", type=int, default=10, help="each wrk run's length")
+    parser.add_argument("--broken-links", type=int, default=2000, help="for the link check row")
+    parser.add_argument(
+        "--links-only", action="store_true", help="generate, then time only the link check"
+    )
     args = parser.parse_args()
+    if args.links_only:
+        with tempfile.TemporaryDirectory(prefix="site-scale-links-") as links_tmp:
+            write_project(Path(links_tmp), args.topics)
+            with_s, none_s, old_s = link_check(Path(links_tmp), args.broken_links)
+        print(
+            f"{args.topics} topics, link check: {args.broken_links:,} broken links with "
+            f"suggestions {with_s:.2f} s (none broken: {none_s:.2f} s); difflib over every page "
+            f"{old_s:.1f} s (est.); load {os.getloadavg()[0]:.1f}"
+        )
+        return
+    if args.generate_only is not None:
+        if args.generate_only.exists() and any(args.generate_only.iterdir()):
+            sys.exit(f"{args.generate_only} is not empty")
+        write_project(args.generate_only, args.topics)
+        print(f"wrote {args.topics} topics into {args.generate_only}; build it there with")
+        print(f"  cd {args.generate_only} && {SITE_API} build")
+        return
     nginx = nginx_binary()
     if not nginx or not shutil.which("wrk"):
         sys.exit("nginx and wrk are needed: sudo apt-get install -y nginx wrk")
@@ -451,22 +534,26 @@ def main() -> None:
         site_api = [SITE_API, "build", "-f", str(ours / "mkdocs.yml")]
         ours_s, ours_cpu, ours_rss = timed(site_api, ours)
         print("building: plain mkdocs-material")
+        site, plain_site = ours / "site", plain / "site"
         engine = engine_command(Settings().build_engine)  # SITE_BUILD_ENGINE, as site-api's
         mkdocs = [*engine, "build", "-q", "-f", str(plain / "mkdocs.yml")]
-        plain_s, plain_cpu, plain_rss = timed(mkdocs, plain)
+        plain_s, plain_cpu, plain_rss = timed([*mkdocs, "-d", str(plain_site)], plain)
         print(f"  site-api build {ours_s:.1f} s, plain mkdocs-material {plain_s:.1f} s")
 
-        site, plain_site = ours / "site", plain / "site"
+        print(f"link check: {args.broken_links} broken links")
+        links_s, links_none_s, links_old_s = link_check(ours, args.broken_links)
+
         topic = "topics/topic-00000/index.html"
         topics = [f"/topics/topic-{n:05d}/" for n in range(args.topics)]
         print("serving: site-api serve, then nginx on the same files")
-        served = serve(site, topics, tmp)
+        served = serve(site, topics, tmp, args.requests, args.wrk_seconds)
         (tmp / "nginx").mkdir(exist_ok=True)
         with plain_nginx(nginx, tmp / "nginx", site, topics[0]) as (url, _):
             base = url.split("/topics/", 1)[0]
-            nginx_rps = wrk_random(base, tmp / "paths.txt", tmp)
+            nginx_rps = wrk_random(base, tmp / "paths.txt", tmp, args.wrk_seconds)
 
         mb = 1024 * 1024
+        index_bytes = search_index_path_for(site.resolve()).stat().st_size
         rows = [
             ("build seconds (wall)", f"{ours_s:.1f}", f"{plain_s:.1f}", f"{ours_s / plain_s:.2f}×"),
             (
@@ -478,7 +565,7 @@ def main() -> None:
             ("build peak RSS", f"{ours_rss / mb:.0f} MB", f"{plain_rss / mb:.0f} MB", ""),
             (
                 "site/ bytes",
-                f"{tree_bytes(site) / mb:.1f} MB",
+                f"{tree_bytes(site.resolve()) / mb:.1f} MB",
                 f"{tree_bytes(plain_site) / mb:.1f} MB",
                 "",
             ),
@@ -489,14 +576,21 @@ def main() -> None:
                 "",
             ),
             (
-                "search/search_index.json",
-                f"{(site / 'search/search_index.json').stat().st_size / 1024:.0f} KB",
-                f"{(plain_site / 'search/search_index.json').stat().st_size / 1024:.0f} KB",
+                "search index (site-search.sqlite, server-side)",
+                f"{index_bytes / mb:.1f} MB",
                 "",
+                "",
+            ),
+            (
+                f"link check, {args.broken_links:,} broken links with suggestions "
+                f"(none broken: {links_none_s:.2f} s)",
+                f"{links_s:.2f} s",
+                f"difflib over every page {links_old_s:.1f} s (est.)",
+                f"{links_s / links_old_s:.3f}×",
             ),
             ("server start (until /healthz answers)", f"{served['start']:.2f} s", "", ""),
             (
-                "worker RSS: at start / after 1,000 random topics / after wrk",
+                f"worker RSS: at start / after {args.requests:,} random topics / after wrk",
                 f"{served['rss_start'] / mb:.0f} / {served['rss'] / mb:.0f} / "
                 f"{served['rss_wrk'] / mb:.0f} MB",
                 "",

@@ -12,6 +12,7 @@ Prints p50 / p95 in milliseconds.
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import random
 import re
@@ -77,7 +78,7 @@ def row(label: str, samples: list[float], reference: float | None = None) -> Non
     print(f"  {label:<28} p50 {p50:7.3f} ms   p95 {p95:7.3f} ms   {ratio}")
 
 
-def bench_1000(tmp: Path) -> None:
+def bench_1000(tmp: Path, topics: int = 1000, rounds: int = ROUNDS) -> None:
     import httpx
     from conftest import mkdocs_build
     from fastapi.testclient import TestClient
@@ -86,7 +87,7 @@ def bench_1000(tmp: Path) -> None:
     from site_api.db import upgrade
     from site_api.web.app import create_app
 
-    config = write_synthetic_project(tmp, 1000)
+    config = write_synthetic_project(tmp, topics)
     site = tmp / "site"
     start = time.perf_counter()
     result = mkdocs_build(config, site)
@@ -110,7 +111,7 @@ def bench_1000(tmp: Path) -> None:
     write_index(tmp / "again.sqlite", again, {})
     write_s = time.perf_counter() - start
     share = (extract_s + write_s) / build_s
-    print(f"1,000 topics: site build (MkDocs, strict, index included) {build_s:.1f} s")
+    print(f"{topics:,} topics: site build (MkDocs, strict, index included) {build_s:.1f} s")
     print(
         f"  index: {index_path.stat().st_size / 1e6:.2f} MB; text extraction {extract_s:.2f} s "
         f"+ write {write_s:.2f} s = {100 * share:.1f}% of the site build"
@@ -122,19 +123,19 @@ def bench_1000(tmp: Path) -> None:
     settings = Settings(site_dir=site, var_dir=var, secret_key="b" * 40, log_level="warning")
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         client.get("/healthz")
-        reference = percentiles(timed(lambda: client.get("/healthz"), ROUNDS))[0]
+        reference = percentiles(timed(lambda: client.get("/healthz"), rounds))[0]
         print("  GET /api/search in-process (whole ASGI app, no network):")
-        row("GET /healthz (reference)", timed(lambda: client.get("/healthz"), ROUNDS))
+        row("GET /healthz (reference)", timed(lambda: client.get("/healthz"), rounds))
         for kind, queries in QUERIES.items():
             samples: list[float] = []
             for q in queries:
                 url = httpx.URL("/api/search", params={"q": q})
                 assert client.get(url).status_code == 200
-                samples += timed(lambda url=url: client.get(url), ROUNDS // len(queries))  # type: ignore[misc]
+                samples += timed(lambda url=url: client.get(url), max(rounds // len(queries), 1))  # type: ignore[misc]
             row(kind, samples, reference)
 
 
-def bench_30000(tmp: Path, zipf: bool) -> None:
+def bench_30000(tmp: Path, zipf: bool, size: int = 30000, rounds: int = ROUNDS) -> None:
     real = sorted(
         {
             w.lower()
@@ -170,7 +171,7 @@ def bench_30000(tmp: Path, zipf: bool) -> None:
             headings=[w.capitalize() for w in rng.sample(real, 5)],
             body=text(400),
         )
-        for n in range(1, 30001)
+        for n in range(1, size + 1)
     ]
     path = tmp / f"big-{zipf}.sqlite"
     start = time.perf_counter()
@@ -181,7 +182,7 @@ def bench_30000(tmp: Path, zipf: bool) -> None:
         "Zipf-distributed words, long tail" if zipf else "uniform draw from the real topics' words"
     )
     print(
-        f"30,000 topics, index only, 400-word bodies ({kind}): index "
+        f"{size:,} topics, index only, 400-word bodies ({kind}): index "
         f"{path.stat().st_size / 1e6:.0f} MB written in {write_s:.1f} s; "
         f"vocabulary {len(index.vocabulary):,} terms"
     )
@@ -196,7 +197,7 @@ def bench_30000(tmp: Path, zipf: bool) -> None:
                 index.search(plan, 10, quick=quick)
                 samples += timed(
                     lambda q=q, quick=quick: index.search(index.plan(q), 10, quick=quick),  # type: ignore[arg-type,misc]
-                    ROUNDS // len(queries),
+                    max(rounds // len(queries), 1),
                 )
             row(f"{kind}, {mode}", samples)
     index.close()
@@ -204,11 +205,17 @@ def bench_30000(tmp: Path, zipf: bool) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--topics", type=int, default=1000, help="the built synthetic site")
+    parser.add_argument("--big", type=int, default=30000, help="the index-only catalogue")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="requests per kind of query")
+    parser.add_argument("--big-only", action="store_true", help="skip the built site")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
-        if "--big-only" not in sys.argv:
-            bench_1000(Path(tmp) / "s1000")
-        bench_30000(Path(tmp), zipf=True)
-        bench_30000(Path(tmp), zipf=False)
+        if not args.big_only:
+            bench_1000(Path(tmp) / "s1000", args.topics, args.rounds)
+        bench_30000(Path(tmp), zipf=True, size=args.big, rounds=args.rounds)
+        bench_30000(Path(tmp), zipf=False, size=args.big, rounds=args.rounds)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""`site-api serve / build / new / review / preview / db upgrade / search-report / user ...`."""
+"""`site-api serve / build / builds / publish / new / review / preview / db upgrade / search-report / user ...`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import click
 from pydantic import ValidationError
 
-from site_api.config import ConfigError, Settings
+from site_api.config import ConfigError, Settings, public_url_mismatch
 from site_api.content.manifest import ManifestError
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from site_api.content.model import SourcePage
 
 TOPICS = "topics"
+PREVIEW_KEEP_BUILDS = 2
 
 
 def _settings() -> Settings:
@@ -70,7 +71,14 @@ def serve(host: str, port: int, workers: int) -> None:
     except (ManifestError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     _check_port_free(host, port)
-    click.echo(f"Serving {settings.site_dir}/ on http://{host}:{port}/ ({workers} worker(s))")
+    served = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    click.echo(f"Serving {settings.site_dir}/ on {served}/ ({workers} worker(s))")
+    if not settings.trusted_proxies:
+        # Embedded: readers reach this socket, so SITE_PUBLIC_URL must name it. Behind a proxy
+        # (SITE_TRUSTED_PROXIES) the public address is the proxy's: /readyz checks it there.
+        warning = public_url_mismatch(settings.public_url, served)
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
     # Granian (Rust HTTP core) answers the same ASGI app about 1.7x faster than uvicorn here
     # (35k vs 21k requests/s on the MAS page, one worker): see README, Benchmarks.
     Granian(
@@ -102,32 +110,63 @@ def _check_port_free(host: str, port: int) -> None:
 
 @main.command()
 @click.option("--config-file", "-f", default="mkdocs.yml", show_default=True)
-def build(config_file: str) -> None:
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Render every page, reusing nothing from the live build (the result is the same).",
+)
+def build(config_file: str, full: bool) -> None:
     """Build the site strictly into a new build directory, then publish it in one atomic switch.
 
-    Content errors are printed as path:line: field: message, all of them; a failed build leaves
-    the live site exactly as it was.
+    Only pages whose inputs changed since the live build are rendered; the rest are hard-linked
+    from it. Content errors are printed as path:line: field: message, all of them; a failed
+    build leaves the live site exactly as it was.
     """
     settings = _settings()
-    published = _build_and_publish(config_file, settings.site_dir)
+    published = _build_and_publish(
+        config_file, settings.site_dir, keep=settings.keep_builds, full=full
+    )
     click.echo(f"published {published} as {settings.site_dir} (built by {_built_by(settings)})")
 
 
-def _build_and_publish(config_file: str, site_link: Path, quiet: bool = False) -> Path:
+def _build_and_publish(
+    config_file: str,
+    site_link: Path,
+    quiet: bool = False,
+    keep: int | None = None,
+    full: bool = False,
+) -> Path:
     """Run strict MkDocs into a fresh build directory; switch `site_link` to it only on success.
 
-    `quiet` keeps MkDocs' progress lines to itself (the preview); errors always reach the editor.
+    Unless `full`, the live build is named to the hook, which reuses its unchanged outputs
+    (site_api/content/incremental.py). `quiet` keeps MkDocs' progress lines to itself (the
+    preview); errors always reach the editor. `keep`: builds kept for rollback
+    (`SITE_KEEP_BUILDS`; the default when None).
     """
     from site_api.content.engine import check_build, engine_env
+    from site_api.content.incremental import REUSE_ENV
     from site_api.search.index import SearchIndex
+    from site_api.serving.builds import docs_dir_of, record_build
     from site_api.serving.pages import SiteIndex
-    from site_api.serving.publishing import build_site_dir, new_build_dir, prune, switch
+    from site_api.serving.publishing import (
+        KEEP_BUILDS,
+        build_site_dir,
+        new_build_dir,
+        prune,
+        switch,
+    )
 
     # Strict, and never -q: strict mode fails on warnings, and the editor must see them.
     command = [*_engine_command(), "build", "--strict", "-f", config_file]
+    live = Path(os.path.realpath(site_link)) if site_link.is_symlink() else None
     build_dir = new_build_dir(site_link)
     site_dir = build_site_dir(build_dir, site_link)
     env = engine_env()
+    env.pop(REUSE_ENV, None)
+    if live is not None and live.is_dir() and not full:
+        # --dirty: MkDocs then skips what the hook marks unchanged (into an empty directory).
+        env[REUSE_ENV] = str(live)
+        command.append("--dirty")
     result = subprocess.run(
         [*command, "-d", str(site_dir.resolve())], env=env, capture_output=True, text=True
     )
@@ -149,10 +188,11 @@ def _build_and_publish(config_file: str, site_link: Path, quiet: bool = False) -
     except click.ClickException:
         shutil.rmtree(build_dir, ignore_errors=True)
         raise
+    record_build(build_dir, site_link, docs_dir_of(Path(config_file)))
     note = switch(site_link, site_dir)
     if note:
         click.echo(note)
-    prune(site_link)
+    prune(site_link, KEEP_BUILDS if keep is None else keep)
     return build_dir
 
 
@@ -182,11 +222,67 @@ def _built_by(settings: Settings) -> str:
     return built_by(settings.site_dir.resolve())  # the link's build: its manifest is beside it
 
 
+@main.command("builds")
+def builds_command() -> None:
+    """The kept builds, newest first: time, content revision, topics changed, which is live."""
+    from site_api.serving.builds import kept_builds
+
+    settings = _settings()
+    kept = kept_builds(settings.site_dir)
+    if not kept:
+        raise click.ClickException(
+            f"no kept builds beside {settings.site_dir}: run 'site-api build' first"
+        )
+    click.echo(f"{'build':<25} {'built (UTC)':<21} {'revision':<19} topics changed")
+    for kept_build in kept:
+        changes = "" if kept_build.changes is None else kept_build.changes.topics()
+        live = "  (live)" if kept_build.live else ""
+        click.echo(
+            f"{kept_build.stamp:<25} {kept_build.built_at:<21} {kept_build.revision:<19} "
+            f"{changes}{live}".rstrip()
+        )
+
+
+@main.command()
+@click.option("--rollback", is_flag=True, help="Switch back to the kept build before the live one.")
+@click.option(
+    "--to", "stamp", metavar="BUILD", help="Switch to this kept build (see site-api builds)."
+)
+def publish(rollback: bool, stamp: str | None) -> None:
+    """Make a kept build live again, in the same atomic switch as a build; servers follow it."""
+    from site_api.search.index import SearchIndex
+    from site_api.serving.builds import BuildError, live_build, rollback_target
+    from site_api.serving.pages import SiteIndex
+    from site_api.serving.publishing import build_site_dir, switch
+
+    if rollback == (stamp is not None):
+        raise click.UsageError("say which build: --rollback, or --to BUILD (see 'site-api builds')")
+    settings = _settings()
+    link = settings.site_dir
+    try:
+        target = rollback_target(link, stamp)
+        site_dir = build_site_dir(target.path, link)
+        SiteIndex.load(site_dir)  # what every server will do: refuse to publish what it refuses
+        SearchIndex.for_site(site_dir)
+    except (BuildError, ManifestError) as exc:
+        raise click.ClickException(f"{exc} (the live site is unchanged)") from None
+    before = live_build(link)
+    switch(link, site_dir)
+    was = f" (was {before.name})" if before is not None else ""
+    click.echo(f"published {target.stamp} as {link}{was}")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--config-file", "-f", default="mkdocs.yml", show_default=True)
-def preview(host: str, port: int, config_file: str) -> None:
+@click.option(
+    "--unsafe-expose",
+    is_flag=True,
+    help="Allow a --host other than loopback: every draft readable from the network; "
+    "the signed-in view is then off.",
+)
+def preview(host: str, port: int, config_file: str, unsafe_expose: bool) -> None:
     """Preview while you edit: rebuild on save, reload the tab, view through the real gate."""
     from granian import Granian
     from granian.constants import Interfaces
@@ -194,8 +290,22 @@ def preview(host: str, port: int, config_file: str) -> None:
 
     from site_api.db import upgrade
     from site_api.preview.app import ERROR_FILE, preview_dir, preview_settings
+    from site_api.preview.guard import is_loopback
     from site_api.preview.watch import watch_and_rebuild
 
+    if not is_loopback(host):
+        if not unsafe_expose:
+            raise click.ClickException(
+                f"--host {host} would show every draft to anyone who can reach this machine. "
+                "Use the default 127.0.0.1, or add --unsafe-expose if you really mean it."
+            )
+        click.echo(
+            f"WARNING: the preview listens on {host}: every draft is readable by anyone who can "
+            "reach this machine on port "
+            f"{port}. The signed-in view is off (it would sign in without a password); open the "
+            "preview by its IP address (other names are refused).",
+            err=True,
+        )
     base = _settings()
     try:
         settings = preview_settings(base)
@@ -205,7 +315,8 @@ def preview(host: str, port: int, config_file: str) -> None:
     preview_dir(base).mkdir(parents=True, exist_ok=True)
     error_file = preview_dir(base) / ERROR_FILE
     error_file.unlink(missing_ok=True)
-    _build_and_publish(config_file, settings.site_dir)
+    # The preview's builds are never rolled back to: the live one and the one before suffice.
+    _build_and_publish(config_file, settings.site_dir, keep=PREVIEW_KEEP_BUILDS)
     upgrade(settings.database_url)
     config = Path(config_file)
     watched = [config, config.parent / "content", config.parent / "theme"]
@@ -213,7 +324,7 @@ def preview(host: str, port: int, config_file: str) -> None:
     def rebuild() -> None:
         started = time.monotonic()
         try:
-            _build_and_publish(config_file, settings.site_dir, quiet=True)
+            _build_and_publish(config_file, settings.site_dir, True, PREVIEW_KEEP_BUILDS)
         except click.ClickException as exc:
             error_file.write_text(exc.message, encoding="utf-8")
             click.echo(f"preview: build failed, still showing the last good one: {exc.message}")
@@ -355,8 +466,18 @@ def db_upgrade() -> None:
 @main.command("search-report")
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3660))
 @click.option("--limit", default=30, show_default=True, type=click.IntRange(1, 10000))
-def search_report(days: int, limit: int) -> None:
-    """The queries readers searched for most and found nothing (count, tab, normalised query)."""
+@click.option(
+    "--queries",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file of 'query<TAB>page id' lines: print rank-1, top-3 and missing for the live "
+    "build's search, for a signed-in and an anonymous reader, instead of unanswered searches.",
+)
+def search_report(days: int, limit: int, queries: Path | None) -> None:
+    """The queries readers searched for most and found nothing (count, tab, normalised query);
+    with --queries, how well search ranks the topic meant for each query of a file."""
+    if queries is not None:
+        _search_quality(queries)
+        return
     from sqlalchemy.exc import SQLAlchemyError
 
     from site_api.search.misses import top_misses
@@ -369,6 +490,36 @@ def search_report(days: int, limit: int) -> None:
     click.echo(f"# top unanswered searches, last {days} day(s)")
     for query, count in rows:
         click.echo(f"{count}\t{query}")
+
+
+def _search_quality(path: Path) -> None:
+    from site_api.search.index import EVERY_BODY, FREE_BODIES_ONLY, SearchIndex, SearchIndexError
+    from site_api.search.quality import QueryFileError, measure, read_pairs
+
+    site = _settings().site_dir
+    try:
+        index = SearchIndex.for_site(site.resolve())
+        pairs = read_pairs(path, index.page_ids())
+    except (SearchIndexError, QueryFileError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"# search quality: {len(pairs)} queries from {path}, build {site.resolve()}")
+    click.echo("reader\trank-1\ttop-3\tmissing")
+    results = {
+        name: measure(index, pairs, reader)
+        for name, reader in (("signed-in", EVERY_BODY), ("anonymous", FREE_BODIES_ONLY))
+    }
+    for name, quality in results.items():
+        click.echo(
+            f"{name}\t{quality.share(1):.1%}\t{quality.share(3):.1%}\t{len(quality.missing)}"
+        )
+    for name, quality in results.items():
+        for outcome in quality.outcomes:
+            if outcome.rank != 1:
+                rank = outcome.rank or "missing"
+                click.echo(
+                    f"# {name}: {outcome.query!r} → {outcome.expected}: {rank} "
+                    f"(first: {outcome.first})"
+                )
 
 
 @main.group()

@@ -18,6 +18,8 @@ from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from site_api.config import address_reached, public_url_mismatch
+
 router = APIRouter(include_in_schema=False)
 ACCESS_LOGGER = "site_api.access"
 REQUEST_ID = b"x-request-id"
@@ -35,15 +37,35 @@ def _ping(engine: Engine) -> None:
         connection.execute(text("SELECT 1"))
 
 
+def public_url_warning(request: Request) -> str | None:
+    """Why SITE_PUBLIC_URL is not the address this request reached, if it is not."""
+    settings = request.app.state.settings
+    peer = request.client.host if request.client else ""
+    served = address_reached(
+        request.url.scheme,
+        request.headers.get("host", ""),
+        peer,
+        request.headers.get("x-forwarded-proto"),
+        settings.trusted_proxies,
+    )
+    return public_url_mismatch(settings.public_url, served) if served else None
+
+
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """200 when the database answers `SELECT 1`, else 503 so the balancer stops sending work."""
+    """200 when the database answers `SELECT 1`, else 503 so the balancer stops sending work;
+    `public_url` carries a warning when SITE_PUBLIC_URL is not the address this request reached
+    (still 200: the site serves, but its absolute links point elsewhere)."""
     try:
         await run_in_threadpool(_ping, request.app.state.engine)
     except Exception as exc:  # any failure to reach the database means not ready
         body = {"status": "unavailable", "database": type(exc).__name__}
         return JSONResponse(body, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok"})
+    ready: dict[str, str] = {"status": "ok", "database": "ok"}
+    warning = public_url_warning(request)
+    if warning:
+        ready["public_url"] = warning
+    return JSONResponse(ready)
 
 
 class AccessLog:

@@ -23,8 +23,8 @@ GATED = "stills-disease"
 #: A sentence from each topic's Markdown body (not its summary): visible only when it opens.
 BODY_SENTENCE = {
     "macrophage-activation-syndrome": (
-        "MAS is a frequently fatal complication of infections, rheumatic disorders and "
-        "haematopoietic malignancies"
+        "HLH as a whole is a frequently fatal complication of infections, rheumatic disorders "
+        "and haematological malignancies"
     ),
     "stills-disease": (
         "The two are now widely regarded as the same disease occurring at different ages."

@@ -22,16 +22,22 @@ def _sha256(text: str) -> str:
     return f"'sha256-{base64.b64encode(digest).decode()}'"
 
 
+def html_hashes(html: str) -> tuple[set[str], set[str]]:
+    """CSP source expressions of one HTML document's inline scripts and styles."""
+    scripts = {
+        _sha256(body) for attrs, body in _SCRIPT.findall(html) if not _DATA_TYPE.search(attrs)
+    }
+    return scripts, {_sha256(body) for body in _STYLE.findall(html)}
+
+
 def inline_hashes(site: Path) -> tuple[list[str], list[str]]:
     """CSP source expressions for every distinct inline script and style in the site's HTML."""
     scripts: set[str] = set()
     styles: set[str] = set()
     for page in site.rglob("*.html"):
-        html = page.read_text(encoding="utf-8")
-        for attrs, body in _SCRIPT.findall(html):
-            if not _DATA_TYPE.search(attrs):
-                scripts.add(_sha256(body))
-        styles.update(_sha256(body) for body in _STYLE.findall(html))
+        found_scripts, found_styles = html_hashes(page.read_text(encoding="utf-8"))
+        scripts |= found_scripts
+        styles |= found_styles
     return sorted(scripts), sorted(styles)
 
 

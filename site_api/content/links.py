@@ -7,10 +7,12 @@ build report every problem of every page at once. Pure: text in, errors out.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import posixpath
 import re
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from markdown.extensions.toc import slugify
@@ -73,11 +75,133 @@ def _nearest(wanted: str, choices: Iterable[str]) -> str | None:
     return close[0] if close else None
 
 
-def check_links(pages: list[LinkSource], extra_files: Iterable[str] = ()) -> list[ContentError]:
-    """Every relative link to a missing page or a missing heading, each with the nearest match."""
+#: Neighbours taken on each side of a broken link's place in each sorted list of names.
+NEIGHBOURS = 6
+#: Names sharing a one-letter deletion with the wanted one (a single slip of the keyboard: a
+#: letter dropped, doubled, replaced or swapped), at most, best first.
+DELETION_CANDIDATES = 16
+#: Longer wanted names are not expanded into deletions (their neighbours still are looked at).
+LONGEST_EXPANDED = 80
+CUTOFF = 0.5
+_INDEX_BITS = 24  # a packed deletion entry: 40 bits of the deletion's hash, 24 of the name's index
+
+
+def _deletions(word: str) -> set[str]:
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _hash40(text: str) -> int:
+    return hash(text) & ((1 << 40) - 1)
+
+
+class Suggestions:
+    """Every page's names, indexed once per build, so that a broken link's nearest page is chosen
+    among a bounded set of candidates instead of every page.
+
+    A page is known by its path (`topics/x`), its file name (`x`) and, when given, the slugs of
+    its title and aliases (`mas`). A broken link's path and file name are looked up exactly, in
+    the names sorted forwards and backwards (neighbours share a beginning or an ending), and by
+    one-letter deletions of file names (SymSpell's idea: two names one slip apart share one);
+    only those candidates are compared with difflib. `examined` counts the comparisons.
+    """
+
+    def __init__(self, files: Iterable[str], names: Mapping[str, Iterable[str]] | None = None):
+        entries: set[tuple[str, str]] = set()
+        stems: set[tuple[str, str]] = set()
+        for uri in files:
+            if not uri.endswith(".md"):
+                continue
+            path = uri.removesuffix(".md")
+            stems.add((posixpath.basename(path), uri))
+            entries.add((path, uri))
+            for name in (names or {}).get(uri, ()):
+                if slug := slugify(name, "-"):
+                    entries.add((slug, uri))
+        entries |= stems
+        self._forward = sorted(entries)
+        self._backward = sorted((key[::-1], uri) for key, uri in entries)
+        self._exact: dict[str, str] = {}
+        for key, uri in self._forward:
+            self._exact.setdefault(key, uri)
+        # One packed integer per (deletion, name): compact enough for 30,000 topics.
+        self._stems = sorted(stems)
+        packed = sorted(
+            _hash40(gone) << _INDEX_BITS | n
+            for n, (stem, _) in enumerate(self._stems)
+            for gone in _deletions(stem)
+        )
+        self._deleted = array("Q", packed)
+        self.examined = 0
+
+    def _one_slip_away(self, wanted: str) -> list[tuple[str, str]]:
+        shared: dict[int, int] = {}
+        for gone in _deletions(wanted):
+            low = _hash40(gone) << _INDEX_BITS
+            at = bisect.bisect_left(self._deleted, low)
+            for packed in self._deleted[at : at + DELETION_CANDIDATES]:
+                if packed >> _INDEX_BITS != low >> _INDEX_BITS:
+                    break
+                n = packed & ((1 << _INDEX_BITS) - 1)
+                shared[n] = shared.get(n, 0) + 1
+        best = sorted(shared, key=lambda n: (-shared[n], n))[:DELETION_CANDIDATES]
+        return [self._stems[n] for n in best]
+
+    def _candidates(self, wanted: str, expand: bool) -> set[tuple[str, str]]:
+        found: set[tuple[str, str]] = set()
+        for entries, reverse in ((self._forward, False), (self._backward, True)):
+            at = bisect.bisect_left(entries, (wanted[::-1] if reverse else wanted, ""))
+            for near_key, uri in entries[max(at - NEIGHBOURS, 0) : at + NEIGHBOURS]:
+                found.add((near_key[::-1] if reverse else near_key, uri))
+        if expand and len(wanted) <= LONGEST_EXPANDED:
+            found.update(self._one_slip_away(wanted))
+        return found
+
+    def nearest(self, uri: str) -> str | None:
+        """The existing page a link to the missing `uri` most likely meant, or None."""
+        path = uri.removesuffix(".md")
+        stem = posixpath.basename(path)
+        for wanted in (path, stem, slugify(stem, "-")):
+            if wanted in self._exact:  # a file name, title or alias, exactly (`MAS.md` too)
+                return self._exact[wanted]
+        best: tuple[float, str] | None = None  # (-ratio, page): the highest ratio, then by name
+        matcher = difflib.SequenceMatcher()
+        for wanted, expand in ((path, False), (stem, True)):
+            matcher.set_seq2(wanted)  # as get_close_matches does: its tables are built once
+            bounded = []
+            for key, candidate in self._candidates(wanted, expand):
+                self.examined += 1
+                matcher.set_seq1(key)
+                if matcher.real_quick_ratio() >= CUTOFF and matcher.quick_ratio() >= CUTOFF:
+                    bounded.append((matcher.quick_ratio(), key, candidate))
+            # quick_ratio bounds ratio from above: once it falls below the best, stop.
+            for bound, key, candidate in sorted(bounded, reverse=True):
+                if best is not None and bound < -best[0]:
+                    break
+                matcher.set_seq1(key)
+                ratio = matcher.ratio()
+                if ratio >= CUTOFF and (best is None or (-ratio, candidate) < best):
+                    best = (-ratio, candidate)
+        return best[1] if best else None
+
+
+def check_links(
+    pages: list[LinkSource],
+    extra_files: Iterable[str] = (),
+    names: Mapping[str, Iterable[str]] | None = None,
+) -> list[ContentError]:
+    """Every relative link to a missing page or a missing heading, each with the nearest match.
+
+    `names`: each page's title and aliases by its `src_uri`, so that `[MAS](mas.md)` finds the
+    page whose alias is MAS."""
     by_uri = {p.src_uri: p for p in pages}
     files = set(by_uri) | set(extra_files)
     anchors: dict[str, set[str]] = {}
+    suggestions: list[Suggestions] = []  # built at the first broken link, if there is one
+
+    def nearest(uri: str) -> str | None:
+        if not suggestions:
+            suggestions.append(Suggestions(files, names))
+        return suggestions[0].nearest(uri)
 
     def anchors_for(uri: str) -> set[str]:
         if uri not in anchors:
@@ -103,7 +227,7 @@ def check_links(pages: list[LinkSource], extra_files: Iterable[str] = ()) -> lis
                     if not uri.endswith(".md"):
                         continue  # an asset or a directory link: MkDocs checks those
                     if uri not in files:
-                        errors.append(_missing_page(page, number, target, uri, here, files))
+                        errors.append(_missing_page(page, number, target, here, nearest(uri)))
                         continue
                 if anchor and uri in by_uri and anchor not in anchors_for(uri):
                     errors.append(_missing_anchor(page, number, target, anchor, anchors_for(uri)))
@@ -111,10 +235,8 @@ def check_links(pages: list[LinkSource], extra_files: Iterable[str] = ()) -> lis
 
 
 def _missing_page(
-    page: LinkSource, line: int, target: str, uri: str, here: str, files: set[str]
+    page: LinkSource, line: int, target: str, here: str, near: str | None
 ) -> ContentError:
-    md_files = sorted(f for f in files if f.endswith(".md"))
-    near = _nearest(uri, md_files) or _nearest(posixpath.basename(uri), md_files)
     hint = ""
     if near is not None:
         rel = posixpath.relpath(near, here or ".")

@@ -1,9 +1,18 @@
 """MkDocs hook: validate front matter, add the browsing pages, render citations, write the manifest,
-the feed and the search index. A thin adapter: the rules live in the content model, `browse`,
-`currency`, `links` and `search_index`."""
+the feed and the search index; render only what changed since the live build. A thin adapter: the
+rules live in the content model, `browse`, `currency`, `links`, `search_index` and `incremental`.
+
+Incremental builds (`site-api build` without `--full`) run MkDocs with `--dirty` into a fresh build
+directory and name the live build in the environment (`incremental.REUSE_ENV`). After every page
+has been validated, `on_nav` hard-links each output whose inputs are unchanged from the live build
+and tells MkDocs that file is not modified, so MkDocs neither renders nor writes it; everything
+else (the manifest, the feed, the sitemap, the search index's changed rows) is written anew.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -15,17 +24,21 @@ from mkdocs.commands.build import get_context
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
+from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
 
+import site_api
 from site_api.content.browse import (
+    A_TO_Z_DIR,
     LETTERS_MARKER,
+    SECTIONS_DIR,
     SECTIONS_MARKER,
     Catalogue,
     Crumb,
     check_a_to_z,
+    letter_slug,
 )
 from site_api.content.citations import CitationExtension, order_references
-from site_api.content.csp import inline_hashes
 from site_api.content.currency import (
     Change,
     atom_feed,
@@ -35,6 +48,19 @@ from site_api.content.currency import (
     whats_new_markdown,
 )
 from site_api.content.engine import running_engine
+from site_api.content.incremental import (
+    REUSE_ENV,
+    Deps,
+    csp_per_file,
+    csp_table,
+    deps_path_for,
+    digest,
+    file_digest,
+    load_deps,
+    reuse,
+    site_fingerprint,
+    text_digest,
+)
 from site_api.content.links import LinkSource, check_links
 from site_api.content.manifest import Manifest, ManifestPage, manifest_path_for
 from site_api.content.model import (
@@ -52,9 +78,11 @@ from site_api.content.model import (
 from site_api.content.search_index import (
     SYNONYMS_FILE,
     IndexedPage,
-    known_terms,
     load_synonyms,
+    patch_index,
+    provided_terms,
     search_index_path_for,
+    synonym_terms,
     text_of_html,
     write_index,
 )
@@ -65,6 +93,9 @@ SECTIONS_FILE = "sections.yml"
 WHATS_NEW_MARKER = "<!-- whats-new -->"
 FEED_FILE = "whats-new.xml"
 SHELL_TEMPLATE = "shell.html"
+MARKERS = (LETTERS_MARKER, SECTIONS_MARKER, WHATS_NEW_MARKER)
+
+log = logging.getLogger("mkdocs.hooks.site_api")
 
 # One build at a time per process; reset in on_config so `mkdocs serve` rebuilds start clean.
 _state: dict[str, Any] = {}
@@ -83,8 +114,21 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+def _not_the_dirty_warning(record: logging.LogRecord) -> bool:
+    """MkDocs warns that `--dirty` builds go stale; ours are planned so they do not (and a
+    warning would fail the strict build)."""
+    return not record.getMessage().startswith("A 'dirty' build is being performed")
+
+
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     _state.clear()
+    # The site's public address, when the build is given one, is the one pages print and link
+    # canonically (the same setting the server builds share links and emails from).
+    public_url = os.environ.get("SITE_PUBLIC_URL", "").strip()
+    if public_url.startswith(("http://", "https://")):
+        config.site_url = public_url.rstrip("/") + "/"
+    if os.environ.get(REUSE_ENV):
+        logging.getLogger("mkdocs.commands.build").addFilter(_not_the_dirty_warning)
     citations = CitationExtension()
     config.markdown_extensions.append(citations)  # type: ignore[arg-type]
     _state["citations"] = citations
@@ -117,9 +161,13 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     by_uri: dict[str, File] = {}
     bodies: list[LinkSource] = []
     failed_ids: list[str] = []
+    sources: dict[str, str] = {}
+    markers: dict[str, list[str]] = {}
     for file in files.documentation_pages():
         shown = _display(Path(file.abs_src_path or docs / file.src_uri))
         text = file.content_string
+        sources[file.src_uri] = text_digest(text)
+        markers[file.src_uri] = [m for m in MARKERS if m in text]
         parts = split_front_matter(text)
         if parts is not None:
             bodies.append(LinkSource(shown, file.src_uri, parts[1], parts[2]))
@@ -134,7 +182,8 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     # Every check runs whatever the others found, so one build reports every problem at once.
     errors += check_site(pages, authors, date.today(), sections, failed_ids) + check_a_to_z(pages)
     others = [f.src_uri for f in files if not f.is_documentation_page()]
-    errors += check_links(bodies, others)
+    names = {p.src_uri: [p.meta.title, *getattr(p.meta, "aliases", [])] for p in pages}
+    errors += check_links(bodies, others, names)
     if errors:
         _fail(sorted(set(errors), key=lambda e: (e.path, e.line, e.message)))
 
@@ -153,6 +202,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
             where = _display(Path(taken.abs_src_path or docs / taken.src_uri))
             _fail([ContentError(where, 1, "this path is reserved for a generated browsing page")])
         file = File.generated(config, generated.src_uri, content=generated.markdown)
+        sources[file.src_uri] = text_digest(generated.markdown)
         parsed = parse_page(f"(generated) {generated.src_uri}", file.src_uri, generated.markdown)
         assert isinstance(parsed, SourcePage), parsed
         files.append(file)
@@ -170,7 +220,89 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     _state["pages"] = {p.src_uri: p for p in pages}
     _state["ids"] = {p.meta.id: p for p in pages}
     _state["files"] = by_uri
+    _state["markers"] = markers
+    _state["inputs"] = _inputs(config, sources)
     return files
+
+
+def _inputs(config: MkDocsConfig, sources: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Each page's inputs, readable, with `digest`: of everything the hook hands MkDocs for it."""
+    catalogue: Catalogue = _state["catalogue"]
+    lists: dict[str, list[str]] = {}
+    for letter, entries in catalogue.by_letter.items():
+        lists[f"{A_TO_Z_DIR}/{letter_slug(letter)}.md"] = [e.topic.meta.id for e in entries]
+    for key, topics in catalogue.by_section.items():
+        lists[f"{SECTIONS_DIR}/{key}.md"] = [t.meta.id for t in topics]
+    inputs: dict[str, dict[str, Any]] = {}
+    for uri, source in _state["pages"].items():
+        meta, replacements = _additions(source, _state["files"][uri], config)
+        if WHATS_NEW_MARKER in replacements:
+            _state["listings"].add(uri)
+            lists[uri] = [c.src_uri for c in _changes()]
+        readable: dict[str, Any] = {"source": sources[uri]}
+        if isinstance(source.meta, TopicMeta):
+            readable["related"] = list(source.meta.related)
+            readable["section"] = source.meta.section
+            readable["overdue"] = meta["topic"]["overdue"]
+        if uri in lists:
+            readable["lists"] = lists[uri]
+        readable["digest"] = digest([sources[uri], meta, replacements])
+        inputs[uri] = readable
+    return inputs
+
+
+def _unchanged() -> bool:
+    """`File.is_modified` of an output reused from the live build: MkDocs' `--dirty` run then
+    neither renders nor writes it."""
+    return False
+
+
+def on_nav(nav: Navigation, config: MkDocsConfig, files: Files) -> Navigation:
+    """Decide what to render: reuse (hard-link) every output whose inputs are unchanged."""
+    docs = Path(config.docs_dir)
+    pages: dict[str, SourcePage] = _state["pages"]
+    # Every page shows the navigation, so what it shows of its pages is site-wide; those pages
+    # themselves are few and always rendered, so their titles are fresh in every rendered page.
+    in_nav = {p.file.src_uri for p in nav.pages}
+    navigation = [
+        (uri, pages[uri].meta.model_dump(mode="json")) for uri in sorted(in_nav) if uri in pages
+    ]
+    outputs: dict[str, str] = {}
+    assets: list[str] = []
+    for file in files:
+        if file.inclusion.is_excluded():
+            continue
+        if file.is_documentation_page():
+            outputs[file.dest_uri] = _state["inputs"][file.src_uri]["digest"]
+        elif file.abs_src_path and Path(file.abs_src_path).is_relative_to(docs):
+            assets.append(file.src_uri)
+            outputs[file.dest_uri] = file_digest(Path(file.abs_src_path))
+        else:
+            outputs[file.dest_uri] = "theme"  # the fingerprint covers the theme and its version
+    theme = config.theme.custom_dir
+    fingerprint = site_fingerprint(
+        Path(config.config_file_path or "mkdocs.yml"),
+        Path(theme) if theme else None,
+        [docs / AUTHORS_FILE, docs / SECTIONS_FILE, docs / SYNONYMS_FILE],
+        Path(site_api.__file__).parent,
+        navigation,
+        assets,
+        type(config).__module__.partition(".")[0],
+    )
+    reused: set[str] = set()
+    live = os.environ.get(REUSE_ENV)
+    previous = load_deps(Path(live)) if live else None
+    if live and previous is not None and previous.fingerprint == fingerprint:
+        fresh = {p.file.dest_uri for p in nav.pages}
+        reused = reuse(Path(live), Path(config.site_dir), outputs, previous, fresh)
+        for file in files:
+            if file.dest_uri in reused:
+                setattr(file, "is_modified", _unchanged)  # noqa: B010 (an instance's method)
+    _state["fingerprint"] = fingerprint
+    _state["outputs"] = outputs
+    _state["reused"] = reused
+    _state["previous"] = (Path(live), previous) if live and previous and reused else None
+    return nav
 
 
 def _dated(value: date) -> dict[str, str]:
@@ -210,32 +342,43 @@ def _crumbs(src_uri: str) -> list[dict[str, str | None]]:
     ]
 
 
+def _additions(
+    source: SourcePage, file: File, config: MkDocsConfig
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Everything the hook adds to a page: its metadata for the theme, and the text that
+    replaces each marker in its Markdown. With its source, all a page's own inputs."""
+    meta: dict[str, Any] = {}
+    if source.is_topic:
+        meta["topic"] = _topic_view(source)
+        # The topic's own summary for search results and link previews, never its metered body.
+        meta["description"] = source.meta.summary
+    meta["crumbs"] = _crumbs(source.src_uri)
+    site_url = config.site_url or "/"
+    url = site_url.rstrip("/") + "/" + file.url.removeprefix("./")
+    data = page_jsonld(source.meta, url, _state["authors"], config.site_name, site_url)
+    meta["jsonld"] = script_json(data)
+    catalogue: Catalogue = _state["catalogue"]
+    present = _state["markers"].get(source.src_uri, ())
+    replacements: dict[str, str] = {}
+    if LETTERS_MARKER in present:
+        replacements[LETTERS_MARKER] = catalogue.home_letters(source.src_uri)
+    if SECTIONS_MARKER in present:
+        replacements[SECTIONS_MARKER] = catalogue.home_sections(source.src_uri)
+    if WHATS_NEW_MARKER in present:
+        replacements[WHATS_NEW_MARKER] = whats_new_markdown(_changes(), source.src_uri)
+    return meta, replacements
+
+
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     source: SourcePage = _state["pages"][page.file.src_uri]
-    if source.is_topic:
-        view = _topic_view(source)
-        page.meta["topic"] = view
-        # The topic's own summary for search results and link previews, never its metered body.
-        page.meta["description"] = source.meta.summary
+    meta, replacements = _additions(source, page.file, config)
+    page.meta.update(meta)
     citations: CitationExtension = _state["citations"]
     citations.numbers = (
-        {r["key"]: r["n"] for r in page.meta["topic"]["references"]} if source.is_topic else {}
+        {r["key"]: r["n"] for r in meta["topic"]["references"]} if source.is_topic else {}
     )
-    page.meta["crumbs"] = _crumbs(source.src_uri)
-    catalogue: Catalogue = _state["catalogue"]
-    if LETTERS_MARKER in markdown:
-        markdown = markdown.replace(LETTERS_MARKER, catalogue.home_letters(source.src_uri))
-    if SECTIONS_MARKER in markdown:
-        markdown = markdown.replace(SECTIONS_MARKER, catalogue.home_sections(source.src_uri))
-    if WHATS_NEW_MARKER in markdown:
-        _state["listings"].add(source.src_uri)
-        markdown = markdown.replace(
-            WHATS_NEW_MARKER, whats_new_markdown(_changes(), page.file.src_uri)
-        )
-    site_url = config.site_url or "/"
-    url = site_url.rstrip("/") + "/" + page.file.url.removeprefix("./")
-    data = page_jsonld(source.meta, url, _state["authors"], config.site_name, site_url)
-    page.meta["jsonld"] = script_json(data)
+    for marker, text in replacements.items():
+        markdown = markdown.replace(marker, text)
     return markdown
 
 
@@ -271,8 +414,11 @@ def on_template_context(context: Any, template_name: str, config: MkDocsConfig) 
 def on_post_build(config: MkDocsConfig) -> None:
     site = Path(config.site_dir)
     files: dict[str, File] = _state["files"]
+    rendered: dict[str, tuple[list[str], str]] = _state.get("text", {})
+    previous: tuple[Path, Deps] | None = _state["previous"]
     entries = []
     indexed = []
+    kept: set[str] = set()  # ids of the pages whose index rows the live build's index holds
     for uri, page in sorted(_state["pages"].items()):
         file = files[uri]
         entry = ManifestPage(
@@ -285,7 +431,10 @@ def on_post_build(config: MkDocsConfig) -> None:
             aliases=list(getattr(page.meta, "aliases", [])),
         )
         entries.append(entry)
-        headings, text = _state.get("text", {}).get(uri, ([], ""))
+        if uri not in rendered:
+            kept.add(entry.id)
+            continue
+        headings, text = rendered[uri]
         indexed.append(
             IndexedPage(
                 page_id=entry.id,
@@ -299,15 +448,60 @@ def on_post_build(config: MkDocsConfig) -> None:
                 section=_section_title(page),
             )
         )
-    synonyms = _synonyms(Path(config.docs_dir), indexed)
-    scripts, styles = inline_hashes(site)
+    docs = Path(config.docs_dir)
+    terms = _terms(docs, indexed, previous[1] if previous else None, kept)
+    synonyms = _synonyms(docs, {t: set() for found in terms.values() for t in found})
+    per_file = csp_per_file(site, _state["reused"], previous[1] if previous else None)
+    scripts = sorted(set().union(*(s for s, _ in per_file.values())))
+    styles = sorted(set().union(*(c for _, c in per_file.values())))
     # Under ProperDocs `import mkdocs` is ProperDocs itself, so this names what really ran.
     engine = running_engine(mkdocs.__name__, mkdocs.__version__)
     manifest = Manifest(pages=entries, csp_scripts=scripts, csp_styles=styles, engine=engine)
     manifest_path_for(site).write_text(manifest.model_dump_json(indent=1), encoding="utf-8")
     feed = atom_feed(_changes(), config.site_url or "/", config.site_name, _state["today"])
     (site / FEED_FILE).write_text(feed, encoding="utf-8")
-    write_index(search_index_path_for(site), indexed, synonyms)
+    index = search_index_path_for(site)
+    if previous is None:
+        write_index(index, indexed, synonyms)
+    else:
+        patch_index(index, search_index_path_for(previous[0]), indexed, kept)
+    table, hashes = csp_table(per_file)
+    deps = Deps(
+        fingerprint=_state["fingerprint"],
+        outputs=_state["outputs"],
+        inputs=_state["inputs"],
+        csp=table,
+        hashes=hashes,
+        terms=terms,
+        rendered=sorted(rendered),
+        reused_from=str(previous[0]) if previous else None,
+    )
+    deps_path_for(site).write_text(deps.to_json(), encoding="utf-8")
+    if previous is not None:
+        log.info(
+            "incremental build: rendered %d of %d pages, reused the rest from %s",
+            len(rendered),
+            len(entries),
+            previous[0],
+        )
+
+
+def _terms(
+    docs: Path, indexed: list[IndexedPage], previous: Deps | None, kept: set[str]
+) -> dict[str, list[str]]:
+    """Per page id, the synonyms' terms its text provides: enough to check synonyms.yml exactly
+    as against every indexed word, without the reused pages' text."""
+    path = docs / SYNONYMS_FILE
+    if not path.is_file():
+        return {}
+    wanted = synonym_terms(_display(path), path.read_text(encoding="utf-8"))
+    terms: dict[str, list[str]] = {}
+    if previous is not None:
+        terms.update({pid: found for pid, found in previous.terms.items() if pid in kept})
+    for page in indexed:
+        if found := provided_terms(page, wanted):
+            terms[page.page_id] = found
+    return terms
 
 
 def _section_title(page: SourcePage) -> str:
@@ -315,12 +509,12 @@ def _section_title(page: SourcePage) -> str:
     return section.title if section is not None else ""
 
 
-def _synonyms(docs: Path, pages: list[IndexedPage]) -> dict[str, list[str]]:
+def _synonyms(docs: Path, known: dict[str, set[str]]) -> dict[str, list[str]]:
     """The editors' synonyms, validated against what the index holds (errors fail the build)."""
     path = docs / SYNONYMS_FILE
     if not path.is_file():
         return {}
-    loaded = load_synonyms(_display(path), path.read_text(encoding="utf-8"), known_terms(pages))
+    loaded = load_synonyms(_display(path), path.read_text(encoding="utf-8"), known)
     if isinstance(loaded, list):
         _fail(loaded)
     assert isinstance(loaded, dict)

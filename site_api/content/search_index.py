@@ -13,8 +13,10 @@ editor's own text is kept in `page`, from which snippets are cut in Python with 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
+import shutil
 import sqlite3
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -71,7 +73,21 @@ def normalise_word(word: str) -> str:
     folded = "".join(WORD_RE.findall(folded))
     for pattern, replacement in _SPELLING:
         folded = pattern.sub(replacement, folded)
-    return folded
+    return _singular(folded)
+
+
+def _singular(word: str) -> str:
+    """A plural's singular by Harman's S-stemmer (steroids → steroid, therapies → therapy), for
+    words of five letters or more: short words are mostly abbreviations (MAS, CRS, LFTs)."""
+    if len(word) < 5 or not word.endswith("s") or not word.isascii():
+        return word
+    if word.endswith("ies") and not word.endswith(("eies", "aies")):
+        return word[:-3] + "y"
+    if word.endswith("es") and not word.endswith(("aes", "ees", "oes")):
+        return word[:-1]
+    if not word.endswith(("us", "ss", "is")):
+        return word[:-1]
+    return word
 
 
 def words(text: str) -> list[str]:
@@ -210,6 +226,27 @@ def load_synonyms(
     return errors or result
 
 
+class _Everything(dict[str, set[str]]):
+    """A `known` in which every term is: reads synonyms.yml's terms without judging them."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+
+def synonym_terms(path: str, text: str) -> set[str]:
+    """The normalised terms a synonyms file names, and each of their words (what `load_synonyms`
+    looks up in `known`); empty when the file is malformed (its own check reports that)."""
+    loaded = load_synonyms(path, text, _Everything())
+    if not isinstance(loaded, dict):
+        return set()
+    return {w for terms in loaded.values() for term in terms for w in [term, *term.split()]}
+
+
+def provided_terms(page: IndexedPage, wanted: set[str]) -> list[str]:
+    """Which of the `wanted` terms `known_terms` would find in this one page."""
+    return sorted(wanted.intersection(known_terms([page])))
+
+
 def known_terms(pages: Iterable[IndexedPage]) -> dict[str, set[str]]:
     """Normalised page ids, titles, aliases (to their page ids) and every indexed word."""
     known: dict[str, set[str]] = {}
@@ -310,6 +347,50 @@ def write_index(
             [("version", SCHEMA_VERSION), ("pages", str(count))],
         )
         db.execute("INSERT INTO search (search) VALUES ('optimize')")
+        db.commit()
+    finally:
+        db.close()
+    os.replace(tmp, path)
+
+
+#: Linux's ioctl that makes a file share another's blocks (btrfs, XFS): copy-on-write for free.
+FICLONE = 0x40049409
+
+
+def _clone(source: Path, target: Path) -> None:
+    """Copy a file, sharing its blocks where the filesystem can (a reflink: btrfs, XFS), else
+    in the kernel (sendfile), never through Python's buffers."""
+    with source.open("rb") as src, target.open("wb") as dst:
+        try:
+            fcntl.ioctl(dst.fileno(), FICLONE, src.fileno())
+            return
+        except OSError:
+            pass
+    shutil.copyfile(source, target)
+
+
+def patch_index(path: Path, previous: Path, changed: Iterable[IndexedPage], kept: set[str]) -> None:
+    """A new index from the live build's: its rows for the `kept` page ids, the `changed` pages
+    anew. The live file is only read: the new one is a copy, patched, then moved into place.
+
+    Synonyms are not touched: synonyms.yml is part of the site-wide fingerprint, so a change to
+    it means a full build.
+    """
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    _clone(previous, tmp)
+    db = sqlite3.connect(tmp)
+    try:
+        db.execute("PRAGMA journal_mode = OFF")
+        db.execute("PRAGMA synchronous = OFF")
+        gone = [r for r, pid in db.execute("SELECT rowid, page_id FROM page") if pid not in kept]
+        for rowid in gone:
+            remove_page(db, rowid)
+        (last,) = db.execute("SELECT coalesce(max(rowid), 0) FROM page").fetchone()
+        for rowid, page in enumerate(changed, start=last + 1):
+            add_page(db, rowid, page)
+        (count,) = db.execute("SELECT count(*) FROM page").fetchone()
+        db.execute("UPDATE meta SET value = ? WHERE key = 'pages'", (str(count),))
         db.commit()
     finally:
         db.close()

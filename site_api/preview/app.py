@@ -1,4 +1,9 @@
-"""The preview server: the real app, plus `/_preview/...` and a bar on every HTML page."""
+"""The preview server: the real app, plus `/_preview/...` and a bar on every HTML page.
+
+It answers only `Host` values naming its own address (preview.guard); the bar switches views
+with small POST forms carrying the site's CSRF token, and an exposed preview (listening beyond
+loopback, `--unsafe-expose`) never signs anyone in without a password.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Sequence
+from html import escape
 from pathlib import Path
 from urllib.parse import parse_qs, quote
 
@@ -14,9 +21,18 @@ from starlette.types import Message, Receive, Scope, Send
 from site_api.accounts import sessions, users
 from site_api.config import ConfigError, Settings, signing_key
 from site_api.db import make_engine
+from site_api.preview.guard import MESSAGE, host_allowed, is_loopback
 from site_api.serving import meter
 from site_api.serving.meter import MeterCookie, MeterState, page_token
 from site_api.web.app import SiteApp, create_app
+from site_api.web.security import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    csrf_ok,
+    is_cross_site,
+    new_csrf_token,
+    safe_next,
+)
 
 ROOT = "/_preview/"
 PREVIEW_EMAIL = "preview@example.org"  # a reserved domain: never a real reader
@@ -28,6 +44,9 @@ MODES = {
     "signed-in": "signed in",
 }
 MODE_COOKIE = "preview_as"
+#: The signed-in view needs no password: only a preview reachable from this machine alone offers it.
+SIGNED_IN = "signed-in"
+FORM_BYTES = 4096  # a view switch's form: a token and a path
 BODY_RE = re.compile(rb"<body[^>]*>", re.I)
 
 SCRIPT = b"""// Preview only: reload the tab when a new build is live; show a failed build in the bar.
@@ -88,13 +107,19 @@ class PreviewApp:
         if scope["type"] != "http":
             await self.site(scope, receive, send)
             return
+        host = _header(scope, b"host")
+        if not host_allowed(host, scope.get("server")):
+            port = scope["server"][1] if scope.get("server") else "?"
+            message = MESSAGE.format(port=port, host=host or "")
+            await _send(send, 400, b"text/plain; charset=utf-8", message.encode())
+            return
         path: str = scope["path"]
         if path == ROOT + "state":
             await _send(send, 200, b"application/json", self._state())
         elif path == ROOT + "preview.js":
             await _send(send, 200, b"text/javascript; charset=utf-8", SCRIPT)
         elif path.startswith(ROOT + "as/") and path.removeprefix(ROOT + "as/") in MODES:
-            await self._view_as(scope, send, path.removeprefix(ROOT + "as/"))
+            await self._switch(scope, receive, send, path.removeprefix(ROOT + "as/"))
         elif path.startswith(ROOT):
             await _send(send, 404, b"text/plain", b"no such preview page")
         else:
@@ -107,16 +132,45 @@ class PreviewApp:
         error = self.error_file.read_text(encoding="utf-8") if self.error_file.is_file() else ""
         return json.dumps({"build": self._build_id(), "error": error[:2000]}).encode()
 
-    async def _view_as(self, scope: Scope, send: Send, mode: str) -> None:
+    async def _switch(self, scope: Scope, receive: Receive, send: Send, mode: str) -> None:
+        """`POST /_preview/as/<mode>` from the bar's form: the view switch, or why it is refused."""
+        text = b"text/plain; charset=utf-8"
+        if scope["method"] != "POST":
+            await _send(
+                send,
+                405,
+                text,
+                b"Switch views with the preview bar's buttons (POST).",
+                [(b"allow", b"POST")],
+            )
+            return
+        if is_cross_site(scope):
+            await _send(send, 403, text, b"Cross-site request refused.")
+            return
+        form = await _form(receive)
+        if form is None:
+            await _send(send, 413, text, b"The form is too large.")
+            return
+        if not csrf_ok(_cookie(scope, CSRF_COOKIE), form.get(CSRF_FIELD)):
+            message = b"This form has expired or came from another site. Reload the page."
+            await _send(send, 403, text, message)
+            return
+        if mode == SIGNED_IN and not _local(scope):
+            message = (
+                b"The signed-in view is off while the preview is exposed to the network "
+                b"(--unsafe-expose): it would sign in anyone without a password."
+            )
+            await _send(send, 403, text, message)
+            return
+        await self._view_as(send, mode, form.get("next", "/"))
+
+    async def _view_as(self, send: Send, mode: str, back: str) -> None:
         """Set the cookies of the chosen visitor and go back to the page."""
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        back = query.get("next", ["/"])[0]
-        if not back.startswith("/") or back.startswith("//"):
-            back = "/"
+        back = safe_next(back)
         rules = self.site.pages.rules
         now = int(time.time())
         cookies = [f"{MODE_COOKIE}={mode}; Path=/; SameSite=Lax"]
-        if mode == "signed-in":
+        if mode == SIGNED_IN:
             token = self.store.create(self._preview_user())
             cookies.append(f"{sessions.COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax")
             cookies.append(f"{meter.COOKIE}=; Path=/; Max-Age=0")
@@ -149,6 +203,8 @@ class PreviewApp:
         start: Message | None = None
         chunks: list[bytes] = []
         mode = _cookie(scope, MODE_COOKIE)
+        token = _cookie(scope, CSRF_COOKIE)
+        new_token = None if token else new_csrf_token()
 
         async def wrapped(message: Message) -> None:
             nonlocal start
@@ -165,8 +221,13 @@ class PreviewApp:
             chunks.append(message.get("body", b""))
             if message.get("more_body"):
                 return
-            body = _insert_bar(b"".join(chunks), self._bar(scope["path"], mode))
+            bar = self._bar(scope["path"], mode, token or new_token or "", _local(scope))
+            body = _insert_bar(b"".join(chunks), bar)
             headers = [(k, v) for k, v in start["headers"] if k != b"content-length"]
+            if new_token:
+                # The site's own double-submit cookie, as its form pages set it.
+                cookie = f"{CSRF_COOKIE}={new_token}; Path=/; HttpOnly; SameSite=Strict"
+                headers.append((b"set-cookie", cookie.encode()))
             if scope["method"] != "HEAD":
                 headers.append((b"content-length", str(len(body)).encode()))
             await send({**start, "headers": headers})
@@ -174,14 +235,24 @@ class PreviewApp:
 
         return wrapped
 
-    def _bar(self, path: str, mode: str | None) -> bytes:
-        back = quote(path, safe="/")
-        links = " · ".join(
-            f'<a href="{ROOT}as/{key}?next={back}"'
-            + (' aria-current="true"' if key == mode else "")
-            + f' style="color:#fff;font-weight:{700 if key == mode else 400}">{label}</a>'
-            for key, label in MODES.items()
+    def _bar(self, path: str, mode: str | None, token: str, local: bool) -> bytes:
+        back = escape(quote(path, safe="/"))
+        hidden = (
+            f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(token)}">'
+            f'<input type="hidden" name="next" value="{back}">'
         )
+        offered = {k: v for k, v in MODES.items() if local or k != SIGNED_IN}
+        links = " · ".join(
+            f'<form method="post" action="{ROOT}as/{key}" style="display:inline;margin:0">'
+            + hidden
+            + '<button type="submit"'
+            + (' aria-current="true"' if key == mode else "")
+            + ' style="all:unset;cursor:pointer;text-decoration:underline;color:#fff;'
+            + f'font-weight:{700 if key == mode else 400}">{label}</button></form>'
+            for key, label in offered.items()
+        )
+        if not local:
+            links += " (signed in: off while exposed to the network)"
         return (
             '<div class="preview-bar" role="region" aria-label="Preview" data-preview-bar '
             'style="position:sticky;top:0;z-index:10000;background:#4a148c;color:#fff;'
@@ -199,6 +270,36 @@ def _insert_bar(body: bytes, bar: bytes) -> bytes:
     return body[: match.end()] + bar + body[match.end() :]
 
 
+def _local(scope: Scope) -> bool:
+    """Whether the preview listens on loopback only (not exposed with `--unsafe-expose`)."""
+    server = scope.get("server")
+    return server is not None and is_loopback(str(server[0]))
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def _form(receive: Receive) -> dict[str, str] | None:
+    """The url-encoded form of the request body, or None when it is larger than a view switch."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if len(body) > FORM_BYTES:
+            return None
+        if not message.get("more_body"):
+            break
+    try:
+        fields = parse_qs(body.decode("latin-1"), max_num_fields=10)
+    except ValueError:
+        return {}  # too many fields: no CSRF token is read from it, so it is refused
+    return {k: v[0] for k, v in fields.items()}
+
+
 def _cookie(scope: Scope, name: str) -> str | None:
     for key, value in scope["headers"]:
         if key == b"cookie":
@@ -209,11 +310,15 @@ def _cookie(scope: Scope, name: str) -> str | None:
     return None
 
 
-async def _send(send: Send, status: int, kind: bytes, body: bytes) -> None:
+async def _send(
+    send: Send, status: int, kind: bytes, body: bytes, extra: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
     headers = [
         (b"content-type", kind),
         (b"content-length", str(len(body)).encode()),
         (b"cache-control", b"no-store"),
+        (b"x-content-type-options", b"nosniff"),  # the 400 names the refused Host
+        *extra,
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -52,6 +52,11 @@ class SearchResults(BaseModel):
 
     query: str
     results: list[SearchResult]
+    did_you_mean: str | None = Field(
+        default=None,
+        description="When the query found nothing and a spelling correction (up to two edits a "
+        "word, among words the reader may see) did: the correction, whose results these are.",
+    )
 
 
 def marked(snippet: str) -> str:
@@ -91,7 +96,7 @@ def run_search(request: Request, q: str, limit: int, suggest: bool = False) -> S
     plan = index.plan(q)
     if plan is None:
         return SearchResults(query=q, results=[])
-    hits = index.search(plan, limit, reader_of(request), quick=suggest)
+    hits, corrected = index.find(q, limit, reader_of(request), quick=suggest)
     if not hits and not suggest:
         misses: MissCounter = request.app.state.search_misses
         # The client's address as the app's trusted-proxy rule reads it (site_api/web/app.py).
@@ -108,6 +113,7 @@ def run_search(request: Request, q: str, limit: int, suggest: bool = False) -> S
             )
             for hit in hits
         ],
+        did_you_mean=corrected,
     )
 
 

@@ -8,7 +8,9 @@ import sqlite3
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from site_api.content.manifest import ManifestError
 from site_api.content.search_index import (
@@ -42,6 +44,16 @@ NAME_COLUMNS = "title aliases headings section"
 PUBLIC_COLUMNS = "title aliases headings summary section"
 #: WEIGHTS with the body's weight 0: a body the reader may not read never moves a rank.
 BODY_BLIND = tuple(0.0 if c == "body" else w for c, w in zip(COLUMNS, WEIGHTS, strict=True))
+#: A query that begins with one of these is a question in plain words: its QUESTION_WORDS go.
+QUESTION_STARTS = frozenset(words("what which who when where why how is are does do can should"))
+QUESTION_WORDS = QUESTION_STARTS | frozenset(
+    words("the a an of for to in on with be was were i you we my our it its there this that")
+)
+#: Results ranked in Python after FTS5's BM25, as a multiple of the page asked for.
+RERANK_DEPTH = 3
+#: "Did you mean": words this long or longer may be corrected by up to this many edits.
+SPELL_MIN_LETTERS = 4
+SPELL_EDITS = 2
 #: A snippet's length in words, and how many words it shows before the first marked one.
 SNIPPET_WORDS = 24
 SNIPPET_LEAD = 4
@@ -109,6 +121,8 @@ class Plan:
     bag_loose: str
     exact: tuple[str, ...]  # normalised names (titles, aliases) whose pages come first
     typing: bool = False  # the last word may be unfinished
+    terms: tuple[str, ...] = ()  # the words searched for (a question's question words dropped)
+    groups: tuple[frozenset[str], ...] = ()  # per term: the words that stand for it
     marks: frozenset[str] = frozenset()  # words a snippet marks
     prefix: str = ""  # the unfinished last word, marked where a word begins with it
 
@@ -160,16 +174,21 @@ def plan_query(
     alternatives of `public_match`; by default the whole vocabulary.
     """
     text = query[:MAX_QUERY_CHARS]
-    terms = words(text)[:MAX_WORDS]
-    normalised = " ".join(terms)
+    asked = words(text)[:MAX_WORDS]
+    normalised = " ".join(asked)
     if len(normalised.replace(" ", "")) < 2:
         return None
+    # "what is the treatment for MAS": a question's own words would only dilute the match.
+    terms = asked
+    if len(asked) > 1 and asked[0] in QUESTION_STARTS:
+        terms = [t for t in asked if t not in QUESTION_WORDS] or asked
     public = vocabulary if public_vocabulary is None else public_vocabulary
     open_end = typing and not text[-1:].isspace()
     rich: list[list[str]] = []
     public_rich: list[list[str]] = []
     bag: list[list[str]] = []
     marks: set[str] = set()
+    standing: list[frozenset[str]] = []
     prefix = ""
     for i, term in enumerate(terms):
         own = [_quote(term)]
@@ -182,6 +201,7 @@ def plan_query(
         public_rich.append(own + [_quote(c) for c in public_near] + [_quote(s) for s in similar])
         bag.append([_quote(term)] + [_bag_of(s) for s in similar])
         marks.update([term, *near, *(w for s in similar for w in s.split())])
+        standing.append(frozenset([term, *near, *(w for s in similar for w in s.split())]))
     whole_terms = synonyms.get(normalised, [])
     whole = [_quote(s) for s in whole_terms]
     whole_bags = [_bag_of(s) for s in whole_terms]
@@ -194,10 +214,12 @@ def plan_query(
         public_loose=_join(public_rich, "OR", whole),
         bag=_join(bag, "AND", whole_bags),
         bag_loose=_join(bag, "OR", whole_bags),
-        exact=(normalised, *whole_terms),
+        exact=tuple(dict.fromkeys((normalised, " ".join(terms), *whole_terms))),
         typing=open_end,
         marks=frozenset(marks),
         prefix=prefix,
+        terms=tuple(terms),
+        groups=tuple(standing),
     )
 
 
@@ -217,20 +239,26 @@ class SearchIndex:
                 raise SearchIndexError(
                     f"{path} is from another version of the site: rebuild with 'make build'"
                 )
-            vocabulary: set[str] = set()
-            public: set[str] = set()
-            for term, column in db.execute("SELECT term, col FROM vocab"):
-                vocabulary.add(term)
+            #: Documents holding each word: anywhere, and outside bodies (what anyone may see).
+            self._documents: dict[str, int] = {}
+            self._public_documents: dict[str, int] = {}
+            for term, column, documents in db.execute("SELECT term, col, doc FROM vocab"):
+                self._documents[term] = self._documents.get(term, 0) + documents
                 if column != "body":
-                    public.add(term)
-            self.vocabulary = frozenset(vocabulary)
+                    self._public_documents[term] = self._public_documents.get(term, 0) + documents
+            self.vocabulary = frozenset(self._documents)
             #: Words outside bodies: typo alternatives for readers who may not read a body.
-            self.public_vocabulary = frozenset(public)
+            self.public_vocabulary = frozenset(self._public_documents)
             self.synonyms: dict[str, list[str]] = {}
             for phrase, term in db.execute("SELECT phrase, term FROM synonym"):
                 self.synonyms.setdefault(phrase, []).append(term)
             self.names: dict[str, list[int]] = {}
-            for name, rowid in db.execute("SELECT name, rowid FROM name ORDER BY rowid"):
+            # Ties between pages go by page id, never by rowid: an incremental build numbers
+            # rows differently from a full one, and must answer the same.
+            for name, rowid in db.execute(
+                "SELECT name, name.rowid FROM name JOIN page ON page.rowid = name.rowid "
+                "ORDER BY page.page_id"
+            ):
                 self.names.setdefault(name, []).append(rowid)
             self._sorted_names = sorted(self.names)
             self._rowid_of_token = {
@@ -239,6 +267,10 @@ class SearchIndex:
                     "SELECT rowid, page_id FROM page WHERE access != 'free'"
                 )
             }
+            #: Pages that are not topics (home, A–Z, sections, about…): after topics, unless named.
+            self._browsing = frozenset(
+                r for (r,) in db.execute("SELECT rowid FROM page WHERE url NOT LIKE '/topics/%'")
+            )
             self.pages = db.execute("SELECT count(*) FROM page").fetchone()[0]
             db.execute("SELECT rowid FROM search WHERE search MATCH '\"x\"' LIMIT 1").fetchall()
         except sqlite3.DatabaseError as exc:
@@ -271,19 +303,25 @@ class SearchIndex:
             rowids += [r for r in self.names[name] if r not in rowids]
         return rowids[:limit]
 
+    def page_ids(self) -> set[str]:
+        """The id of every page in the index."""
+        return {page_id for (page_id,) in self._db().execute("SELECT page_id FROM page")}
+
     def plan(self, query: str, typing: bool = True) -> Plan | None:
         """The FTS5 plan for a reader's query (see `plan_query`)."""
         return plan_query(query, self.vocabulary, self.synonyms, typing, self.public_vocabulary)
 
     def _ranked(
         self, expression: str, weights: tuple[float, ...], limit: int, where: str = "", args=()
-    ) -> list[tuple[int, float]]:
+    ) -> list[tuple[int, tuple[float, str]]]:
+        """(rowid, (score, page id)) best first; equal scores in page-id order (see `names`)."""
         sql = (
-            f"SELECT search.rowid, bm25(search, {', '.join(str(w) for w in weights)}) AS score "
-            f"FROM search JOIN page ON page.rowid = search.rowid WHERE search MATCH ? {where} "
-            "ORDER BY score LIMIT ?"
+            f"SELECT search.rowid, bm25(search, {', '.join(str(w) for w in weights)}) AS score, "
+            f"page.page_id FROM search JOIN page ON page.rowid = search.rowid "
+            f"WHERE search MATCH ? {where} ORDER BY score, page.page_id LIMIT ?"
         )
-        return [(r, s) for r, s in self._db().execute(sql, (expression, *args, limit))]
+        rows = self._db().execute(sql, (expression, *args, limit))
+        return [(r, (score, page_id)) for r, score, page_id in rows]
 
     def _matches(self, plan: Plan, limit: int, reader: Reader, strict: bool) -> list[int]:
         """Rowids of the pages the plan matches for `reader`, best first."""
@@ -306,7 +344,7 @@ class SearchIndex:
             else ("AND page.access = 'free'")
         )
         scores.update(self._ranked(match, WEIGHTS, limit, where, readable))
-        return sorted(scores, key=lambda r: (scores[r], r))
+        return sorted(scores, key=lambda r: scores[r])
 
     def search(
         self,
@@ -315,10 +353,13 @@ class SearchIndex:
         reader: Reader = FREE_BODIES_ONLY,
         quick: bool = False,
     ) -> list[Hit]:
-        """Best pages first: exact title or alias, then BM25; snippets only where `reader` may.
+        """Best pages first; snippets only where `reader` may read the body.
 
-        `quick` (suggestions while typing): when titles, aliases, headings and sections alone
-        give `limit` pages, bodies are not ranked at all.
+        The order: a page whose title or alias is the whole query; then topics before pages
+        that only browse (home, A–Z, sections: unless named), and among those, pages one of
+        whose titles or aliases is named in the query, then pages holding every word in their
+        titles, aliases or headings, then BM25. `quick` (suggestions while typing): when
+        titles, aliases, headings and sections alone give `limit` pages, bodies are not ranked.
         """
         db = self._db()
         exact: list[int] = []
@@ -328,28 +369,125 @@ class SearchIndex:
             # While typing, a title or alias that begins with what was typed is what is meant.
             started = self.names_starting(plan.normalised, limit)
             exact += [r for r in started if r not in exact]
+        depth = limit * RERANK_DEPTH
         rowids: list[int] = []
         if quick:
             # Suggestions show titles: pages that match in their names and headings are what is
             # meant, and ranking those few is far cheaper than every body that holds the words.
             names = plan.match if reader.reads_all else plan.public_match
-            rowids = [r for r, _ in self._ranked(f"{{{NAME_COLUMNS}}} : ({names})", WEIGHTS, limit)]
+            rowids = [r for r, _ in self._ranked(f"{{{NAME_COLUMNS}}} : ({names})", WEIGHTS, depth)]
         if len(rowids) < limit:
-            rowids = self._matches(plan, limit, reader, strict=True)
+            rowids = self._matches(plan, depth, reader, strict=True)
         if not rowids:
-            rowids = self._matches(plan, limit, reader, strict=False)
-        order = list(dict.fromkeys(exact + rowids))[:limit]
-        found: dict[int, tuple[object, ...]] = {}
-        if order:
-            marks = ", ".join("?" * len(order))
-            for row in db.execute(
-                "SELECT rowid, page_id, url, access, title, summary, section FROM page "
-                f"WHERE rowid IN ({marks})",
-                order,
-            ):
-                found[row[0]] = row
-        hits = [Hit(*found[r]) for r in order if r in found]  # type: ignore[arg-type]
+            rowids = self._matches(plan, depth, reader, strict=False)
+        rows = self._rows(list(dict.fromkeys(exact + rowids)))
+        order = exact + self._reranked([r for r in rowids if r not in exact], plan, rows)
+        hits = [Hit(*rows[r][:7]) for r in order[:limit] if r in rows]  # type: ignore[arg-type]
         return [self._with_snippet(db, plan, hit) if reader.may_read(hit) else hit for hit in hits]
+
+    def _rows(self, rowids: list[int]) -> dict[int, tuple[Any, ...]]:
+        """Each page's hit fields, then its aliases and headings (for ranking)."""
+        if not rowids:
+            return {}
+        marks = ", ".join("?" * len(rowids))
+        return {
+            row[0]: row
+            for row in self._db().execute(
+                "SELECT rowid, page_id, url, access, title, summary, section, aliases, headings "
+                f"FROM page WHERE rowid IN ({marks})",
+                rowids,
+            )
+        }
+
+    def _reranked(
+        self, rowids: list[int], plan: Plan, rows: dict[int, tuple[Any, ...]]
+    ) -> list[int]:
+        """`rowids` (BM25 order) in the order `search` documents; uses public columns only."""
+        named: set[int] = set()
+        terms = plan.terms
+        for i in range(len(terms)):
+            for j in range(i + 1, len(terms) + 1):
+                named.update(self.names.get(" ".join(terms[i:j]), ()))
+            tail = " ".join(terms[i:])
+            if plan.typing and len(tail) >= 3:  # the words being typed begin a name
+                named.update(self.names_starting(tail, RERANK_DEPTH))
+
+        def in_names(rowid: int) -> bool:
+            title, aliases, headings = rows[rowid][4], rows[rowid][7], rows[rowid][8]
+            held = set(words(f"{title} {aliases} {headings}"))
+            last = len(plan.groups) - 1
+            return all(
+                group & held
+                or (i == last and plan.prefix and any(w.startswith(plan.prefix) for w in held))
+                for i, group in enumerate(plan.groups)
+            )
+
+        def key(item: tuple[int, int]) -> tuple[bool, bool, bool, int]:
+            position, rowid = item
+            return (rowid in self._browsing, rowid not in named, not in_names(rowid), position)
+
+        present = [(p, r) for p, r in enumerate(rowids) if r in rows]
+        return [rowid for _, rowid in sorted(present, key=key)]
+
+    def find(
+        self, query: str, limit: int, reader: Reader = FREE_BODIES_ONLY, quick: bool = False
+    ) -> tuple[list[Hit], str | None]:
+        """(hits, corrected query): the query's results or, when it finds nothing and a spelling
+        correction (`did_you_mean`) does, the correction's results and the correction."""
+        plan = self.plan(query)
+        if plan is None:
+            return [], None
+        hits = self.search(plan, limit, reader, quick)
+        if hits:
+            return hits, None
+        corrected = self.did_you_mean(plan, reader)
+        better = self.plan(corrected, typing=False) if corrected else None
+        if better is None:
+            return [], None
+        return self.search(better, limit, reader, quick), corrected
+
+    def did_you_mean(self, plan: Plan, reader: Reader = FREE_BODIES_ONLY) -> str | None:
+        """The query with each word the index does not know replaced by the most common known
+        word up to SPELL_EDITS edits away, or None. Known means, for a reader who may not read
+        every body, a word of some title, alias, heading, summary or section: a suggestion never
+        reveals a word that occurs only in a body the reader may not read."""
+        documents = self._documents if reader.reads_all else self._public_documents
+        changed = False
+        corrected: list[str] = []
+        for term in plan.terms:
+            if term in documents or len(term) < SPELL_MIN_LETTERS or not term.isalpha():
+                corrected.append(term)
+                continue
+            best: tuple[int, int, str] | None = None
+            for candidate in self._spelling_candidates(term, documents):
+                distance = edit_distance(term, candidate, SPELL_EDITS)
+                if distance <= SPELL_EDITS:
+                    key = (distance, -documents[candidate], candidate)
+                    best = key if best is None or key < best else best
+            if best is None:
+                corrected.append(term)
+            else:
+                corrected.append(best[2])
+                changed = True
+        return " ".join(corrected) if changed else None
+
+    def _spelling_candidates(self, term: str, documents: dict[str, int]) -> list[str]:
+        """Known words that could be SPELL_EDITS edits from `term`: same first letter, length
+        within SPELL_EDITS (a bounded set, from a per-letter and length index built once)."""
+        public = documents is self._public_documents
+        buckets = self._public_buckets if public else self._all_buckets
+        found: list[str] = []
+        for length in range(len(term) - SPELL_EDITS, len(term) + SPELL_EDITS + 1):
+            found += buckets.get((term[0], length), [])
+        return found
+
+    @cached_property
+    def _all_buckets(self) -> dict[tuple[str, int], list[str]]:
+        return _buckets(self._documents)
+
+    @cached_property
+    def _public_buckets(self) -> dict[tuple[str, int], list[str]]:
+        return _buckets(self._public_documents)
 
     def _with_snippet(self, db: sqlite3.Connection, plan: Plan, hit: Hit) -> Hit:
         """The hit with the body's best passage, matched words between MARK_START and MARK_END."""
@@ -363,6 +501,35 @@ class SearchIndex:
         if db is not None:
             db.close()
             self._local.db = None
+
+
+def _buckets(documents: dict[str, int]) -> dict[tuple[str, int], list[str]]:
+    """Words by (first letter, length), for spelling suggestions."""
+    buckets: dict[tuple[str, int], list[str]] = {}
+    for word in documents:
+        if word.isalpha():
+            buckets.setdefault((word[0], len(word)), []).append(word)
+    return buckets
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (insertions, deletions, substitutions, swaps of two
+    neighbours) between `a` and `b`; any figure above `limit` is returned as `limit + 1`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return min(previous[-1], limit + 1)
 
 
 def best_passage(text: str, marks: frozenset[str], prefix: str = "") -> str | None:

@@ -2,6 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+FORWARDED_FOR = b"x-forwarded-for"
+
+
+def forwarded_for(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """Every `X-Forwarded-For` line of a request joined in order, or None without one.
+
+    Several lines of a list header mean the same as one comma-joined line (RFC 9110 §5.3), and
+    a proxy that appends its own line (HAProxy's `option forwardfor`) leaves the client's forged
+    line first: reading only the first line would believe the client. `Forwarded` is not read.
+    """
+    lines = [value.decode("latin-1") for key, value in headers if key.lower() == FORWARDED_FOR]
+    return ", ".join(lines) if lines else None
+
 
 def forwarded_client(peer: str, forwarded: str | None, trusted_proxies: list[str]) -> str:
     """The client's address: `peer`, or the last `X-Forwarded-For` hop that is not one of our

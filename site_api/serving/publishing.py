@@ -33,8 +33,9 @@ from site_api.serving.static import SiteAssets
 
 log = logging.getLogger("site_api.publishing")
 
-#: Builds kept on disk: the live one and the one before it (in-flight requests may still read it).
-KEEP_BUILDS = 2
+#: Builds kept on disk by default (`SITE_KEEP_BUILDS`): rollback targets, and whatever in-flight
+#: requests may still read. The live build and the one before it are kept whatever the number.
+KEEP_BUILDS = 5
 CHECK_SECONDS = 1.0
 
 
@@ -79,15 +80,21 @@ def switch(site_link: Path, site_dir: Path) -> str:
 
 
 def prune(site_link: Path, keep: int = KEEP_BUILDS) -> list[Path]:
-    """Remove old builds, keeping the newest `keep` and always the live one; returns removed."""
+    """Remove old builds, keeping the newest `keep`, the live one and the one just before it
+    (after a rollback the live build may be old; its predecessor is the next rollback target);
+    returns the removed."""
     root = builds_root(site_link)
     if not root.is_dir():
         return []
     live = Path(os.path.realpath(site_link)).parent
     builds = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True)
+    spared = {live}
+    older = [p for p in builds if p.name < live.name]
+    if older:
+        spared.add(older[0].resolve())
     removed = []
     for old in builds[keep:]:
-        if old.resolve() != live:
+        if old.resolve() not in spared:
             shutil.rmtree(old, ignore_errors=True)
             removed.append(old)
     return removed

@@ -170,7 +170,10 @@ class SiteApp:
     ) -> None:
         self.api = api
         self.guarded_api = SecurityHeaders(
-            CrossSiteWriteGuard(BodyLimit(AllowedMethods(api, api.router))), SECURITY_HEADERS
+            CrossSiteWriteGuard(
+                BodyLimit(editorial.DeskDoor(AllowedMethods(api, api.router), api))
+            ),
+            SECURITY_HEADERS,
         )
         self.odd_target = SecurityHeaders(_odd_target, SECURITY_HEADERS)
         self.pages = pages

@@ -30,7 +30,8 @@ def _wants_html(request: Request) -> bool:
     )
 
 
-def _respond(request: Request, status: int, message: str, headers: dict[str, str]) -> Response:
+def respond(request: Request, status: int, message: str, headers: dict[str, str]) -> Response:
+    """The error page (HTML for browsers, JSON otherwise) with `message` and `headers`."""
     headers = {**NO_STORE, **headers}
     if not _wants_html(request):
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
@@ -50,14 +51,14 @@ def install(app: FastAPI) -> None:
     async def _rate_limited(request: Request, exc: RateLimited) -> Response:
         minutes = max(1, round(exc.retry_after / 60))
         message = f"Too many attempts. Please wait about {minutes} minute(s) and try again."
-        return _respond(request, 429, message, {"retry-after": str(exc.retry_after)})
+        return respond(request, 429, message, {"retry-after": str(exc.retry_after)})
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
-        return _respond(request, exc.status_code, str(exc.detail), dict(exc.headers or {}))
+        return respond(request, exc.status_code, str(exc.detail), dict(exc.headers or {}))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"] if p not in ("body", "query"))
-        return _respond(request, 422, f"{where}: {first['msg']}".strip(": "), {})
+        return respond(request, 422, f"{where}: {first['msg']}".strip(": "), {})

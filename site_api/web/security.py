@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from site_api.serving.address import forwarded_client
+from site_api.serving.address import forwarded_client, forwarded_for
 
 CSRF_COOKIE = "csrf"
 CSRF_FIELD = "csrf_token"
@@ -86,7 +86,7 @@ def client_address(scope: Scope, trusted_proxies: list[str]) -> str:
     """The client's address: the socket peer, or the last untrusted `X-Forwarded-For` hop
     when the peer is one of our trusted proxies (the page gate uses the same rule)."""
     peer = scope["client"][0] if scope.get("client") else "unknown"
-    return forwarded_client(str(peer), _header(scope, b"x-forwarded-for"), trusted_proxies)
+    return forwarded_client(str(peer), forwarded_for(scope["headers"]), trusted_proxies)
 
 
 class SecurityHeaders:

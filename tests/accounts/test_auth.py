@@ -259,8 +259,72 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
     assert client_address(scope, ["10.0.0.5", "10.0.0.7"]) == "203.0.113.9"
 
 
+@pytest.mark.parametrize(
+    ("lines", "trusted", "expected"),
+    [
+        # A proxy that adds its own line leaves the client's forged line first.
+        ([b"203.0.113.9", b"198.51.100.4"], ["10.0.0.5"], "198.51.100.4"),
+        ([b"203.0.113.9", b"198.51.100.4", b"10.0.0.7"], ["10.0.0.5", "10.0.0.7"], "198.51.100.4"),
+        ([b"203.0.113.9, 198.51.100.4", b"10.0.0.7"], ["10.0.0.5", "10.0.0.7"], "198.51.100.4"),
+        ([b"203.0.113.9", b"198.51.100.4", b"10.0.0.7"], [], "10.0.0.5"),
+        ([b"203.0.113.9", b"198.51.100.4"], ["10.0.0.6"], "10.0.0.5"),
+    ],
+)
+def test_every_forwarded_for_line_counts(
+    lines: list[bytes], trusted: list[str], expected: str
+) -> None:
+    scope = {"client": ("10.0.0.5", 1234), "headers": [(b"x-forwarded-for", v) for v in lines]}
+    assert client_address(scope, trusted) == expected
+
+
+def test_the_address_limit_reads_every_forwarded_for_line(settings: Settings) -> None:
+    from site_api.accounts import ratelimit
+    from site_api.web.routes.auth import ADDRESS_ATTEMPTS
+
+    s = settings.model_copy(update={"trusted_proxies": ["127.0.0.1"]})
+    with TestClient(create_app(s), client=("127.0.0.1", 40000)) as client:
+        engine = make_engine(s.database_url)
+        for _ in range(ADDRESS_ATTEMPTS.attempts):
+            ratelimit.hit(engine, "sign-in:addr:198.51.100.4", ADDRESS_ATTEMPTS)
+        # Each request's first line is a new forged address; the proxy's own line is the client.
+        for forged in ("203.0.113.1", "203.0.113.2"):
+            headers = [("x-forwarded-for", forged), ("x-forwarded-for", "198.51.100.4")]
+            response = sign_in(client, "someone@example.org", PASSWORD, headers=headers)
+            assert response.status_code == 429, forged
+
+
 def test_session_cookie_name_is_the_one_the_gate_reads() -> None:
     assert sessions.COOKIE == "session"
+
+
+def test_what_create_account_tells_about_addresses_is_limited_per_client(
+    client: httpx.Client, user: str, settings: Settings
+) -> None:
+    """A taken address answers apart from a new one (README: No account enumeration), so
+    probing many addresses from one client stops at the per-address-of-client limit."""
+    from site_api.accounts import ratelimit
+    from site_api.web.routes.auth import ADDRESS_ATTEMPTS
+
+    engine = make_engine(settings.database_url)
+    for _ in range(ADDRESS_ATTEMPTS.attempts - 2):  # each probe below is a different address
+        ratelimit.hit(engine, "create-account:addr:testclient", ADDRESS_ATTEMPTS)
+    token = csrf(client)
+
+    def create(email: str) -> httpx.Response:
+        data = {"email": email, "password": "violet tangerine harbour", "csrf_token": token}
+        return client.post("/create-account", data=data, follow_redirects=False)
+
+    taken, new = create(user), create("fresh-1@example.org")
+    assert taken.status_code == 200 and "Check your email" in taken.text
+    assert new.status_code == 303 and new.cookies.get("session")
+    client.cookies.delete("session")
+    # The limit reached: taken and new addresses answer alike, and nothing is created or sent.
+    refused = [create(user), create("fresh-2@example.org")]
+    for response in refused:
+        assert response.status_code == 429 and int(response.headers["retry-after"]) > 0
+        assert "session" not in response.cookies
+    assert refused[0].text == refused[1].text
+    assert users.find_user(engine, "fresh-2@example.org") is None
 
 
 def test_create_account_is_limited_per_account_too(client: httpx.Client) -> None:

@@ -93,6 +93,24 @@ def test_a_forged_x_forwarded_for_opens_nothing(doors: Doors, body_text: str) ->
     assert forged.status_code == 403 and body_text not in forged.text
 
 
+@pytest.mark.parametrize("count", [2, 3])
+def test_several_forged_x_forwarded_for_lines_open_nothing(
+    doors: Doors, body_text: str, count: int
+) -> None:
+    # Every line names the institution; nginx appends the real peer after all of them.
+    headers = [("cookie", full_cookie())] + [("x-forwarded-for", INSTITUTION_ADDRESS)] * count
+    transport = httpx.HTTPTransport(local_address="127.0.0.9")
+    with httpx.Client(transport=transport, base_url=doors.base) as client:
+        forged = client.get(GATED_URL, headers=headers)
+    assert forged.status_code == 403 and body_text not in forged.text
+    # From the institution itself, lines naming an outside address change nothing either.
+    transport = httpx.HTTPTransport(local_address=INSTITUTION_ADDRESS)
+    outside = [("x-forwarded-for", "192.0.2.9")] * count
+    with httpx.Client(transport=transport, base_url=doors.base) as client:
+        inside = client.get(GATED_URL, headers=[("cookie", full_cookie()), *outside])
+    assert inside.status_code == 200 and body_text in inside.text
+
+
 def test_verified_crawler_reads_without_a_cookie(doors: Doors, body_text: str) -> None:
     response = get(doors.base, GOOGLEBOT, GATED_URL, **{"user-agent": GOOGLEBOT_UA})
     assert response.status_code == 200 and body_text in response.text

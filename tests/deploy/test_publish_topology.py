@@ -64,3 +64,32 @@ def test_an_edit_and_a_build_appear_through_nginx_without_restart(tmp_path: Path
         assert gated.status_code == 403 and "Edited through the front door" not in gated.text
         # Assets come through the switched link too.
         assert httpx.get(front.base + "/assets/stylesheets/site.css").status_code == 200
+
+
+def test_rollback_and_forward_again_through_nginx_without_restart(tmp_path: Path) -> None:
+    nginx = nginx_binary()
+    require(nginx is not None, "nginx (Debian package 'nginx')")
+    assert nginx is not None
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "content", project / "content")
+    copy_config(project)
+    assert site_api(project, "build").returncode == 0
+    topic = project / "content" / "topics" / f"{GATED}.md"
+    topic.write_text(topic.read_text() + "\nOnly in the second build.\n")
+    assert site_api(project, "build").returncode == 0
+    second = os.path.basename(os.path.dirname(os.path.realpath(project / "site")))
+    env = {**os.environ, "SITE_VAR_DIR": str(tmp_path / "var"), "SITE_SECRET_KEY": TEST_KEY}
+    with topology(nginx, project / "site", tmp_path, env, workers=2) as front:
+        assert "Only in the second build" in httpx.get(front.base + TOPIC).text
+        rolled = site_api(project, "publish", "--rollback")
+        assert rolled.returncode == 0, rolled.stderr
+        deadline = time.monotonic() + 30
+        while "Only in the second build" in (back := httpx.get(front.base + TOPIC)).text:
+            assert time.monotonic() < deadline, "nginx still sends the rolled-back build"
+            time.sleep(0.2)
+        assert back.status_code == 200 and "You can read" in back.text, "gated and spliced"
+        assert httpx.get(front.base + "/assets/stylesheets/site.css").status_code == 200
+        forward = site_api(project, "publish", "--to", second)
+        assert forward.returncode == 0, forward.stderr
+        again = until(front.base + TOPIC, "Only in the second build")
+        assert again.status_code == 200 and "Only in the second build" in again.text

@@ -381,7 +381,7 @@ def test_pages_work_in_chromium_under_nginx_and_its_csp(front: Front, page: Any)
     page.goto(front.base + f"/topics/{TOPICS[0]}/")
     expect = page.locator(".meter-countdown")
     assert "You can read 4 more topics before signing in." in expect.inner_text()
-    page.get_by_text("to keep notes").wait_for()
+    page.get_by_text("to add page annotations").wait_for()
     search = page.locator("#site-search-q")
     search.press_sequentially("kawasaki", delay=20)
     option = page.locator("#site-search-list [role=option]").first
@@ -487,6 +487,44 @@ def test_gate_cache_keys_only_the_session_and_the_page(front: Front, built_site:
         published = (built_site / "topics" / TOPICS[1] / "index.html").read_text()
         assert other.text.split("<h1", 1)[1][:80] == published.split("<h1", 1)[1][:80]
     assert gate_cache_files(front) - before <= 2
+
+
+ODD_SESSION_COOKIES = [
+    "SESSION={token}",
+    "Session={token}",
+    # The API reads the last of two session cookies; nginx's $cookie_session the first.
+    "session={token}; session=ended-long-ago",
+    "session={token}; sEssion=x; session=",
+]
+
+
+@pytest.mark.parametrize("spelling", ODD_SESSION_COOKIES)
+def test_gate_cache_matches_the_session_cookie_as_the_api_does(
+    front: Front, body_text: str, spelling: str
+) -> None:
+    reader_email = f"exact-cookie-{ODD_SESSION_COOKIES.index(spelling)}@example.org"
+    cookie = new_session(front.settings, email=reader_email)
+    token = cookie.split("=", 1)[1]
+    meter = full_cookie()  # anonymous to the API, this visitor has no free page left
+    reader = {"cookie": f"{cookie}; {meter}"}
+    odd = {"cookie": f"{spelling.format(token=token)}; {meter}"}
+    # The reader's answer is cached for 1 s; within it, a cookie the API reads as anonymous
+    # (this visitor's meter used up) must meet the gate, not the reader's answer. (Before the
+    # exact match, each of these read the gated body from the cache.)
+    primed = httpx.get(front.base + GATED_URL, headers=reader)
+    refused = httpx.get(front.base + GATED_URL, headers=odd)
+    assert primed.status_code == 200 and body_text in primed.text
+    assert refused.status_code == 403 and body_text not in refused.text
+
+
+def test_a_session_cookie_the_api_reads_is_still_reused(front: Front, body_text: str) -> None:
+    cookie = new_session(front.settings, email="spaced-cookie-reader@example.org")
+    token = cookie.split("=", 1)[1]
+    # Spaces around name and value are stripped by the API: the same session, the same key.
+    for spelling in (f"session={token}", f"x=1;  session = {token} ; y=2"):
+        response = httpx.get(front.base + GATED_URL, headers={"cookie": spelling})
+        assert response.status_code == 200 and body_text in response.text
+    assert gate_questions(front, GATED_URL, 2) == [1, 0]
 
 
 def test_long_keys_log_nothing_at_error_level(front: Front) -> None:

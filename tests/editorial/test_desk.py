@@ -350,3 +350,89 @@ def test_funnel_page_shows_plots_tables_and_csv_of_the_counts(
     assert not any(line.startswith(TOPICS[1]) for line in lines)
     desk = client.get("/editorial/").text.split('id="funnel"', 1)[1]
     assert '<th scope="row">Gate pages shown</th><td>4</td>' in desk
+
+
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+#: Paths the router knows (with some method), then paths it does not.
+KNOWN = [
+    "/editorial",
+    "/editorial/",
+    "/editorial/reports.csv",
+    "/editorial/funnel",
+    "/editorial/funnel/",
+    "/editorial/funnel.csv",
+    "/editorial/reports/{report}",
+]
+UNKNOWN = "/editorial/no-such-page"
+
+
+def ask(client: httpx.Client, method: str, path: str) -> httpx.Response:
+    """A browser's request: HTML wanted, a form body with the CSRF token on writes."""
+    data = {"csrf_token": csrf(client), "status": "resolved", "remark": "x"}
+    return client.request(
+        method,
+        path,
+        headers={"accept": "text/html"},
+        data=data if method in ("POST", "PUT", "PATCH") else None,
+        follow_redirects=False,
+    )
+
+
+def answer(response: httpx.Response) -> tuple[int, str | None, str, str, bytes]:
+    return (
+        response.status_code,
+        response.headers.get("allow"),
+        response.headers["cache-control"],
+        response.headers.get("content-type", ""),
+        response.content,
+    )
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_on_every_desk_path_is_unknown_to_anonymous(
+    client: httpx.Client, engine: Engine, people: None, method: str
+) -> None:
+    report = add_report(engine)
+    for path in [*(p.format(report=report) for p in KNOWN), UNKNOWN]:
+        response = ask(client, method, path)
+        assert response.status_code == 303, (method, path)
+        back = path if method in ("GET", "HEAD") else "/editorial/"
+        assert response.headers["location"] == "/sign-in?next=" + back
+        assert "allow" not in response.headers
+        assert response.headers["cache-control"] == "private, no-store"
+        unknown = ask(client, method, UNKNOWN)
+        assert answer(response) == answer(unknown), (method, path)
+    with Session(engine) as db:
+        row = db.get(ProblemReport, report)
+        assert row is not None and row.status == "new"
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_on_every_desk_path_is_the_ordinary_404_to_a_reader(
+    client: httpx.Client, engine: Engine, people: None, method: str
+) -> None:
+    report = add_report(engine)
+    sign_in(client, READER)
+    unknown = ask(client, method, UNKNOWN)
+    assert unknown.status_code == 404 and "allow" not in unknown.headers
+    for path in (p.format(report=report) for p in KNOWN):
+        response = ask(client, method, path)
+        assert answer(response) == answer(unknown), (method, path)
+        # No desk path named (the footer's "editorial policy" link is on every page).
+        assert "/editorial" not in response.text
+        assert "Dose is wrong" not in response.text
+    with Session(engine) as db:
+        row = db.get(ProblemReport, report)
+        assert row is not None and row.status == "new"
+
+
+def test_an_editor_still_meets_the_routers_answers(
+    client: httpx.Client, engine: Engine, people: None
+) -> None:
+    report = add_report(engine)
+    sign_in(client, EDITOR)
+    wrong = ask(client, "GET", f"/editorial/reports/{report}")
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "OPTIONS, POST"
+    options = ask(client, "OPTIONS", "/editorial/")
+    assert options.status_code == 204 and "GET" in options.headers["allow"]
+    assert ask(client, "GET", UNKNOWN).status_code == 404

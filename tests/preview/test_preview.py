@@ -60,6 +60,18 @@ def test_the_bar_is_on_every_page_and_only_in_the_preview(preview: tuple[str, Pa
     assert "data-preview-bar" not in (ROOT / "theme" / "main.html").read_text()
 
 
+def test_the_running_preview_refuses_other_hosts_and_get_switches(
+    preview: tuple[str, Path],
+) -> None:
+    base, _ = preview
+    port = base.rsplit(":", 1)[1]
+    assert httpx.get(base + TOPIC, headers={"host": f"localhost:{port}"}).status_code == 200
+    rebound = httpx.get(base + TOPIC, headers={"host": f"rebound.example:{port}"})
+    assert rebound.status_code == 400 and "data-preview-bar" not in rebound.text
+    switch = httpx.get(base + "/_preview/as/signed-in?next=/")
+    assert switch.status_code == 405 and "set-cookie" not in switch.headers
+
+
 @pytest.mark.browser
 def test_countdown_gate_and_signed_in_note_on_demand_then_reload_on_save(
     preview: tuple[str, Path], page: Any
@@ -71,17 +83,19 @@ def test_countdown_gate_and_signed_in_note_on_demand_then_reload_on_save(
     bar = page.locator("[data-preview-bar]")
     expect(bar).to_contain_text("PREVIEW")
 
-    bar.get_by_role("link", name="anonymous, 2 pages left").click()
+    bar.get_by_role("button", name="anonymous, 2 pages left").click()
     expect(page.locator(".meter-countdown")).to_contain_text("You can read 2 more topics")
     expect(page.locator(".topic-body")).to_be_visible()
 
-    page.locator("[data-preview-bar]").get_by_role("link", name="anonymous, past the meter").click()
+    page.locator("[data-preview-bar]").get_by_role(
+        "button", name="anonymous, past the meter"
+    ).click()
     expect(page.locator("body")).to_contain_text("Sign in to keep reading")
     expect(page.locator(".topic-body")).to_have_count(0)
 
-    page.locator("[data-preview-bar]").get_by_role("link", name="signed in").click()
+    page.locator("[data-preview-bar]").get_by_role("button", name="signed in").click()
     notes = page.locator("section.page-notes")
-    expect(notes).to_contain_text("You have no note on this page.")
+    expect(notes.get_by_role("button", name="Add a note")).to_be_visible()
     notes.get_by_role("button", name="Add a note").click()
     notes.get_by_role("textbox", name="Your note").fill("Preview note: check local FBC ranges.")
     notes.get_by_role("button", name="Save note").click()

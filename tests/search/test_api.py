@@ -33,7 +33,7 @@ def results(response: httpx.Response) -> list[dict[str, object]]:
     assert response.headers["cache-control"] == "private, no-store"
     assert "set-cookie" not in response.headers, "searching never touches the meter"
     body = response.json()
-    assert set(body) == {"query", "results"}
+    assert set(body) == {"query", "results", "did_you_mean"}
     return body["results"]  # type: ignore[no-any-return]
 
 

@@ -98,7 +98,7 @@ def test_first_screen_shows_title_summary_and_first_section(context: Any, live_s
     assert lines(page.locator(".meter-countdown")) <= 2.05
     assert lines(page.locator(".topic-meta > summary")) < 1.5  # one line (with its padding)
     invite = page.locator(".page-notes__invite")
-    expect(invite).to_contain_text("to keep notes")
+    expect(invite).to_contain_text("Create an account to add page annotations")
     assert lines(invite) < 1.5
     # The authoring team stays on the page, one tap away.
     expect(page.locator(".topic-authors")).to_be_hidden()

@@ -106,6 +106,43 @@ def test_x_forwarded_for_believed_only_from_a_trusted_proxy(
     assert proxied.status_code == 200 and body_text in proxied.text
 
 
+def visit_lines(settings: Settings, address: str, lines: list[str]) -> httpx.Response:
+    """GET the gated page past the meter with one `X-Forwarded-For` header line per entry."""
+    headers = [("cookie", full_cookie()), *(("x-forwarded-for", line) for line in lines)]
+    with TestClient(create_app(settings), client=(address, 40000)) as client:
+        return client.get(GATED_URL, headers=headers)
+
+
+#: (peer, X-Forwarded-For lines, whether the institution reads): every line counts, in order.
+FORWARDED_LINES = [
+    # A proxy that adds its own line after the client's forged one (HAProxy `option forwardfor`).
+    ("127.0.0.1", ["10.20.0.1", "192.0.2.9"], False),
+    ("127.0.0.1", ["10.20.0.1", "192.0.2.9", "127.0.0.1"], False),
+    ("127.0.0.1", ["10.20.0.1", "192.0.2.9, 127.0.0.1", "127.0.0.1"], False),
+    # The institution's address appended by our proxies after an outside client's first line.
+    ("127.0.0.1", ["192.0.2.9", "10.20.0.1"], True),
+    ("127.0.0.1", ["192.0.2.9", "10.20.0.1, 127.0.0.1", "127.0.0.1"], True),
+    # From a peer we do not trust, no line is believed however many there are.
+    ("192.0.2.9", ["10.20.0.1", "10.20.0.2"], False),
+    ("192.0.2.9", ["10.20.0.1", "10.20.0.2", "10.20.0.3"], False),
+]
+
+
+@pytest.mark.parametrize(("peer", "lines", "reads"), FORWARDED_LINES)
+def test_every_x_forwarded_for_line_counts(
+    settings: Settings,
+    zone: tuple[Zone, int],
+    body_text: str,
+    peer: str,
+    lines: list[str],
+    reads: bool,
+) -> None:
+    response = visit_lines(doors_settings(settings, zone[1]), peer, lines)
+    assert response.status_code == (200 if reads else 403)
+    assert (body_text in response.text) is reads
+    assert ("Access provided by" in response.text) is reads
+
+
 def test_malformed_range_stops_start_up_naming_it(settings: Settings) -> None:
     bad = [InstitutionSetting(name="County General", ranges=["10.0.0.0/8", "10.0.0.0/33"])]
     with pytest.raises(ConfigError, match=r"County General.*'10\.0\.0\.0/33'"):

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
+from test_doors import FORWARDED_LINES
 from visitors import GATED_URL, TOPICS, full_cookie, signed_in_cookie
 
-from site_api.config import Settings
+from site_api.config import InstitutionSetting, Settings
 from site_api.serving.gate import NO_PAGE_FILE
+from site_api.web.app import create_app
 
 PAGE = f"/topics/{TOPICS[0]}/"
 FILE = f"/topics/{TOPICS[0]}/index.html"
@@ -139,3 +142,20 @@ def test_only_a_real_pages_answer_is_reusable(
     assert answer.status_code in {204, 401}
     assert "x-accel-expires" not in answer.headers
     assert answer.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize(("peer", "lines", "reads"), FORWARDED_LINES)
+def test_every_x_forwarded_for_line_counts_at_the_gate_answer(
+    settings: Settings, peer: str, lines: list[str], reads: bool
+) -> None:
+    institutions = [InstitutionSetting(name="St Elsewhere", ranges=["10.20.0.0/16"])]
+    s = settings.model_copy(update={"institutions": institutions, "trusted_proxies": ["127.0.0.1"]})
+    headers = [
+        ("x-original-uri", GATED_URL),
+        ("x-original-method", "GET"),
+        ("cookie", full_cookie()),
+        *(("x-forwarded-for", line) for line in lines),
+    ]
+    with TestClient(create_app(s), client=(peer, 40000)) as client:
+        answer = client.get("/api/gate", headers=headers)
+    assert answer.status_code == (204 if reads else 403)

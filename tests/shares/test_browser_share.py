@@ -1,5 +1,6 @@
 """'Share with a colleague' in a real Chromium: a signed-in reader makes a link, a colleague's
-fresh browser opens it with the banner; an anonymous visitor is asked to sign in."""
+fresh browser opens it with the banner; an anonymous visitor sees no button, only a line asking
+them to sign in."""
 
 from __future__ import annotations
 
@@ -54,7 +55,10 @@ def test_anonymous_visitor_is_asked_to_sign_in(page: Any, live_server: str) -> N
     from playwright.sync_api import expect
 
     page.goto(f"{live_server}/topics/stills-disease/")
-    page.get_by_role("button", name="Share with a colleague").click()
-    expect(page.locator("[data-share-status]")).to_have_text(
-        "Sign in to share this topic with a colleague."
+    expect(page.get_by_role("button", name="Share with a colleague")).to_have_count(0)
+    line = page.locator(".topic-share__signed-out")
+    expect(line).to_be_visible()
+    expect(line).to_have_text("Sign in to share this topic with a colleague")
+    expect(line.get_by_role("link", name="Sign in")).to_have_attribute(
+        "href", "/sign-in?next=/topics/stills-disease/"
     )

@@ -1,7 +1,8 @@
 """The editorial desk at `/editorial/`: server-rendered pages and CSV for editors only.
 
 A reader gets the site's 404 (the desk is not advertised); an anonymous visitor is sent to sign
-in and back. Every answer is personal (`private, no-store`).
+in and back. `DeskDoor` gives them that answer for every method on every desk path, known or
+not, before routing could tell which exist. Every answer is personal (`private, no-store`).
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from site_api.accounts import sessions
 from site_api.accounts.deps import OptionalUser
 from site_api.accounts.users import is_editor
 from site_api.content.currency import due_label, long_date
@@ -22,26 +25,69 @@ from site_api.deps import EngineDep, SettingsDep
 from site_api.editorial import funnel, queue, triage
 from site_api.models import User
 from site_api.serving.links import sign_in_link, with_query
+from site_api.web import errors
 from site_api.web.routes.forms import NO_STORE, page, require_csrf
 
 router = APIRouter(include_in_schema=False)
 FormStr = Annotated[str, Form()]
 
 
-def _editor(request: Request, user: OptionalUser) -> User:
-    if user is None:
+DESK = "/editorial"
+
+
+def is_desk_path(path: str) -> bool:
+    """Whether `path` is the desk or under it (known to the router or not)."""
+    return path == DESK or path.startswith(DESK + "/")
+
+
+def _refusal(request: Request, signed_in: bool) -> HTTPException:
+    """What anyone but an editor gets at a desk path: sign in and back, or the ordinary 404."""
+    if not signed_in:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        if request.method != "GET":
-            target = "/editorial/"
-        raise HTTPException(
+        if request.method not in ("GET", "HEAD"):
+            target = "/editorial/"  # a form's target is no page to come back to
+        return HTTPException(
             status_code=303,
             detail="Sign in as an editor first.",
             headers={"location": sign_in_link(target)},
         )
-    if not is_editor(user):
-        # The same answer as for a path that does not exist: the desk is not advertised.
-        raise HTTPException(status_code=404, detail="There is no page at this address.")
+    # The same answer as for a path that does not exist: the desk is not advertised.
+    return HTTPException(status_code=404, detail="There is no page at this address.")
+
+
+def _editor(request: Request, user: OptionalUser) -> User:
+    if user is None or not is_editor(user):
+        raise _refusal(request, user is not None)
     return user
+
+
+class DeskDoor:
+    """Answers anyone but an editor at any desk path, whatever the method, with `_refusal`.
+
+    It stands before routing: there a 405's `Allow` (`GET /editorial/reports/1` answered
+    `Allow: OPTIONS, POST`) or an OPTIONS answer would tell a reader which desk routes exist.
+    """
+
+    def __init__(self, app: ASGIApp, api: FastAPI) -> None:
+        self.app = app
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_desk_path(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        request = Request({**scope, "app": self.api})
+        token = request.cookies.get(sessions.COOKIE)
+        store: sessions.SessionStore = self.api.state.sessions
+        reader = await run_in_threadpool(store.lookup, token) if token else None
+        if reader is not None and reader.editor:
+            await self.app(scope, receive, send)
+            return
+        refusal = _refusal(request, reader is not None)
+        response = errors.respond(
+            request, refusal.status_code, str(refusal.detail), dict(refusal.headers or {})
+        )
+        await response(scope, receive, send)
 
 
 EditorDep = Annotated[User, Depends(_editor)]

@@ -34,7 +34,9 @@
      saved or discarded, so a link clicked mid-edit loses nothing. Storage may be absent or
      full, and a stored draft may be anything: every failure reads as "no draft". */
   const DRAFT_KEY = "note-draft:" + (slot.dataset.pageId || "");
+  let memoryDraft = null; // the draft when this browser's storage refuses it
   function readDraft() {
+    if (memoryDraft) return memoryDraft;
     try {
       const draft = JSON.parse(localStorage.getItem(DRAFT_KEY) || "null");
       if (draft && typeof draft.text === "string" && draft.text.trim() &&
@@ -45,14 +47,17 @@
     return null;
   }
   function keepDraft(text, base) {
+    memoryDraft = null;
     try {
       localStorage.setItem(DRAFT_KEY, JSON.stringify({ text, version: base ? base.version : null }));
     } catch (error) {
-      /* storage full or disabled: the beforeunload prompt still warns */
+      // Storage full or disabled: kept for this page view; the beforeunload prompt still warns.
+      memoryDraft = { text, version: base ? base.version : null };
     }
   }
   function dropDraft() {
     editing = null;
+    memoryDraft = null;
     try {
       localStorage.removeItem(DRAFT_KEY);
     } catch (error) {
@@ -140,11 +145,17 @@
     return toggle;
   }
 
+  /* The heading row; `beside` (an array) sits next to the heading, the actions at the end. On a
+     phone the heading reads "My notes" (the rest is there for screen readers). */
   function head(...actions) {
+    const beside = Array.isArray(actions[0]) ? actions.shift() : [];
     return h(
       "div",
       { class: "page-notes__head" },
-      h("h2", { class: "page-notes__title", id: "page-notes-title" }, "My notes for this page"),
+      h("div", { class: "page-notes__heading" },
+        h("h2", { class: "page-notes__title", id: "page-notes-title" }, "My notes",
+          h("span", { class: "page-notes__title-rest" }, " for this page")),
+        ...beside),
       h("div", { class: "page-notes__actions" }, ...actions, saveToggle()),
     );
   }
@@ -162,17 +173,17 @@
     if (target) target.focus();
   }
 
-  /* One line for anonymous readers: the clinical text matters more on the first screen. */
+  /* One line for anonymous readers (the reference page's invitation): the clinical text
+     matters more on the first screen. */
   function showAnonymous() {
     const next = "?next=" + here;
     inner.replaceChildren(
       h(
         "p",
         { class: "page-notes__hint page-notes__invite", id: "page-notes-title" },
+        h("a", { href: "/create-account" + next }, "Create an account"),
+        " to add page annotations · ",
         h("a", { href: "/sign-in" + next }, "Sign in"),
-        " or ",
-        h("a", { href: "/create-account" + next }, "create an account"),
-        " to keep notes.",
       ),
     );
     slot.setAttribute("aria-labelledby", "page-notes-title");
@@ -180,13 +191,30 @@
     slot.removeAttribute("aria-busy");
   }
 
+  /* The empty panel is one line: what notes are for (the reference page's words) waits behind
+     a small "?" control, so the clinical text starts on the first screen of a phone. */
+  const ABOUT =
+    "Add information to this page that would be handy to have on hand during a consultation, " +
+    "such as a web address or phone number. This information will always be displayed when " +
+    "you visit this page";
+  function aboutNotes() {
+    const text = h("p", { class: "page-notes__hint page-notes__about-text", id: "page-notes-about", hidden: "" },
+      ABOUT + ". Only you can see your notes.");
+    const toggle = h("button", {
+      type: "button", class: "page-notes__about", "aria-expanded": "false",
+      "aria-controls": "page-notes-about", "aria-label": "What are notes for?",
+      onclick: () => {
+        text.hidden = !text.hidden;
+        toggle.setAttribute("aria-expanded", String(!text.hidden));
+      },
+    }, "?");
+    return [toggle, text];
+  }
+
   function showNote() {
     if (note === null) {
-      show(
-        head(mainButton("Add a note", () => edit("", null), true)),
-        h("p", { class: "page-notes__hint" },
-          "You have no note on this page. Only you can see your notes."),
-      );
+      const [toggle, about] = aboutNotes();
+      show(head([toggle], mainButton("Add a note", () => edit("", null), true)), about);
       return;
     }
     const text = noteText(note.text, "page-notes-text");
@@ -278,6 +306,10 @@
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
         event.preventDefault();
         form.requestSubmit();
+      } else if (event.key === "Escape") {
+        // Closes the editor; unsaved text stays a draft, offered back in the panel.
+        event.preventDefault();
+        closeKeepingDraft(area.value, base);
       }
     });
     const form = h(
@@ -308,6 +340,20 @@
     show(head(), form);
     update();
     area.focus();
+  }
+
+  function closeKeepingDraft(text, base) {
+    const changed = text.trim() !== "" && text !== (base ? base.text : "");
+    if (changed) keepDraft(text, base);
+    editing = null;
+    showNote();
+    if (changed) {
+      offerDraft();
+      say("Editor closed: your text is kept as a draft.");
+    } else {
+      say("");
+    }
+    focus("[data-main]");
   }
 
   function submit(text, base) {

@@ -40,6 +40,7 @@
     var controller = null;
     var active = -1;
     var shownFor = null;
+    var note = null;
 
     function options() {
       return list.querySelectorAll("[role=option]");
@@ -47,6 +48,7 @@
 
     function close() {
       list.hidden = true;
+      if (note) note.hidden = true;
       input.setAttribute("aria-expanded", "false");
       input.removeAttribute("aria-activedescendant");
       active = -1;
@@ -65,8 +67,16 @@
       items[index].scrollIntoView({ block: "nearest" });
     }
 
-    function show(q, results) {
+    function show(q, results, corrected) {
       list.textContent = "";
+      if (!note) {
+        note = el("p", "site-search__corrected");
+        note.hidden = true;
+        list.parentNode.insertBefore(note, list);
+      }
+      // A spelling correction (never a word only a body the reader may not read holds).
+      note.textContent = corrected ? "Showing results for “" + corrected + "”" : "";
+      note.hidden = !corrected;
       active = -1;
       input.removeAttribute("aria-activedescendant");
       shownFor = q;
@@ -85,7 +95,9 @@
       if (count) {
         list.hidden = false;
         input.setAttribute("aria-expanded", "true");
-        status.textContent = count === 1 ? "1 suggestion" : count + " suggestions";
+        status.textContent =
+          (count === 1 ? "1 suggestion" : count + " suggestions") +
+          (corrected ? " for “" + corrected + "”" : "");
       } else {
         close();
         status.textContent = "No suggestions";
@@ -116,7 +128,7 @@
         })
         .then(function (body) {
           if (mine !== asked || !body || !Array.isArray(body.results)) return;
-          show(q, body.results);
+          show(q, body.results, typeof body.did_you_mean === "string" ? body.did_you_mean : "");
         })
         .catch(function () {
           /* offline or aborted: the form still submits to /search */

@@ -1,0 +1,228 @@
+"""Incremental builds: what each output of a build depends on, and which outputs can be reused.
+
+Every build writes `site-deps.json` beside its manifest: one fingerprint of everything site-wide
+(the MkDocs config, the theme, the vocabularies, our own code, the engine's versions, the pages
+of the navigation that every page shows) and, per output file, one digest of its inputs. For a
+page those inputs are exactly what the build hands MkDocs for it: its source text and what the
+hook adds (the related topics' titles and summaries, the crumbs with the section's title, the
+review-overdue date, the A–Z and section listings, What's new). All of it comes from the content
+model, so the next build knows every digest before it renders anything: an output whose digest
+is unchanged, in a build with the same fingerprint, is hard-linked from the live build (no bytes
+copied, the live file never opened for writing) and only the rest is rendered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from site_api.content.csp import html_hashes
+
+#: Set by `site-api build` for MkDocs' run: the live build's site directory, to reuse from.
+REUSE_ENV = "SITE_API_REUSE_BUILD"
+DEPS_VERSION = 1
+#: What renders a page besides our code: their versions are part of the fingerprint.
+ENGINE_PACKAGES = (
+    "mkdocs",
+    "properdocs",
+    "mkdocs-material",
+    "markdown",
+    "jinja2",
+    "pymdown-extensions",
+    "pygments",
+    "pyyaml",
+)
+
+
+def deps_path_for(site_dir: Path) -> Path:
+    """The dependency record sits beside the site directory, like the manifest."""
+    return site_dir.with_name(site_dir.name + "-deps.json")
+
+
+def digest(value: Any) -> str:
+    """A stable digest of JSON-able data (dates and other values by their text)."""
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def text_digest(text: str) -> str:
+    """The digest of one source text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """The digest of a file's bytes."""
+    h = hashlib.sha256()
+    with path.open("rb") as source:
+        for block in iter(lambda: source.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _tree(root: Path, suffixes: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
+    """(relative path, digest) of every file under `root`, sorted; `suffixes` filters."""
+    if not root.is_dir():
+        return []
+    found = []
+    for path in sorted(root.rglob("*")):
+        wanted = suffixes is None or path.suffix in suffixes
+        if wanted and path.is_file() and "__pycache__" not in path.parts:
+            found.append((path.relative_to(root).as_posix(), file_digest(path)))
+    return found
+
+
+def engine_versions(engine: str) -> dict[str, str | None]:
+    """The installed versions of what renders a page, Python's, and which engine runs it."""
+    versions: dict[str, str | None] = {"python": sys.version, "engine": engine}
+    for name in ENGINE_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def site_fingerprint(
+    config_file: Path,
+    theme_dir: Path | None,
+    vocabularies: Iterable[Path],
+    code_dir: Path,
+    navigation: Any,
+    docs_assets: Iterable[str],
+    engine: str,
+) -> str:
+    """One digest of everything every page may depend on: any change rebuilds every page.
+
+    `navigation` is what the navigation shows of its pages (every page carries it);
+    `docs_assets` the names of the non-page files under the docs dir (links are rewritten
+    differently to a file that exists and to one that does not); `engine` the package running
+    the build (`mkdocs`, or a continuation of it such as `properdocs`).
+    """
+    return digest(
+        {
+            "version": DEPS_VERSION,
+            "config": file_digest(config_file),
+            "theme": _tree(theme_dir) if theme_dir is not None else [],
+            "vocabularies": [
+                (p.name, file_digest(p) if p.is_file() else None) for p in vocabularies
+            ],
+            "code": _tree(code_dir, (".py",)),
+            "engine": engine_versions(engine),
+            "navigation": navigation,
+            "docs_assets": sorted(docs_assets),
+        }
+    )
+
+
+@dataclass
+class Deps:
+    """What one build recorded: its fingerprint and, per output, the digest of its inputs."""
+
+    fingerprint: str
+    #: Output file (relative to the site directory) -> digest of its inputs.
+    outputs: dict[str, str] = field(default_factory=dict)
+    #: Page source (docs-relative) -> its inputs, readable: source digest, topics it relates to
+    #: or lists, its section, its review-overdue date.
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: HTML output -> indexes into `hashes` (its inline scripts' and styles' CSP hashes).
+    csp: dict[str, list[int]] = field(default_factory=dict)
+    hashes: list[str] = field(default_factory=list)
+    #: Page id -> the synonyms' terms its text provides (synonyms.yml is checked against these).
+    terms: dict[str, list[str]] = field(default_factory=dict)
+    #: The pages this build rendered (the others were reused).
+    rendered: list[str] = field(default_factory=list)
+    #: The build reused from, if any (its site directory).
+    reused_from: str | None = None
+
+    def to_json(self) -> str:
+        """The record as written beside the manifest (compact: one line per build)."""
+        return json.dumps(
+            {"version": DEPS_VERSION, **self.__dict__}, ensure_ascii=False, separators=(",", ":")
+        )
+
+
+def load_deps(site_dir: Path) -> Deps | None:
+    """The record of the build in `site_dir`; None when it has none usable (build it in full)."""
+    try:
+        data = json.loads(deps_path_for(site_dir).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.pop("version", None) != DEPS_VERSION:
+        return None
+    try:
+        return Deps(**data)
+    except TypeError:
+        return None
+
+
+def link_from(previous: Path, site_dir: Path, dest_uri: str, made: set[Path]) -> bool:
+    """Hard-link one output of the previous build into this one; False if it cannot be.
+
+    `made` holds the directories already created (one `mkdir` each, not one per file)."""
+    target = site_dir / dest_uri
+    if target.parent not in made:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        made.add(target.parent)
+    try:
+        os.link(previous / dest_uri, target)
+    except OSError:
+        return False
+    return True
+
+
+def csp_table(
+    per_file: Mapping[str, tuple[Iterable[str], Iterable[str]]],
+) -> tuple[dict[str, list[int]], list[str]]:
+    """Per-file CSP hashes as indexes into one list of distinct hashes (most pages share them).
+
+    A hash is kept as `s:<expr>` for a script and `c:<expr>` for a style.
+    """
+    hashes: dict[str, int] = {}
+    table: dict[str, list[int]] = {}
+    for name, (scripts, styles) in sorted(per_file.items()):
+        keys = [f"s:{h}" for h in sorted(scripts)] + [f"c:{h}" for h in sorted(styles)]
+        table[name] = [hashes.setdefault(k, len(hashes)) for k in keys]
+    return table, list(hashes)
+
+
+def csp_of(deps: Deps, name: str) -> tuple[set[str], set[str]]:
+    """The CSP hashes the record holds for one HTML output."""
+    keys = [deps.hashes[i] for i in deps.csp.get(name, [])]
+    return {k[2:] for k in keys if k[0] == "s"}, {k[2:] for k in keys if k[0] == "c"}
+
+
+def reuse(
+    live: Path, site_dir: Path, outputs: Mapping[str, str], previous: Deps, fresh: set[str]
+) -> set[str]:
+    """Hard-link into `site_dir` every output whose inputs the live build had too, except
+    those in `fresh` (always rendered); returns the outputs linked."""
+    made: set[Path] = set()
+    return {
+        dest
+        for dest, key in outputs.items()
+        if dest not in fresh
+        and previous.outputs.get(dest) == key
+        and link_from(live, site_dir, dest, made)
+    }
+
+
+def csp_per_file(
+    site_dir: Path, reused: set[str], previous: Deps | None
+) -> dict[str, tuple[set[str], set[str]]]:
+    """Each HTML file's inline-script and style hashes: read from the files this build wrote,
+    taken from the live build's record for the files it reused (never read again)."""
+    found: dict[str, tuple[set[str], set[str]]] = {}
+    for path in site_dir.rglob("*.html"):
+        name = path.relative_to(site_dir).as_posix()
+        if previous is not None and name in reused:
+            found[name] = csp_of(previous, name)
+        else:
+            found[name] = html_hashes(path.read_text(encoding="utf-8"))
+    return found

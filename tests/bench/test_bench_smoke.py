@@ -1,0 +1,198 @@
+"""Every benchmark under bench/ runs to its table at tiny sizes, so a product change that breaks a
+benchmark fails here instead of on the day someone measures. Nothing is timed: each script must
+exit 0 and print its header and rows."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, copy_config, require
+from servers import CHROMIUM, SITE_API, nginx_binary, postgres_bindir
+
+BENCH = ROOT / "bench"
+#: Scripts run by another's smoke run rather than on their own.
+RUN_BY_OTHERS = {"noop_gate.py": "run.py's floor row"}
+
+
+def smoke(*args: str, timeout: float = 600) -> str:
+    """Run `python bench/<args>` from the checkout; its output, after asserting it exited 0."""
+    result = subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "SITE_LOG_LEVEL": "warning"},
+        check=False,
+    )
+    assert result.returncode == 0, f"{args[0]} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def bench_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The real content built by `site-api build` as `make build` does: `site` is the link into
+    `site-builds/`, the layout deploy/nginx.conf and the gate's page paths expect."""
+    project = tmp_path_factory.mktemp("bench-project")
+    shutil.copytree(ROOT / "content", project / "content")
+    copy_config(project)
+    built = subprocess.run(
+        [SITE_API, "build"],
+        cwd=project,
+        env={**os.environ, "SITE_SITE_DIR": "site"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    yield project / "site"
+
+
+def need_wrk() -> None:
+    require(shutil.which("wrk") is not None, "wrk (Debian package 'wrk')")
+
+
+def need_nginx() -> None:
+    require(nginx_binary() is not None, "nginx (Debian package 'nginx')")
+    need_wrk()
+
+
+def test_every_bench_script_has_a_smoke_run() -> None:
+    scripts = {p.name for p in BENCH.glob("*.py")}
+    tested = {
+        name.removeprefix("test_").removesuffix("_smoke") + ".py"
+        for name in globals()
+        if name.startswith("test_") and name.endswith("_smoke")
+    }
+    assert scripts - set(RUN_BY_OTHERS) == tested
+
+
+def test_scale_generate_only_writes_a_project_that_builds_cleanly(tmp_path: Path) -> None:
+    project = tmp_path / "catalogue"
+    out = smoke("bench/scale.py", "20", "--generate-only", str(project))
+    assert "wrote 20 topics" in out
+    assert (project / "content" / "whats-new.md").is_file()
+    assert len(list((project / "content" / "topics").glob("*.md"))) == 20
+    built = subprocess.run(
+        [SITE_API, "build"],
+        cwd=project,
+        env={**os.environ, "SITE_SITE_DIR": "site", "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr  # strict: not one broken link or warning
+    assert (project / "site" / "whats-new" / "index.html").is_file()
+
+
+@pytest.mark.nginx
+def test_scale_smoke(tmp_path: Path) -> None:
+    need_nginx()
+    out = smoke(
+        "bench/scale.py", "20", "--requests", "20", "--wrk-seconds", "1", "--broken-links", "50"
+    )
+    assert "| measure | site-api | plain mkdocs-material / nginx | ratio |" in out
+    for row in (
+        "| build CPU seconds |",
+        "| search index (site-search.sqlite, server-side) |",
+        "| link check, 50 broken links with suggestions",
+        "| random topics, req/s (nginx on the same files) |",
+    ):
+        assert row in out, row
+
+
+@pytest.mark.nginx
+@pytest.mark.postgres
+def test_run_smoke(bench_site: Path, tmp_path: Path) -> None:
+    need_nginx()
+    require(postgres_bindir() is not None, "PostgreSQL (Debian package 'postgresql')")
+    results = tmp_path / "results.txt"
+    out = smoke(
+        "bench/run.py",
+        *("--site", str(bench_site), "--seconds", "1", "--warm-up", "0", "--workers", "1"),
+        *("--out", str(results)),
+    )
+    table = results.read_text()
+    assert "scenario" in table and "req/s" in table and "FAILED" not in table
+    for row in (
+        "plain nginx, static file (reference)",
+        "floor: nginx auth_request, no-op gate",
+        "embedded, signed-in",
+        "embedded, anonymous first visit",
+        "production, 1 worker, signed-in",
+        "production, 1 worker, anonymous within the meter",
+    ):
+        assert f"  {row}: " in out, f"{row} not printed as measured"
+        assert row in table, row
+
+
+@pytest.mark.browser
+def test_notes_visible_smoke(bench_site: Path, tmp_path: Path) -> None:
+    require(Path(CHROMIUM).exists(), f"Chromium ({CHROMIUM}, Debian package 'chromium')")
+    out = smoke(
+        "bench/notes_visible.py",
+        *("--site", str(bench_site), "--loads", "1", "--out", str(tmp_path / "notes.txt")),
+    )
+    for line in (
+        "signed in, with a note: 1 loads",
+        "anonymous (the invitation): 1 loads",
+        "GET /api/reader answered",
+        "API requests per load: [1]",
+    ):
+        assert line in out, line
+
+
+def test_funnel_smoke(bench_site: Path) -> None:
+    need_wrk()
+    out = smoke(
+        "bench/funnel.py",
+        *("--site", str(bench_site), "--rounds", "1", "--views", "100"),
+        *("--seconds", "1", "--warm-up", "0"),
+    )
+    assert "in-process view(), anonymous first visit" in out
+    assert "off req/s" in out and "anonymous within the meter" in out
+
+
+def test_search_smoke() -> None:
+    out = smoke("bench/search.py", "--topics", "10", "--big", "100", "--rounds", "4")
+    assert "10 topics: site build" in out
+    assert out.count("typo, suggest=true") == 2 and "GET /healthz (reference)" in out
+
+
+@pytest.mark.browser
+def test_preview_edit_smoke() -> None:
+    require(Path(CHROMIUM).exists(), f"Chromium ({CHROMIUM}, Debian package 'chromium')")
+    out = smoke("bench/preview_edit.py", "--sizes", "5", "--runs", "1")
+    assert "5 topics: plain strict mkdocs build" in out and "edit to visible in the tab" in out
+
+
+def test_institutions_smoke() -> None:
+    out = smoke("bench/institutions.py", "--ranges", "100", "--lookups", "200")
+    assert "bisect index:" in out and "loop over every range (reference)" in out
+
+
+def test_run_keeps_every_measured_row_when_a_scenario_fails(tmp_path: Path) -> None:
+    """`make bench` used to stop at its first failure and lose the rows already measured."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import run
+    finally:
+        sys.path.remove(str(BENCH))
+    bench = run.Bench(seconds=1, warm_up=0)
+    bench.rows.append(run.Row("plain nginx, static file (reference)", 1000.0, 1, 2, 50, []))
+    with bench.scenario("floor"):
+        raise run.ScenarioError("pre-check failed: 404")
+    with bench.scenario("embedded"):
+        bench.rows.append(run.Row("embedded, signed-in", 500.0, 1, 2, 50, []))
+    out = tmp_path / "results.txt"
+    run.report(bench, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), out)
+    table = out.read_text()
+    assert "plain nginx, static file (reference)" in table and "embedded, signed-in" in table
+    assert "FAILED floor: pre-check failed: 404" in table
+    assert bench.failed == ["floor: pre-check failed: 404"]

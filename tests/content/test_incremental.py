@@ -1,0 +1,303 @@
+"""Incremental builds equal full builds, file by file, after every kind of edit.
+
+Each step edits a small synthetic catalogue, runs `site-api build` (incremental: it reuses the
+live build) and `site-api build --full` into a second site, and compares every file of the two
+builds byte for byte, their manifests, their dependency records and the answers of their search
+indexes to a fixed set of queries.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import ROOT
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from synthetic_site import topic_ids, write_synthetic_project
+
+from site_api.cli import main
+from site_api.content.incremental import deps_path_for, load_deps
+from site_api.content.manifest import manifest_path_for
+from site_api.search.index import EVERY_BODY, FREE_BODIES_ONLY, SearchIndex
+
+#: The pages MkDocs' navigation names: rendered in every build (every page shows their titles).
+NAV_PAGES = {"index.md", "a-z/index.md", "sections/index.md", "about.md", "terms.md"}
+QUERIES = ["synthetic", "topic 3", "zymosan", "overview", "alpha", "zeta", "notes", "gen", "t00"]
+SYNONYMS = "zymo: [zymosan]\n"
+#: The synthetic topics' review date (a change is dated on or before it).
+reviewed = date.today() - timedelta(days=30)
+
+
+def make_project(root: Path, topics: int) -> Path:
+    """A synthetic catalogue with What's new and a synonym whose term only one topic holds."""
+    config = write_synthetic_project(root, topics)
+    shutil.copy(ROOT / "content" / "whats-new.md", root / "content" / "whats-new.md")
+    (root / "content" / "synonyms.yml").write_text(SYNONYMS, encoding="utf-8")
+    edit(root, "t001", body=lambda b: b + "\nZymosan was used to provoke inflammation.\n")
+    return config
+
+
+def topic_path(root: Path, page_id: str) -> Path:
+    return root / "content" / "topics" / f"{page_id}.md"
+
+
+def edit(root: Path, page_id: str, body: Callable[[str], str] | None = None, **fields: Any) -> None:
+    """Change a topic's front matter fields (None removes one) and/or its body."""
+    path = topic_path(root, page_id)
+    _, front, text = path.read_text(encoding="utf-8").split("---\n", 2)
+    data = yaml.safe_load(front)
+    for key, value in fields.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    text = body(text) if body else text
+    dumped = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    path.write_text(f"---\n{dumped}---\n{text}", encoding="utf-8")
+
+
+def build(root: Path, link: str, full: bool = False) -> tuple[int, str]:
+    """`site-api build [--full]` of the project into the site link `root/link`."""
+    args = ["build", "-f", str(root / "mkdocs.yml"), *(["--full"] if full else [])]
+    result = CliRunner().invoke(main, args, env={"SITE_SITE_DIR": str(root / link)})
+    return result.exit_code, result.output
+
+
+def files_of(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+
+
+def answers(site: Path) -> list[Any]:
+    """What the build's search index answers to the fixed queries, for two kinds of reader."""
+    index = SearchIndex.for_site(site)
+    found = []
+    try:
+        for query in QUERIES:
+            plan = index.plan(query)
+            for reader in (EVERY_BODY, FREE_BODIES_ONLY):
+                hits = index.search(plan, 20, reader) if plan else []
+                found.append([(query, h.page_id, h.title, h.snippet) for h in hits])
+    finally:
+        index.close()
+    return found
+
+
+def record(site: Path) -> dict[str, Any]:
+    """The dependency record without what says how it was built (reused or not)."""
+    deps = load_deps(site)
+    assert deps is not None
+    return {k: v for k, v in deps.__dict__.items() if k not in ("rendered", "reused_from")}
+
+
+def assert_same(root: Path) -> None:
+    """The incremental build (`site`) equals the full one (`full`), byte for byte."""
+    incremental = Path(os.path.realpath(root / "site"))
+    full = Path(os.path.realpath(root / "full"))
+    ours, theirs = files_of(incremental), files_of(full)
+    assert sorted(ours) == sorted(theirs)
+    different = [name for name in ours if ours[name] != theirs[name]]
+    assert different == []
+    for path_for in (manifest_path_for,):
+        assert path_for(incremental).read_bytes() == path_for(full).read_bytes()
+    assert record(incremental) == record(full)
+    assert answers(incremental) == answers(full)
+
+
+def step(root: Path) -> list[str]:
+    """Build incrementally and in full; both succeed and are equal. Returns what was rendered."""
+    code, out = build(root, "site")
+    assert code == 0, out
+    code, out = build(root, "full", full=True)
+    assert code == 0, out
+    assert_same(root)
+    deps = load_deps(Path(os.path.realpath(root / "site")))
+    assert deps is not None
+    return deps.rendered
+
+
+def fails_and_keeps_the_live_build(root: Path, message: str) -> None:
+    """The broken content fails both builds, naming the problem; the live builds stay."""
+    before = {link: os.path.realpath(root / link) for link in ("site", "full")}
+    for link, full in (("site", False), ("full", True)):
+        code, out = build(root, link, full)
+        assert code != 0 and message in out, out
+        assert os.path.realpath(root / link) == before[link]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    make_project(tmp_path, 12)
+    code, out = build(tmp_path, "site", full=True)
+    assert code == 0, out
+    code, out = build(tmp_path, "full", full=True)
+    assert code == 0, out
+    return tmp_path
+
+
+def test_named_edits_build_incrementally_equal_to_full_builds(project: Path) -> None:
+    root = project
+    theme = root / "theme" / "main.html"
+
+    # A body edit renders that topic (and the few navigation pages) only.
+    edit(root, "t003", body=lambda b: b + "\nA new paragraph about topic three.\n")
+    assert set(step(root)) == {"topics/t003.md", *NAV_PAGES}
+
+    # A title change moves the topic in the A–Z and in its section.
+    edit(root, "t004", title="Alpha topic four")
+    rendered = set(step(root))
+    assert {"topics/t004.md", "a-z/a.md", "a-z/s.md"} <= rendered
+    assert "topics/t005.md" not in rendered
+
+    edit(root, "t005", aliases=["Zeta syndrome"])
+    assert "a-z/z.md" in step(root)
+    edit(root, "t005", aliases=[])
+    step(root)
+
+    edit(root, "t006", related=["t007", "t008"])
+    assert "topics/t007.md" not in step(root)
+    # A related topic's summary is shown on t006: t006 is rendered again, t008 is not.
+    edit(root, "t007", summary="A changed summary for topic seven.")
+    rendered = set(step(root))
+    assert {"topics/t006.md", "topics/t007.md"} <= rendered
+    assert "topics/t008.md" not in rendered
+
+    new = topic_path(root, "t013")
+    shutil.copy(topic_path(root, "t012"), new)
+    edit(root, "t013", id="t013", title="Brand new topic", related=["t001"])
+    assert "topics/t013.md" in step(root)
+
+    topic_path(root, "t002").unlink()
+    step(root)
+
+    edit(root, "t008", section="investigations")
+    step(root)
+
+    changes = [{"date": reviewed.isoformat(), "summary": "Rewrote the overview."}]
+    edit(root, "t009", changes=changes)
+    assert "whats-new.md" in step(root)
+
+    # A broken edit fails and leaves the live build; its fix builds equal again.
+    edit(root, "t010", section="no-such-section")
+    fails_and_keeps_the_live_build(root, "no-such-section")
+    edit(root, "t010", section="haematology")
+    step(root)
+
+    # The only page holding a synonym's term loses it: synonyms.yml fails as in a full build.
+    edit(root, "t001", body=lambda b: b.replace("Zymosan", "Yeast cell walls"))
+    fails_and_keeps_the_live_build(root, "'zymosan' is no page id, title or alias")
+    edit(root, "t001", body=lambda b: b + "\nZymosan again.\n")
+    step(root)
+
+    # The theme is site-wide: every page is rendered again.
+    theme.write_text(theme.read_text(encoding="utf-8") + "\n{#- changed -#}\n", encoding="utf-8")
+    deps = load_deps(Path(os.path.realpath(root / "site")))
+    assert deps is not None
+    assert len(step(root)) == len(deps.inputs)
+
+
+def test_unchanged_outputs_are_hard_links_to_the_live_build(project: Path) -> None:
+    live = Path(os.path.realpath(project / "site"))
+    before = files_of(live.parent)  # the site and its manifest, index and record beside it
+    edit(project, "t003", body=lambda b: b + "\nOne more sentence.\n")
+    code, out = build(project, "site")
+    assert code == 0, out
+    new = Path(os.path.realpath(project / "site"))
+    assert files_of(live.parent) == before, "the live build was written to"
+    assert new != live
+    assert "rendered 6 of" in out
+    same = (new / "topics" / "t004" / "index.html").stat()
+    assert same.st_ino == (live / "topics" / "t004" / "index.html").stat().st_ino
+    asset = "assets/stylesheets/site.css"
+    assert (new / asset).stat().st_ino == (live / asset).stat().st_ino
+    changed = (new / "topics" / "t003" / "index.html").stat()
+    assert changed.st_ino != (live / "topics" / "t003" / "index.html").stat().st_ino
+    assert b"One more sentence." in (new / "topics" / "t003" / "index.html").read_bytes()
+    assert b"One more sentence." not in (live / "topics" / "t003" / "index.html").read_bytes()
+    # The live build's artifacts are its own: the new index is a new file.
+    assert deps_path_for(new).stat().st_ino != deps_path_for(live).stat().st_ino
+
+
+def test_full_flag_and_a_missing_record_render_everything(project: Path) -> None:
+    code, out = build(project, "site", full=True)
+    assert code == 0 and "incremental build" not in out
+    deps_path_for(Path(os.path.realpath(project / "site"))).unlink()
+    code, out = build(project, "site")
+    assert code == 0 and "incremental build" not in out
+    deps = load_deps(Path(os.path.realpath(project / "site")))
+    assert deps is not None and len(deps.rendered) == len(deps.inputs)
+
+
+WORDS = ["alpha", "Ödem", "zeta", "1-omega", "mango", "kappa"]
+
+
+@st.composite
+def edits(draw: st.DrawFn) -> tuple[str, int, int]:
+    kind = draw(
+        st.sampled_from(["body", "title", "alias", "related", "section", "change", "add", "remove"])
+    )
+    return kind, draw(st.integers(0, 5)), draw(st.integers(0, len(WORDS) - 1))
+
+
+SECTIONS = ["haematology", "investigations", "paediatrics", "rheumatology"]
+
+
+def apply(root: Path, kind: str, n: int, w: int) -> None:
+    """One valid edit of the catalogue (titles stay distinct: each carries its topic's id)."""
+    ids = sorted(p.stem for p in (root / "content" / "topics").glob("*.md"))
+    page_id = ids[n % len(ids)]
+    word = WORDS[w]
+    if kind == "body":
+        edit(root, page_id, body=lambda b: b + f"\n{word} in a new sentence.\n")
+    elif kind == "title":
+        edit(root, page_id, title=f"{word} {page_id}")
+    elif kind == "alias":
+        edit(root, page_id, aliases=[] if w % 2 else [f"{word} alias {page_id}"])
+    elif kind == "related":
+        others = [i for i in ids if i != page_id]
+        edit(root, page_id, related=others[w % len(others) :][:2])
+    elif kind == "section":
+        edit(root, page_id, section=SECTIONS[w % len(SECTIONS)])
+    elif kind == "change":
+        edit(root, page_id, changes=[{"date": reviewed.isoformat(), "summary": word}])
+    elif kind == "add":
+        new_id = f"n{len(ids):03d}{w}"
+        if new_id not in ids:
+            shutil.copy(topic_path(root, ids[-1]), topic_path(root, new_id))
+            edit(root, new_id, id=new_id, title=f"{word} {new_id}", aliases=[], related=[])
+    elif kind == "remove" and page_id != "t001" and len(ids) > 2:
+        topic_path(root, page_id).unlink()
+        for other in ids:
+            if other != page_id:
+                data = yaml.safe_load(topic_path(root, other).read_text().split("---\n")[1])
+                related = [r for r in data.get("related", []) if r != page_id]
+                edit(root, other, related=related)
+
+
+@settings(
+    max_examples=3,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(st.lists(edits(), min_size=1, max_size=3))
+def test_random_edit_sequences_build_equal_to_full_builds(
+    sequence: list[tuple[str, int, int]],
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        make_project(root, len(topic_ids(6)))
+        for link in ("site", "full"):
+            code, out = build(root, link, full=True)
+            assert code == 0, out
+        for kind, n, w in sequence:
+            apply(root, kind, n, w)
+            step(root)

@@ -104,7 +104,7 @@ class ReflectionOut(BaseModel):
     updated_at: datetime
 
 
-class Conflict(BaseModel):
+class ReflectionConflict(BaseModel):
     """A save based on an old version: the reflection as saved now, to show beside theirs."""
 
     detail: str
@@ -214,7 +214,7 @@ def delete_reflection(engine: Engine, user_id: int, page_id: str, day: date, ver
 
 def _conflict(engine: Engine, user_id: int, page_id: str, day: date) -> JSONResponse:
     current = find_reflection(engine, user_id, page_id, day)
-    body = Conflict(
+    body = ReflectionConflict(
         detail="This reflection was changed elsewhere (another tab or device) since you opened it.",
         current=_out(current) if current else None,
     )
@@ -237,7 +237,7 @@ def _counted(
 @router.put(
     "/reflections/{day}/{page_id}",
     response_model=ReflectionOut,
-    responses={201: {"model": ReflectionOut}, 409: {"model": Conflict}, **NO_ENTRY},
+    responses={201: {"model": ReflectionOut}, 409: {"model": ReflectionConflict}, **NO_ENTRY},
 )
 def put_reflection(
     request: Request,
@@ -261,7 +261,7 @@ def put_reflection(
 @router.delete(
     "/reflections/{day}/{page_id}",
     status_code=204,
-    responses={409: {"model": Conflict}, **NO_ENTRY},
+    responses={409: {"model": ReflectionConflict}, **NO_ENTRY},
 )
 def remove_reflection(
     day: DayPath,

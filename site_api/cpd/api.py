@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -169,6 +170,44 @@ async def beacon(request: Request, user: CurrentUser) -> JSONResponse:
         raise HTTPException(status_code=404, detail="There is no page with that id.")
     credited = recorder.report(user.id, report.page, report.view, report.seconds)
     return _json(Credited(credited=credited))
+
+
+class LatestEntry(BaseModel):
+    """The reader's latest counted entry on a topic, for the topic page's "Reflect" link."""
+
+    day: date
+    claimed: bool
+    reflect_url: str
+
+
+class EntryState(BaseModel):
+    """Always 200: the latest counted entry on the topic, or null."""
+
+    entry: LatestEntry | None
+
+
+@router.get("/entries/{page_id}", response_model=EntryState)
+def latest_entry(
+    request: Request,
+    page_id: PageIdPath,
+    user: CurrentUser,
+    engine: EngineDep,
+    settings: SettingsDep,
+) -> JSONResponse:
+    """The reader's most recent counted entry on a topic (cpd.js links it from the topic)."""
+    assert user.id is not None
+    site = request.app.state.live.site
+    found = [
+        e for e in log.entries(site, engine, user.id, log.Rule.of(settings)) if e.page_id == page_id
+    ]
+    if not found:
+        return _json(EntryState(entry=None))
+    latest = found[0]  # newest first
+    query = urlencode({"page": latest.page_id, "day": latest.day.isoformat()})
+    entry = LatestEntry(
+        day=latest.day, claimed=latest.claimed, reflect_url="/account/cpd/reflect?" + query
+    )
+    return _json(EntryState(entry=entry))
 
 
 def find_reflection(engine: Engine, user_id: int, page_id: str, day: date) -> CpdReflection | None:

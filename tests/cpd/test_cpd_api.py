@@ -419,3 +419,24 @@ def test_the_account_page_offers_the_switch_and_says_javascript_is_needed(
     assert "Your reading is now recorded for CPD" in page
     state = client.get(f"/api/reader/{TOPICS[0]}", headers=alice.headers).json()
     assert state["cpd"] is True
+
+
+def test_the_latest_entry_on_a_topic_is_the_readers_own(
+    client: TestClient, alice: CpdReader, bob: CpdReader, clock: FakeClock
+) -> None:
+    alice.switch(True)
+    assert alice.get(f"/api/cpd/entries/{TOPICS[0]}").json() == {"entry": None}
+    read(alice, clock, TOPICS[0], 200, "view-e001")
+    recorder(client).flush()
+    day = _utc_day(clock)
+    entry = alice.get(f"/api/cpd/entries/{TOPICS[0]}").json()["entry"]
+    assert entry == {
+        "day": day,
+        "claimed": False,
+        "reflect_url": f"/account/cpd/reflect?page={TOPICS[0]}&day={day}",
+    }
+    form = client.get(entry["reflect_url"], headers=alice.headers)
+    assert form.status_code == 200 and "What did you learn?" in form.text
+    assert bob.get(f"/api/cpd/entries/{TOPICS[0]}").json() == {"entry": None}
+    assert client.get(f"/api/cpd/entries/{TOPICS[0]}").status_code == 401
+    assert alice.get("/api/cpd/entries/Not_An_Id").status_code == 422

@@ -7,7 +7,8 @@
  * (visibilitychange, pagehide) one beacon goes to /api/cpd/beacon with this view's total so far,
  * by navigator.sendBeacon, which the browser delivers even while the page unloads. The server
  * credits only what is new, never more than real time and the cap; without JavaScript nothing
- * is recorded. No timer runs: the only cost is one small request when the page is hidden.
+ * is recorded. No timer runs: the only cost is one small request when the page is hidden, and
+ * for a recording reader one read of their latest entry on the topic (to link its reflection).
  */
 (() => {
   "use strict";
@@ -39,8 +40,33 @@
     navigator.sendBeacon("/api/cpd/beacon", JSON.stringify({ page, view, seconds }));
   }
 
+  /* A topic already in the reader's log gets a link beside "Report a problem" (at the foot of
+     the topic, so nothing above it moves) to the reflection form: the same form, versions and
+     conflict handling as on /account/cpd. */
+  async function offerReflection() {
+    const foot = document.querySelector(".topic-report");
+    if (!foot || !window.fetch) return;
+    let data = null;
+    try {
+      const response = await fetch("/api/cpd/entries/" + encodeURIComponent(page),
+        { credentials: "same-origin" });
+      if (response.ok) data = await response.json();
+    } catch (error) {
+      return; // no link rather than an error: the log page offers the same
+    }
+    const entry = data && data.entry;
+    if (!entry || typeof entry.reflect_url !== "string" ||
+        !entry.reflect_url.startsWith("/account/cpd/reflect?")) return;
+    const link = document.createElement("a");
+    link.href = entry.reflect_url;
+    link.dataset.cpdReflect = "";
+    link.textContent = entry.claimed ? "Edit your CPD reflection" : "Reflect on this topic for CPD";
+    foot.append(" · ", link);
+  }
+
   document.addEventListener("reader-state", (event) => {
     recording = Boolean(event.detail && event.detail.cpd);
+    if (recording) offerReflection();
   });
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "hidden") {

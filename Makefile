@@ -84,13 +84,15 @@ node_modules/.package-lock.json: package.json package-lock.json
 # PostgreSQL) on the MAS page, on 127.0.0.1 (bench/run.py); then how soon a reader's note is
 # visible on it in Chromium, and layout shift (bench/notes_visible.py); then search latency, index
 # size and build time at 1,000 and 30,000 topics (bench/search.py); then what counting the meter
-# funnel costs an anonymous page view, counter off vs on in the same run (bench/funnel.py).
+# funnel costs an anonymous page view, counter off vs on in the same run (bench/funnel.py); then
+# beacons per second and a signed-in page view with the CPD log off vs on (bench/cpd.py).
 bench: build
 	@$(call apt-ensure,nginx wrk postgresql chromium,make bench)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/notes_visible.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/funnel.py
+	$(BIN)/python bench/cpd.py
 
 # `make bench-scale N=1000`: N generated topics built with site-api and with plain mkdocs-material,
 # then served by site-api and by nginx (bench/scale.py); prints the table in the README.

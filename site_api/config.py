@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     funnel_flush_seconds: float = Field(default=10.0, ge=0.05, le=300)
     content_dir: Path = Path("content")
     build_engine: BuildEngineName = "mkdocs"
+    cpd_min_seconds: int = Field(default=180, ge=1, le=86_400)
+    cpd_credits_per_topic: float = Field(default=0.05, gt=0, le=24)
+    cpd_max_seconds: int = Field(default=1800, ge=1, le=86_400)
+    cpd_year_start_month: int = Field(default=4, ge=1, le=12)
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

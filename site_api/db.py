@@ -6,6 +6,7 @@ import logging
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Hashable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,10 @@ import anyio
 from alembic import command
 from alembic.config import Config
 from anyio import to_thread
-from sqlalchemy import Engine, Table, event
+from sqlalchemy import Engine, Table, case, event, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import create_engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, create_engine
 
 log = logging.getLogger(__name__)
 
@@ -67,23 +69,43 @@ def upgrade(url: str) -> None:
 class BatchedCounts:
     """Counts per key gathered in memory and added to a table of aggregates in batches.
 
-    `table` has the key columns `keys` (its primary key) and an integer `count`. `add` appends
-    the key to a deque (atomic, no lock: it runs on the page view's path); `flush` sums them
-    and writes one upsert per key, `count = count + excluded.count`, so concurrent flushes from
-    several workers add up and lose nothing, on SQLite and PostgreSQL alike."""
+    `table` has the key columns `keys` (its primary key) and an integer `column` ("count").
+    `add` appends the key to a deque (atomic, no lock: it runs on the page view's path); `flush`
+    sums them and writes one upsert per key, `count = count + excluded.count`, so concurrent
+    flushes from several workers add up and lose nothing, on SQLite and PostgreSQL alike. With
+    a `cap` the stored sum never passes it (the CPD log's most seconds per topic and day)."""
 
-    def __init__(self, engine: Engine, table: Table, keys: Sequence[str]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        table: Table,
+        keys: Sequence[str],
+        column: str = "count",
+        cap: int | None = None,
+    ) -> None:
         self.engine = engine
         self.table = table
         self.keys = tuple(keys)
-        self._events: deque[tuple[Hashable, ...]] = deque()
+        self.column = column
+        self.cap = cap
+        self._events: deque[tuple[tuple[Hashable, ...], int]] = deque()
         self._carried: Counter[tuple[Hashable, ...]] = Counter()  # from a flush that failed
         self._flushing = threading.Lock()
 
-    def add(self, key: tuple[Hashable, ...]) -> int:
-        """Count one for `key`; returns how many counts wait for the next flush."""
-        self._events.append(key)
+    def add(self, key: tuple[Hashable, ...], amount: int = 1) -> int:
+        """Count `amount` (one) for `key`; returns how many adds wait for the next flush."""
+        self._events.append((key, amount))
         return len(self._events)
+
+    def forget(self, keep: Callable[[tuple[Hashable, ...]], bool]) -> None:
+        """Drop the waiting counts whose key `keep` refuses (a reader cleared their log)."""
+        with self._flushing:
+            for _ in range(len(self._events)):
+                key, amount = self._events.popleft()
+                if keep(key):
+                    self._events.append((key, amount))
+            for key in [k for k in self._carried if not keep(k)]:
+                del self._carried[key]
 
     def pending(self) -> int:
         """How many counts wait for the next flush."""
@@ -96,17 +118,25 @@ class BatchedCounts:
             events = self._events
             # Only what is there now: counts added meanwhile stay queued for the next flush.
             for _ in range(len(events)):
-                pending[events.popleft()] += 1
+                key, amount = events.popleft()
+                pending[key] += amount
             if not pending:
                 return
+            cap = self.cap
             rows = [
-                {**dict(zip(self.keys, k, strict=True)), "count": n} for k, n in pending.items()
+                {
+                    **dict(zip(self.keys, k, strict=True)),
+                    self.column: n if cap is None else min(n, cap),
+                }
+                for k, n in pending.items()
             ]
             dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
             statement = dialect.insert(self.table)
+            total = self.table.c[self.column] + statement.excluded[self.column]
+            if cap is not None:
+                total = case((total > cap, cap), else_=total)
             statement = statement.on_conflict_do_update(
-                index_elements=list(self.keys),
-                set_={"count": self.table.c.count + statement.excluded.count},
+                index_elements=list(self.keys), set_={self.column: total}
             )
             try:
                 with self.engine.begin() as connection:
@@ -115,6 +145,38 @@ class BatchedCounts:
                 # Kept for the next flush rather than lost to a busy or restarting database.
                 self._carried.update(pending)
                 raise
+
+
+def save_versioned(
+    engine: Engine,
+    model: type[SQLModel],
+    match: dict[str, Any],
+    version: int | None,
+    values: dict[str, Any],
+    now: datetime,
+) -> bool:
+    """Create (`version` None) or replace (the version it was based on) the one row of `model`
+    matching `match`; False when another save came first (the row exists, or moved on).
+
+    Compare-and-set in one statement, so of two saves from the same version one wins. The
+    table has `version`, `created_at` and `updated_at` columns and a unique key on `match`."""
+    with Session(engine) as db:
+        if version is None:
+            db.add(model(**match, **values, version=1, created_at=now, updated_at=now))
+            try:
+                db.commit()
+            except IntegrityError:  # a row exists already: this save was based on nothing
+                db.rollback()
+                return False
+            return True
+        table = model.__table__  # type: ignore[attr-defined]
+        result = db.execute(
+            update(table)
+            .where(*(table.c[k] == v for k, v in match.items()), table.c.version == version)
+            .values(**values, version=version + 1, updated_at=now)
+        )
+        db.commit()
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 async def flush_every(seconds: float, flush: Callable[[], None], what: str) -> None:

@@ -22,6 +22,9 @@ class User(SQLModel, table=True):
     email_verified_at: NaiveDatetime | None = None
     role: str = Field(default="reader", max_length=16)  # accounts.users.ROLES
     keep_recent: bool = True  # whether the account page lists the topics read lately
+    cpd_on: bool = False  # whether topics read are logged for CPD (site_api.cpd)
+    cpd_name: str = Field(default="", max_length=200)  # the name on the CPD certificate
+    cpd_registration: str = Field(default="", max_length=50)  # e.g. a GMC number, if given
 
 
 class UserSession(SQLModel, table=True):
@@ -167,3 +170,37 @@ class FunnelCount(SQLModel, table=True):
     page_id: str = Field(primary_key=True, max_length=64)
     event: str = Field(primary_key=True, max_length=32)
     count: int = 0
+
+
+class CpdReading(SQLModel, table=True):
+    """Foreground seconds one reader spent on one topic on one UTC day (site_api.cpd).
+
+    Added in batches from each worker's memory, never above `SITE_CPD_MAX_SECONDS`; the entry
+    counts for CPD once `seconds` reaches `SITE_CPD_MIN_SECONDS`."""
+
+    __tablename__ = "cpd_reading"
+
+    user_id: int = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    page_id: str = Field(primary_key=True, max_length=64)
+    day: date = Field(primary_key=True)
+    seconds: int = 0
+
+
+class CpdReflection(SQLModel, table=True):
+    """A reader's reflection on one logged entry (user, topic, day): it makes the entry claimed.
+
+    Versioned as notes are, so no save overwrites another."""
+
+    __tablename__ = "cpd_reflection"
+    __table_args__ = (UniqueConstraint("user_id", "page_id", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True, ondelete="CASCADE")
+    page_id: str = Field(max_length=64)
+    day: date
+    learned: str = Field(sa_type=Text)
+    change: str = Field(default="", sa_type=Text)
+    further: str = Field(default="", sa_type=Text)
+    version: int = 1
+    created_at: NaiveDatetime
+    updated_at: NaiveDatetime

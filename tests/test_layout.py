@@ -25,6 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "search": FOUNDATION | {"content", "accounts", "serving"},
     "shares": FOUNDATION | {"content", "accounts", "serving"},
     "reports": FOUNDATION | {"accounts"},
+    "cpd": FOUNDATION | {"content", "accounts", "serving", "notes"},
     "editorial": FOUNDATION | {"content", "accounts", "serving", "search", "reports"},
     "web": FOUNDATION
     | {
@@ -37,6 +38,7 @@ ALLOWED: dict[str, set[str]] = {
         "shares",
         "reports",
         "editorial",
+        "cpd",
     },
     "preview": FOUNDATION
     | {
@@ -48,6 +50,7 @@ ALLOWED: dict[str, set[str]] = {
         "shares",
         "reports",
         "editorial",
+        "cpd",
         "web",
     },
     "cli": FOUNDATION
@@ -61,6 +64,7 @@ ALLOWED: dict[str, set[str]] = {
         "shares",
         "reports",
         "editorial",
+        "cpd",
         "web",
         "preview",
     },

@@ -8,12 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Engine, delete, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
 
 from site_api.accounts.deps import CurrentUser
 from site_api.accounts.users import utcnow
+from site_api.db import save_versioned
 from site_api.deps import API_ERRORS, NO_STORE, EngineDep, PageIdPath, api_error
 from site_api.models import Note
 from site_api.serving.pages import SiteIndex
@@ -24,11 +24,21 @@ MAX_VERSION = 2**31 - 1  # fits every database's integer column
 # newline, carriage return and tab, and at least one character that is not white space.
 _ALLOWED = r"[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
 TEXT_PATTERN = rf"^{_ALLOWED}*[^\s\x00-\x08\x0B\x0C\x0E-\x1F\x7F]{_ALLOWED}*$"
+#: The same rule for text that may be empty (a CPD reflection's optional parts).
+OPTIONAL_TEXT_PATTERN = rf"^{_ALLOWED}*$"
 
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: api_error("No such page, or no note on it.")}
 
 router = APIRouter(prefix="/api/notes", tags=["notes"], responses=API_ERRORS)
+
+
+def plain_text(value: str) -> str:
+    """Text a reader typed, as it is kept: no control character but newline, carriage return and
+    tab (ValueError), line ends as newlines. Notes and CPD reflections follow it."""
+    if any(ord(c) < 0x20 and c not in "\n\r\t" or ord(c) == 0x7F for c in value):
+        raise ValueError("control characters are not allowed")
+    return value.replace("\r\n", "\n")
 
 
 class NoteIn(BaseModel):
@@ -48,9 +58,7 @@ class NoteIn(BaseModel):
     def _plain_text(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("a note needs some text (delete it instead)")
-        if any(ord(c) < 0x20 and c not in "\n\r\t" or ord(c) == 0x7F for c in value):
-            raise ValueError("control characters are not allowed")
-        return value.replace("\r\n", "\n")
+        return plain_text(value)
 
 
 class NoteOut(BaseModel):
@@ -195,40 +203,17 @@ def save_note(
     """Create (version null) or replace (the version it was based on) the note on a page."""
     assert user.id is not None
     _known_page(request, page_id)
-    now = utcnow()
-    with Session(engine) as db:
-        if body.version is None:
-            db.add(
-                Note(
-                    user_id=user.id,
-                    page_id=page_id,
-                    text=body.text,
-                    version=1,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            try:
-                db.commit()
-            except IntegrityError:  # a note exists already: this save was based on nothing
-                db.rollback()
-                return _conflict(engine, user.id, page_id)
-            created = True
-        else:
-            # Compare-and-set in one statement: of two saves from the same version, one wins.
-            result = db.execute(
-                update(Note)
-                .where(
-                    col(Note.user_id) == user.id,
-                    col(Note.page_id) == page_id,
-                    col(Note.version) == body.version,
-                )
-                .values(text=body.text, version=body.version + 1, updated_at=now)
-            )
-            db.commit()
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                return _conflict(engine, user.id, page_id)
-            created = False
+    saved = save_versioned(
+        engine,
+        Note,
+        {"user_id": user.id, "page_id": page_id},
+        body.version,
+        {"text": body.text},
+        utcnow(),
+    )
+    if not saved:
+        return _conflict(engine, user.id, page_id)
+    created = body.version is None
     note = find(engine, user.id, page_id)
     assert note is not None
     return _json(_out(note), 201 if created else 200)

@@ -31,6 +31,7 @@ class ReaderState(BaseModel):
     signed_in: bool
     note: NoteOut | None
     saved: bool
+    cpd: bool  # whether the reader records reading for CPD (cpd.js reports time only then)
 
 
 class SavedState(BaseModel):
@@ -132,9 +133,10 @@ def reader_state(
     request: Request, page_id: PageIdPath, user: OptionalUser, engine: EngineDep
 ) -> JSONResponse:
     """What a topic's notes panel needs, always 200 (no console error for anonymous readers):
-    `{signed_in, note, saved}`. A signed-in read also marks the topic recently viewed."""
+    `{signed_in, note, saved, cpd}`. A signed-in read also marks the topic recently viewed."""
     if user is None or user.id is None:
-        return JSONResponse({"signed_in": False, "note": None, "saved": False}, headers=NO_STORE)
+        anonymous = {"signed_in": False, "note": None, "saved": False, "cpd": False}
+        return JSONResponse(anonymous, headers=NO_STORE)
     _known_page(request, page_id)
     note = find(engine, user.id, page_id)
     if user.keep_recent:
@@ -143,6 +145,7 @@ def reader_state(
         "signed_in": True,
         "note": _out(note).model_dump(mode="json") if note else None,
         "saved": is_saved(engine, user.id, page_id),
+        "cpd": user.cpd_on,
     }
     return JSONResponse(body, headers=NO_STORE)
 

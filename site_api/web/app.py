@@ -19,6 +19,8 @@ from site_api import health
 from site_api.accounts.sessions import SessionStore
 from site_api.config import Settings, signing_key
 from site_api.content import csp
+from site_api.cpd import api as cpd_api
+from site_api.cpd.recorder import CpdRecorder
 from site_api.db import flush_every, make_engine
 from site_api.notes import api as notes_api
 from site_api.notes import library
@@ -37,6 +39,7 @@ from site_api.shares import api as shares_api
 from site_api.web import errors, oidc
 from site_api.web.routes import (
     account,
+    account_cpd,
     account_shares,
     auth,
     editorial,
@@ -242,6 +245,7 @@ def create_app(settings: Settings) -> SiteApp:
         funnel=funnel,
     )
     misses = MissCounter(engine)
+    cpd = CpdRecorder(engine, settings.cpd_max_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -249,6 +253,7 @@ def create_app(settings: Settings) -> SiteApp:
         flushers = [
             asyncio.create_task(flush_every(every, funnel.flush, "funnel counts")),
             asyncio.create_task(flush_every(every, misses.flush, "unanswered searches")),
+            asyncio.create_task(flush_every(every, cpd.flush, "CPD reading time")),
         ]
         yield
         for flusher in flushers:
@@ -256,6 +261,7 @@ def create_app(settings: Settings) -> SiteApp:
         # What this worker counted since its last batch (lost only if the process is killed).
         await to_thread.run_sync(funnel.flush)
         misses.flush()
+        await to_thread.run_sync(cpd.flush)
 
     api = FastAPI(
         lifespan=lifespan,
@@ -275,6 +281,7 @@ def create_app(settings: Settings) -> SiteApp:
     api.state.search_misses = misses
     api.state.client_address = lambda scope: client_address(scope, settings.trusted_proxies)
     api.state.funnel = funnel
+    api.state.cpd = cpd
     api.state.share_tokens = share_tokens
     errors.install(api)
     api.include_router(auth.router)
@@ -287,6 +294,8 @@ def create_app(settings: Settings) -> SiteApp:
     api.include_router(search.router)
     api.include_router(shares_api.router)
     api.include_router(account_shares.router)
+    api.include_router(cpd_api.router)
+    api.include_router(account_cpd.router)
     api.include_router(library.router)
     api.include_router(health.router)
     oidc.install(api, settings, key)

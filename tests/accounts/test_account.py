@@ -346,9 +346,11 @@ def test_export(client: TestClient, reader: User, engine: Engine) -> None:
         "problem_reports",
         "saved_topics",
         "recently_viewed",
+        "cpd_log",
         "exported",
     }
     assert data["saved_topics"] == [] and data["recently_viewed"]["topics"] == []
+    assert data["cpd_log"]["recording"] is False and data["cpd_log"]["entries"] == []
     assert data["notes"] == []  # the notes themselves: tests/test_account_notes.py
     assert data["account"]["email"] == EMAIL
     assert data["account"]["role"] == "reader"

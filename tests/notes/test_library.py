@@ -22,14 +22,14 @@ def test_anonymous_panel_read_is_200(client: httpx.Client, cookie: str | None) -
     headers = {"cookie": cookie} if cookie else {}
     response = client.get(f"/api/reader/{TOPICS[0]}", headers=headers)
     assert response.status_code == 200
-    assert response.json() == {"signed_in": False, "note": None, "saved": False}
+    assert response.json() == {"signed_in": False, "note": None, "saved": False, "cpd": False}
     assert response.headers["cache-control"] == "private, no-store"
 
 
 def test_signed_in_panel_read_save_and_recent(client: httpx.Client, settings: Settings) -> None:
     headers = {"cookie": signed_in_cookie(settings)}
     first = client.get(f"/api/reader/{TOPICS[0]}", headers=headers)
-    assert first.json() == {"signed_in": True, "note": None, "saved": False}
+    assert first.json() == {"signed_in": True, "note": None, "saved": False, "cpd": False}
     assert client.put(f"/api/saved/{TOPICS[0]}", headers=headers).json() == {"saved": True}
     assert client.put(f"/api/saved/{TOPICS[0]}", headers=headers).status_code == 200  # idempotent
     assert client.put("/api/saved/no-such-topic", headers=headers).status_code == 404

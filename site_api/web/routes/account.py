@@ -15,13 +15,13 @@ from site_api.accounts import ratelimit, tokens, users
 from site_api.accounts.deps import OptionalUser, StoreDep
 from site_api.accounts.sessions import COOKIE as SESSION_COOKIE
 from site_api.accounts.sessions import SessionStore
-from site_api.deps import EngineDep
+from site_api.deps import EngineDep, SettingsDep
 from site_api.models import OidcIdentity, ProblemReport, User, UserSession
 from site_api.notes import library
 from site_api.notes.api import export_rows
 from site_api.reports.store import reports_of
 from site_api.shares.api import list_shares
-from site_api.web.routes import account_notes
+from site_api.web.routes import account_cpd, account_notes
 from site_api.web.routes.forms import NO_STORE, page, require_csrf
 
 router = APIRouter(include_in_schema=False)
@@ -35,6 +35,8 @@ DONE = {
     "password-set": "Your password has been set. You can now sign in with it as well.",
     "recent-off": "Recently viewed topics are switched off, and the list has been cleared.",
     "recent-on": "Recently viewed topics are switched on.",
+    "cpd-on": account_cpd.DONE["on"],
+    "cpd-off": account_cpd.DONE["off"],
 }
 
 FormStr = Annotated[str, Form()]
@@ -98,6 +100,7 @@ def _account_page(
         saved=library.saved_topics(request.app.state.live.site, engine, user.id),
         recent=library.recent_topics(request.app.state.live.site, engine, user.id),
         keep_recent=user.keep_recent,
+        cpd_on=user.cpd_on,
     )
 
 
@@ -243,7 +246,9 @@ def _time(value: datetime | None) -> str | None:
 
 
 @router.get("/account/export.json")
-def export(request: Request, engine: EngineDep, user: OptionalUser) -> Response:
+def export(
+    request: Request, engine: EngineDep, settings: SettingsDep, user: OptionalUser
+) -> Response:
     """Everything stored about this account, as a JSON download."""
     if user is None or user.id is None:
         return _to_sign_in()
@@ -298,6 +303,7 @@ def export(request: Request, engine: EngineDep, user: OptionalUser) -> Response:
             "switched_on": user.keep_recent,
             "topics": library.recent_topics(request.app.state.live.site, engine, user.id),
         },
+        "cpd_log": account_cpd.export(request, engine, settings, user),
         "exported": _time(users.utcnow()),
     }
     return JSONResponse(data, headers=_attachment("clinical-notebook-account.json"))

@@ -20,6 +20,7 @@ from site_api.accounts import sessions
 from site_api.accounts.deps import OptionalUser
 from site_api.accounts.users import is_editor
 from site_api.content.currency import due_label, long_date
+from site_api.cpd import log as cpd_log
 from site_api.deps import EngineDep, SettingsDep
 from site_api.editorial import funnel, queue, triage
 from site_api.models import User
@@ -123,7 +124,8 @@ async def desk(
     status: str = "",
     topic: str = "",
 ) -> Response:
-    """The desk: reader reports, the review queue, unanswered searches, the funnel in brief."""
+    """The desk: reader reports, the review queue, unanswered searches, the funnel in brief,
+    and how many readers keep a CPD log (aggregates only)."""
     try:
         chosen = triage.check_status(status, allow_any=True)
     except triage.TriageError as exc:
@@ -136,6 +138,9 @@ async def desk(
     misses = await run_in_threadpool(queue.unanswered, engine)
     span = funnel.parse_range("", "", today)
     counts = await run_in_threadpool(funnel.load, engine, span)
+    recording, weeks = await run_in_threadpool(
+        cpd_log.desk_summary, engine, cpd_log.Rule.of(settings), today
+    )
     return page(
         request,
         "Editorial desk",
@@ -156,6 +161,8 @@ async def desk(
         funnel=counts,
         labels=funnel.LABELS,
         steps_plot=Markup(funnel.steps_svg(counts, "desk-steps")),  # noqa: S704 (our own SVG)
+        cpd_recording=recording,
+        cpd_weeks=weeks,
     )
 
 

@@ -524,6 +524,8 @@
     if (result.status === 200 && result.data && result.data.signed_in === false) {
       showAnonymous();
     } else if (result.status === 200 && result.data) {
+      // cpd.js reports reading time only for a reader who records CPD.
+      document.dispatchEvent(new CustomEvent("reader-state", { detail: { cpd: Boolean(result.data.cpd) } }));
       note = result.data.note || null;
       saved = Boolean(result.data.saved);
       showNote();

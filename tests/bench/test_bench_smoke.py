@@ -17,7 +17,10 @@ from servers import CHROMIUM, SITE_API, nginx_binary, postgres_bindir
 
 BENCH = ROOT / "bench"
 #: Scripts run by another's smoke run rather than on their own.
-RUN_BY_OTHERS = {"noop_gate.py": "run.py's floor row"}
+RUN_BY_OTHERS = {
+    "noop_gate.py": "run.py's floor row",
+    "cpd.py": "tests/cpd/test_bench_cpd.py (beside the CPD tests it measures)",
+}
 
 
 def smoke(*args: str, timeout: float = 600) -> str:
@@ -71,6 +74,7 @@ def test_every_bench_script_has_a_smoke_run() -> None:
         if name.startswith("test_") and name.endswith("_smoke")
     }
     assert scripts - set(RUN_BY_OTHERS) == tested
+    assert (ROOT / "tests" / "cpd" / "test_bench_cpd.py").is_file()
 
 
 def test_scale_generate_only_writes_a_project_that_builds_cleanly(tmp_path: Path) -> None:

@@ -18,20 +18,6 @@ from site_api.models import CpdReading, CpdReflection, User
 from site_api.serving.pages import SiteIndex
 
 Claimed = Literal["", "claimed", "unclaimed"]
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 CSV_FIELDS = (
     "date",
     "page_id",
@@ -92,11 +78,6 @@ class Entry:
 def hours(value: Decimal) -> str:
     """Hours as the log and certificate print them: two decimals."""
     return f"{value:.2f}"
-
-
-def long_date(day: date) -> str:
-    """7 December 2026."""
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 def appraisal_year(start_year: int, start_month: int) -> tuple[date, date]:
@@ -190,7 +171,7 @@ def by_month(items: list[Entry]) -> list[tuple[str, Totals]]:
     for entry in items:
         months.setdefault((entry.day.year, entry.day.month), []).append(entry)
     return [
-        (f"{MONTHS[m - 1]} {y}", totals(months[(y, m)])) for y, m in sorted(months, reverse=True)
+        (f"{date(y, m, 1):%B %Y}", totals(months[(y, m)])) for y, m in sorted(months, reverse=True)
     ]
 
 

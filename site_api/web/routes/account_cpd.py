@@ -16,6 +16,7 @@ from sqlmodel import Session
 from site_api.accounts.deps import OptionalUser
 from site_api.accounts.users import utcnow
 from site_api.config import Settings
+from site_api.content.currency import long_date
 from site_api.cpd import log
 from site_api.cpd.api import ReflectionIn, find_reflection, save_reflection
 from site_api.cpd.recorder import CpdRecorder
@@ -75,7 +76,7 @@ def _entry_view(entry: log.Entry) -> dict[str, Any]:
     query = urlencode({"page": entry.page_id, "day": entry.day.isoformat()})
     return {
         "entry": entry,
-        "date_text": log.long_date(entry.day),
+        "date_text": long_date(entry.day),
         "hours": log.hours(entry.credits),
         "reflect_href": "/account/cpd/reflect?" + query,
     }
@@ -127,7 +128,7 @@ def _log_page(
         totals=log.totals(items),
         months=log.by_month(items),
         hours=log.hours,
-        year_label=f"{log.long_date(year_first)} to {log.long_date(year_last)}",
+        year_label=f"{long_date(year_first)} to {long_date(year_last)}",
         year_totals=year_totals,
         certificate_href="/account/cpd/certificate?"
         + urlencode({"start": year_first.isoformat(), "end": year_last.isoformat()}),
@@ -386,11 +387,11 @@ def certificate(
         site_name=SITE_NAME,
         name=user.cpd_name or user.email,
         registration=user.cpd_registration,
-        period=f"{log.long_date(first)} to {log.long_date(last)}",
+        period=f"{long_date(first)} to {long_date(last)}",
         totals=log.totals(items),
         hours=log.hours,
         claimed=claimed,
-        printed=log.long_date(utcnow().date()),
+        printed=long_date(utcnow().date()),
         public_url=settings.public_url,
     )
 

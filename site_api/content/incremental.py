@@ -27,6 +27,9 @@ from site_api.content.csp import html_hashes
 
 #: Set by `site-api build` for MkDocs' run: the live build's site directory, to reuse from.
 REUSE_ENV = "SITE_API_REUSE_BUILD"
+#: Set by `site-api build`: a directory kept across builds for what only speeds a build up
+#: (compiled templates), never for what a page says.
+CACHE_ENV = "SITE_API_BUILD_CACHE"
 DEPS_VERSION = 1
 #: What renders a page besides our code: their versions are part of the fingerprint.
 ENGINE_PACKAGES = (
@@ -66,7 +69,7 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def _tree(root: Path, suffixes: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
+def tree(root: Path, suffixes: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
     """(relative path, digest) of every file under `root`, sorted; `suffixes` filters."""
     if not root.is_dir():
         return []
@@ -109,11 +112,11 @@ def site_fingerprint(
         {
             "version": DEPS_VERSION,
             "config": file_digest(config_file),
-            "theme": _tree(theme_dir) if theme_dir is not None else [],
+            "theme": tree(theme_dir) if theme_dir is not None else [],
             "vocabularies": [
                 (p.name, file_digest(p) if p.is_file() else None) for p in vocabularies
             ],
-            "code": _tree(code_dir, (".py",)),
+            "code": tree(code_dir, (".py",)),
             "engine": engine_versions(engine),
             "navigation": navigation,
             "docs_assets": sorted(docs_assets),
@@ -138,6 +141,8 @@ class Deps:
     terms: dict[str, list[str]] = field(default_factory=dict)
     #: The pages this build rendered (the others were reused).
     rendered: list[str] = field(default_factory=list)
+    #: The sources this build parsed (the others' front matter came from the live build's record).
+    parsed: list[str] = field(default_factory=list)
     #: The build reused from, if any (its site directory).
     reused_from: str | None = None
 

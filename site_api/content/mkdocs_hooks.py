@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import mkdocs
+from jinja2 import Environment, FileSystemBytecodeCache
 from mkdocs.commands.build import get_context
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
@@ -49,6 +50,7 @@ from site_api.content.currency import (
 )
 from site_api.content.engine import running_engine
 from site_api.content.incremental import (
+    CACHE_ENV,
     REUSE_ENV,
     Deps,
     csp_per_file,
@@ -61,7 +63,7 @@ from site_api.content.incremental import (
     site_fingerprint,
     text_digest,
 )
-from site_api.content.links import LinkSource, check_links
+from site_api.content.links import LinkSource, PageLinks, check_links, page_links
 from site_api.content.manifest import Manifest, ManifestPage, manifest_path_for
 from site_api.content.model import (
     ContentError,
@@ -75,6 +77,7 @@ from site_api.content.model import (
     raw_id,
     split_front_matter,
 )
+from site_api.content.parse_cache import ParseCache, source_key, write_cache
 from site_api.content.search_index import (
     SYNONYMS_FILE,
     IndexedPage,
@@ -107,9 +110,13 @@ def _fail(errors: list[ContentError]) -> None:
     raise PluginError(f"{len(errors)} content error(s) in {pages} file(s):\n{lines}")
 
 
-def _display(path: Path) -> str:
+def _display(path: Path, here: Path | None = None) -> str:
+    """A path as the editor sees it: relative to where the build runs, when it is beneath it."""
+    here = here or Path.cwd()
+    if not path.is_absolute() or not path.is_relative_to(here):
+        path = path.resolve()  # a link or `..` on the way: resolve only then (it costs a stat each)
     try:
-        return str(path.resolve().relative_to(Path.cwd()))
+        return str(path.relative_to(here))
     except ValueError:
         return str(path)
 
@@ -152,25 +159,52 @@ def _load(
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
+    live = os.environ.get(REUSE_ENV)
+    cache = ParseCache.load(Path(live) if live else None)
+    pages = _validated(files, config, cache)
+    if pages is None:  # an error found with pages from the record: again, with every line
+        cache = ParseCache()
+        pages = _validated(files, config, cache)
+        assert pages is not None  # without a record's pages, errors fail the build
+    _state["parsed"] = cache.dumps()
+    return _catalogued(files, config, pages)
+
+
+def _validated(files: Files, config: MkDocsConfig, cache: ParseCache) -> list[SourcePage] | None:
+    """Every page validated, each alone and across the site, all errors at once (they fail the
+    build); None when errors were found with pages taken from `cache` (they lack YAML trees)."""
     docs = Path(config.docs_dir)
     authors = _load(docs, AUTHORS_FILE, "topics name their authors from this file", load_authors)
     sections = _load(docs, SECTIONS_FILE, "topics name their section from this file", load_sections)
+    _state["authors"] = authors
+    _state["sections"] = sections
 
     pages: list[SourcePage] = []
     errors: list[ContentError] = []
-    by_uri: dict[str, File] = {}
-    bodies: list[LinkSource] = []
+    links: list[PageLinks] = []
     failed_ids: list[str] = []
     sources: dict[str, str] = {}
     markers: dict[str, list[str]] = {}
+    by_uri: dict[str, File] = {}
+    parsed_now: list[str] = []
+    here = Path.cwd()
     for file in files.documentation_pages():
-        shown = _display(Path(file.abs_src_path or docs / file.src_uri))
+        shown = _display(Path(file.abs_src_path or docs / file.src_uri), here)
         text = file.content_string
         sources[file.src_uri] = text_digest(text)
         markers[file.src_uri] = [m for m in MARKERS if m in text]
+        key = source_key(shown, file.src_uri, sources[file.src_uri])
+        cached = cache.get(key)
+        if cached is not None:
+            pages.append(cached[0])
+            links.append(cached[1])
+            by_uri[file.src_uri] = file
+            continue
+        parsed_now.append(file.src_uri)
         parts = split_front_matter(text)
-        if parts is not None:
-            bodies.append(LinkSource(shown, file.src_uri, parts[1], parts[2]))
+        found = page_links(LinkSource(shown, file.src_uri, parts[1], parts[2])) if parts else None
+        if found is not None:
+            links.append(found)
         parsed = parse_page(shown, file.src_uri, text)
         if isinstance(parsed, list):
             errors.extend(parsed)
@@ -179,14 +213,30 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         else:
             pages.append(parsed)
             by_uri[file.src_uri] = file
+            if found is not None:
+                cache.put(key, parsed, found)
     # Every check runs whatever the others found, so one build reports every problem at once.
     errors += check_site(pages, authors, date.today(), sections, failed_ids) + check_a_to_z(pages)
     others = [f.src_uri for f in files if not f.is_documentation_page()]
     names = {p.src_uri: [p.meta.title, *getattr(p.meta, "aliases", [])] for p in pages}
-    errors += check_links(bodies, others, names)
+    errors += check_links(links, others, names)
+    if errors and cache.hits:
+        return None
     if errors:
         _fail(sorted(set(errors), key=lambda e: (e.path, e.line, e.message)))
+    _state["sources"] = sources
+    _state["markers"] = markers
+    _state["files"] = by_uri
+    _state["parsed_now"] = parsed_now
+    return pages
 
+
+def _catalogued(files: Files, config: MkDocsConfig, pages: list[SourcePage]) -> Files:
+    """Add the generated browsing pages and keep what the rest of the build needs."""
+    docs = Path(config.docs_dir)
+    sections = _state["sections"]
+    sources: dict[str, str] = _state["sources"]
+    by_uri: dict[str, File] = _state["files"]
     for page in pages:
         # Checked: the YAML trees and bodies are not needed again, and at thousands of topics
         # they were most of the build's memory beyond MkDocs' own.
@@ -210,17 +260,13 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         by_uri[file.src_uri] = file
         crumbs[file.src_uri] = generated.crumbs
 
-    _state["authors"] = authors
     _state["today"] = date.today()
-    _state["sections"] = sections
     _state["catalogue"] = catalogue
     _state["crumbs"] = crumbs
     # Pages that list other pages' titles or changes: not what a search for their words means.
     _state["listings"] = {g.src_uri for g in browsing}
     _state["pages"] = {p.src_uri: p for p in pages}
     _state["ids"] = {p.meta.id: p for p in pages}
-    _state["files"] = by_uri
-    _state["markers"] = markers
     _state["inputs"] = _inputs(config, sources)
     return files
 
@@ -369,6 +415,17 @@ def _additions(
     return meta, replacements
 
 
+def on_env(env: Environment, config: MkDocsConfig, files: Files) -> Environment:
+    """Compiled templates kept between builds (Jinja checks each against its source), so a
+    one-page build does not compile the theme again."""
+    kept = os.environ.get(CACHE_ENV)
+    if kept:
+        directory = Path(kept) / "templates"
+        directory.mkdir(parents=True, exist_ok=True)
+        env.bytecode_cache = FileSystemBytecodeCache(str(directory))
+    return env
+
+
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     source: SourcePage = _state["pages"][page.file.src_uri]
     meta, replacements = _additions(source, page.file, config)
@@ -474,12 +531,15 @@ def on_post_build(config: MkDocsConfig) -> None:
         hashes=hashes,
         terms=terms,
         rendered=sorted(rendered),
+        parsed=sorted(_state["parsed_now"]),
         reused_from=str(previous[0]) if previous else None,
     )
     deps_path_for(site).write_text(deps.to_json(), encoding="utf-8")
+    write_cache(site, _state["parsed"])
     if previous is not None:
         log.info(
-            "incremental build: rendered %d of %d pages, reused the rest from %s",
+            "incremental build: parsed %d and rendered %d of %d pages, reused the rest from %s",
+            len(_state["parsed_now"]),
             len(rendered),
             len(entries),
             previous[0],

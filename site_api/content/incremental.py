@@ -100,13 +100,15 @@ def site_fingerprint(
     navigation: Any,
     docs_assets: Iterable[str],
     engine: str,
+    settings: Mapping[str, Any] | None = None,
 ) -> str:
     """One digest of everything every page may depend on: any change rebuilds every page.
 
     `navigation` is what the navigation shows of its pages (every page carries it);
     `docs_assets` the names of the non-page files under the docs dir (links are rewritten
     differently to a file that exists and to one that does not); `engine` the package running
-    the build (`mkdocs`, or a continuation of it such as `properdocs`).
+    the build (`mkdocs`, or a continuation of it such as `properdocs`); `settings` what the
+    configuration says after the environment had its say (the public address every page prints).
     """
     return digest(
         {
@@ -120,6 +122,7 @@ def site_fingerprint(
             "engine": engine_versions(engine),
             "navigation": navigation,
             "docs_assets": sorted(docs_assets),
+            "settings": dict(settings or {}),
         }
     )
 
@@ -134,6 +137,8 @@ class Deps:
     #: Page source (docs-relative) -> its inputs, readable: source digest, topics it relates to
     #: or lists, its section, its review-overdue date.
     inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Topic page source -> a digest of what its inputs are made from (see the hook's `_inputs`).
+    keys: dict[str, str] = field(default_factory=dict)
     #: HTML output -> indexes into `hashes` (its inline scripts' and styles' CSP hashes).
     csp: dict[str, list[int]] = field(default_factory=dict)
     hashes: list[str] = field(default_factory=list)

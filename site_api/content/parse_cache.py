@@ -80,9 +80,9 @@ class ParseCache:
         return found
 
     def put(self, key: str, page: SourcePage, links: PageLinks) -> None:
-        """Record a freshly parsed page (without its YAML tree and body, which it no longer
-        needs)."""
-        self.current[key] = (replace(page, node=None, body=""), links)
+        """Record a freshly parsed page (without its front matter's text and its body, which
+        it no longer needs)."""
+        self.current[key] = (replace(page, node=None, body="", front=""), links)
 
     def dumps(self) -> bytes:
         """This build's record, taken now (later steps of the build change the pages)."""
@@ -91,4 +91,6 @@ class ParseCache:
 
 def write_cache(site_dir: Path, record: bytes) -> None:
     """Write the record beside the site directory."""
-    cache_path_for(site_dir).write_bytes(record)
+    path = cache_path_for(site_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)  # written before MkDocs makes the site dir
+    path.write_bytes(record)

@@ -3,8 +3,6 @@ clearing; and the only view of it others get, the desk's aggregates."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -14,6 +12,7 @@ from sqlalchemy import Engine, delete, func
 from sqlmodel import Session, col, select
 
 from site_api.config import Settings
+from site_api.content import spreadsheet
 from site_api.models import CpdReading, CpdReflection, User
 from site_api.serving.pages import SiteIndex
 
@@ -30,8 +29,6 @@ CSV_FIELDS = (
     "change",
     "further",
 )
-# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -206,24 +203,9 @@ def export_rows(items: list[Entry]) -> list[dict[str, Any]]:
     return rows
 
 
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
 def csv_bytes(rows: list[dict[str, Any]]) -> bytes:
-    """The log as CSV (RFC 4180 quoting), safe to open in a spreadsheet, UTF-8 with a BOM."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_FIELDS)
-    for row in rows:
-        writer.writerow([_cell(row[field]) for field in CSV_FIELDS])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    """The log as CSV, safe to open in a spreadsheet (content.spreadsheet), UTF-8 with a BOM."""
+    return spreadsheet.csv_bytes(CSV_FIELDS, rows)
 
 
 @dataclass(frozen=True)

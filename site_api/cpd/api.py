@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -203,10 +202,7 @@ def latest_entry(
     if not found:
         return _json(EntryState(entry=None))
     latest = found[0]  # newest first
-    query = urlencode({"page": latest.page_id, "day": latest.day.isoformat()})
-    entry = LatestEntry(
-        day=latest.day, claimed=latest.claimed, reflect_url="/account/cpd/reflect?" + query
-    )
+    entry = LatestEntry(day=latest.day, claimed=latest.claimed, reflect_url=latest.reflect_href)
     return _json(EntryState(entry=entry))
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 from sqlalchemy import Engine, delete, func
 from sqlmodel import Session, col, select
@@ -70,6 +71,13 @@ class Entry:
     def minutes(self) -> int:
         """Whole minutes read."""
         return self.seconds // 60
+
+    @property
+    def reflect_href(self) -> str:
+        """The entry's reflection form (/account/cpd/reflect, which works without JavaScript)."""
+        return "/account/cpd/reflect?" + urlencode(
+            {"page": self.page_id, "day": self.day.isoformat()}
+        )
 
 
 def hours(value: Decimal) -> str:

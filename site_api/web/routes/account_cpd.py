@@ -43,7 +43,28 @@ class BadFilter(ValueError):
 
 
 def _to_sign_in(back: str = "/account/cpd") -> RedirectResponse:
-    return RedirectResponse(f"/sign-in?next={back}", status_code=303, headers=NO_STORE)
+    return _see_other(f"/sign-in?next={back}")
+
+
+def _see_other(target: str) -> RedirectResponse:
+    return RedirectResponse(target, status_code=303, headers=NO_STORE)
+
+
+def _done(key: str) -> RedirectResponse:
+    return _see_other(f"/account/cpd?done={key}")
+
+
+def _problem(request: Request, status_code: int, title: str, heading: str, text: str) -> Response:
+    """A message page with a way back to the log (a bad form, period or entry)."""
+    return page(
+        request,
+        title,
+        "message.html",
+        status_code=status_code,
+        heading=heading,
+        paragraphs=[text],
+        link={"href": "/account/cpd", "text": "Back to your CPD log"},
+    )
 
 
 def _date(raw: str, name: str) -> date | None:
@@ -73,12 +94,11 @@ def _year(raw: str, settings: Settings) -> int:
 
 
 def _entry_view(entry: log.Entry) -> dict[str, Any]:
-    query = urlencode({"page": entry.page_id, "day": entry.day.isoformat()})
     return {
         "entry": entry,
         "date_text": long_date(entry.day),
         "hours": log.hours(entry.credits),
-        "reflect_href": "/account/cpd/reflect?" + query,
+        "reflect_href": entry.reflect_href,
     }
 
 
@@ -185,8 +205,7 @@ def switch(
         recorder: CpdRecorder = request.app.state.cpd
         recorder.forget_user(user.id)
     done = "on" if on else "off"
-    target = f"/account?done=cpd-{done}#cpd" if back == "account" else f"/account/cpd?done={done}"
-    return RedirectResponse(target, status_code=303, headers=NO_STORE)
+    return _see_other(f"/account?done=cpd-{done}#cpd") if back == "account" else _done(done)
 
 
 @router.post("/account/cpd/details")
@@ -204,20 +223,13 @@ def details(
         return _to_sign_in()
     name, registration = " ".join(name.split()), " ".join(registration.split())
     if len(name) > MAX_NAME or len(registration) > MAX_REGISTRATION:
-        return page(
-            request,
-            "Your CPD log",
-            "message.html",
-            status_code=400,
-            heading="Not saved",
-            paragraphs=[
-                f"A name is at most {MAX_NAME} characters and a registration number at most "
-                f"{MAX_REGISTRATION}."
-            ],
-            link={"href": "/account/cpd", "text": "Back to your CPD log"},
+        limits = (
+            f"A name is at most {MAX_NAME} characters and a registration number at most "
+            f"{MAX_REGISTRATION}."
         )
+        return _problem(request, 400, "Your CPD log", "Not saved", limits)
     _set_user(engine, user.id, cpd_name=name, cpd_registration=registration)
-    return RedirectResponse("/account/cpd?done=details", status_code=303, headers=NO_STORE)
+    return _done("details")
 
 
 @router.post("/account/cpd/clear")
@@ -231,7 +243,7 @@ def clear(
     recorder: CpdRecorder = request.app.state.cpd
     recorder.forget_user(user.id)
     log.clear(engine, user.id)
-    return RedirectResponse("/account/cpd?done=cleared", status_code=303, headers=NO_STORE)
+    return _done("cleared")
 
 
 def _reflect_page(
@@ -271,14 +283,12 @@ def _entry_or_404(
         else None
     )
     if entry is None:
-        return page(
+        return _problem(
             request,
+            404,
             "No such entry",
-            "message.html",
-            status_code=404,
-            heading="There is no such entry in your CPD log",
-            paragraphs=["A topic appears in your log once you have read it long enough in a day."],
-            link={"href": "/account/cpd", "text": "Back to your CPD log"},
+            "There is no such entry in your CPD log",
+            "A topic appears in your log once you have read it long enough in a day.",
         )
     return entry
 
@@ -345,7 +355,7 @@ def reflect(
         return _reflect_page(
             request, found, form, current.version if current else None, 409, [message], current
         )
-    return RedirectResponse("/account/cpd?done=reflected", status_code=303, headers=NO_STORE)
+    return _done("reflected")
 
 
 @router.get("/account/cpd/certificate")
@@ -364,15 +374,7 @@ def certificate(
     try:
         first, last, _ = _filters(start, end, "")
     except BadFilter as exc:
-        return page(
-            request,
-            "Not a period",
-            "message.html",
-            status_code=400,
-            heading="Not a period",
-            paragraphs=[str(exc)],
-            link={"href": "/account/cpd", "text": "Back to your CPD log"},
-        )
+        return _problem(request, 400, "Not a period", "Not a period", str(exc))
     if first is None or last is None:
         year_first, year_last = log.appraisal_year(
             log.current_year_start(utcnow().date(), rule.year_start_month), rule.year_start_month

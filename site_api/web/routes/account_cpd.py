@@ -18,7 +18,7 @@ from site_api.accounts.users import utcnow
 from site_api.config import Settings
 from site_api.content.currency import long_date
 from site_api.cpd import log
-from site_api.cpd.api import ReflectionIn, find_reflection, save_reflection
+from site_api.cpd.api import ReflectionIn, draft_key, find_reflection, save_reflection
 from site_api.cpd.recorder import CpdRecorder
 from site_api.deps import EngineDep, SettingsDep
 from site_api.models import CpdReflection, User
@@ -248,6 +248,7 @@ def clear(
 
 def _reflect_page(
     request: Request,
+    user_id: int,
     entry: log.Entry,
     form: dict[str, Any],
     version: int | None,
@@ -261,6 +262,7 @@ def _reflect_page(
         "account_cpd_reflect.html",
         status_code=status_code,
         view=_entry_view(entry),
+        draft_key=draft_key(user_id, entry.page_id, entry.day),
         form=form,
         version=version or "",
         messages=messages or [],
@@ -314,7 +316,7 @@ def reflect_form(
         "change": r.change if r else "",
         "further": r.further if r else "",
     }
-    return _reflect_page(request, found, form, r.version if r else None)
+    return _reflect_page(request, user.id, found, form, r.version if r else None)
 
 
 @router.post("/account/cpd/reflect")
@@ -345,7 +347,7 @@ def reflect(
     except ValidationError as exc:
         first = exc.errors()[0]
         message = f"{first['loc'][0]}: {first['msg'].removeprefix('Value error, ')}"
-        return _reflect_page(request, found, form, base, 400, [message])
+        return _reflect_page(request, user.id, found, form, base, 400, [message])
     if not save_reflection(engine, user.id, found.page_id, found.day, body):
         current = find_reflection(engine, user.id, found.page_id, found.day)
         message = (
@@ -353,7 +355,14 @@ def reflect(
             "it. Your text below is not saved yet: save it to replace the one shown, or go back."
         )
         return _reflect_page(
-            request, found, form, current.version if current else None, 409, [message], current
+            request,
+            user.id,
+            found,
+            form,
+            current.version if current else None,
+            409,
+            [message],
+            current,
         )
     return _done("reflected")
 

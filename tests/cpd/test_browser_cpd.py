@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TEST_KEY
+from conftest import TEST_KEY, inject_axe
 from cpd_helpers import TOPICS
 from servers import SITE_API, free_port, start, stop, wait_http
 from sqlmodel import Session, select
@@ -271,8 +271,19 @@ def reflections(engine: Any, user_id: int) -> list[tuple[str, str, int]]:
     return [(r.page_id, r.learned, r.version) for r in rows]
 
 
+def serious_axe_findings(page: Any, axe_source: str) -> list[str]:
+    """What axe finds serious or critical on the page as it is now."""
+    inject_axe(page, axe_source)
+    violations = page.evaluate("async () => (await axe.run()).violations")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
 def test_a_reflection_draft_survives_a_reload_and_goes_on_save(
-    server: tuple[str, Any], reader: Callable[..., Any]
+    server: tuple[str, Any], reader: Callable[..., Any], axe_source: str
 ) -> None:
     """Typed on the reflection page and left unsaved: after a reload (and after leaving and
     coming back) it is offered back under the reader's and entry's own key; saving it claims
@@ -297,6 +308,7 @@ def test_a_reflection_draft_survives_a_reload_and_goes_on_save(
     # Offered back, as a note's draft is, never applied unasked.
     expect(page.locator(".cpd-reflect__draft")).to_contain_text("unsaved draft")
     expect(page.locator("#learned")).to_have_value("")
+    assert not serious_axe_findings(page, axe_source)
     page.get_by_role("button", name="Restore draft").click()
     expect(page.locator("#learned")).to_have_value("Ferritin trend matters more than one value")
     expect(page.locator("#further")).to_have_value("Read the HLH-2004 criteria")
@@ -332,7 +344,7 @@ def test_a_reflection_draft_survives_a_reload_and_goes_on_save(
 
 
 def test_the_topic_panel_offers_the_reflection_form(
-    server: tuple[str, Any], reader: Callable[..., Any]
+    server: tuple[str, Any], reader: Callable[..., Any], axe_source: str
 ) -> None:
     """On a topic in the reader's log the notes panel has a button that opens the reflection
     form in place: a draft there survives a reload, saving claims the entry, and a reflection
@@ -356,6 +368,7 @@ def test_the_topic_panel_offers_the_reflection_form(
     page.reload()
     expect(page.locator("#cpd-reflect-panel")).to_be_visible()  # opened to offer the draft
     expect(page.locator(".cpd-reflect__draft")).to_contain_text("unsaved draft")
+    assert not serious_axe_findings(page, axe_source)
     page.get_by_role("button", name="Restore draft").click()
     page.get_by_role("button", name="Save reflection").click()
     expect(page.locator("#cpd-reflect-panel .cpd-reflect__status")).to_have_text(
@@ -374,6 +387,7 @@ def test_the_topic_panel_offers_the_reflection_form(
     page.locator("#cpd-panel-change").press_sequentially("Book the echo myself")
     page.get_by_role("button", name="Save reflection").click()
     expect(page.locator(".cpd-saved")).to_contain_text("Changed elsewhere")
+    assert not serious_axe_findings(page, axe_source)
     assert reflections(engine, user_id) == [(TOPICS[2], "Changed elsewhere", 2)]
     page.get_by_role("button", name="Save reflection").click()  # keep mine
     expect(page.locator(".cpd-saved")).to_have_count(0)

@@ -128,9 +128,10 @@
     toggle.dataset.cpdPanel = "";
     toggle.setAttribute("aria-expanded", "false");
     toggle.setAttribute("aria-controls", form.id);
+    // "Reflect for CPD" / "CPD reflection"; "CPD" on a phone, where the heading row is full.
     const label = (claimed) => {
-      toggle.replaceChildren(claimed ? "CPD" : "Reflect",
-        el("span", "page-notes__title-rest", claimed ? " reflection" : " for CPD"));
+      if (claimed) toggle.replaceChildren("CPD", el("span", "page-notes__title-rest", " reflection"));
+      else toggle.replaceChildren(el("span", "page-notes__title-rest", "Reflect for "), "CPD");
     };
     label(entry.claimed);
     toggle.addEventListener("click", () => {
@@ -139,6 +140,7 @@
       if (!form.hidden) form.elements.namedItem("learned").focus();
     });
     panel.extras.append(toggle);
+    panel.panel.classList.add("page-notes--cpd");
     // Below the notes, above the panel's status line; shown only when asked for.
     panel.panel.insertBefore(form, panel.status);
     window.cpdReflect(form, () => {

@@ -8,7 +8,8 @@
  * by navigator.sendBeacon, which the browser delivers even while the page unloads. The server
  * credits only what is new, never more than real time and the cap; without JavaScript nothing
  * is recorded. No timer runs: the only cost is one small request when the page is hidden, and
- * for a recording reader one read of their latest entry on the topic (to link its reflection).
+ * for a recording reader one read of their latest entry on the topic (to offer its reflection
+ * in the notes panel, reflect.js, and link its page at the foot).
  */
 (() => {
   "use strict";
@@ -143,13 +144,13 @@
     panel.panel.classList.add("page-notes--cpd");
     // Below the notes, above the panel's status line; shown only when asked for.
     panel.panel.insertBefore(form, panel.status);
-    window.cpdReflect(form, () => {
+    const draftWaiting = window.cpdReflect(form, () => {
       label(true);
       const foot = document.querySelector("a[data-cpd-reflect]");
       if (foot) foot.textContent = "Edit your CPD reflection";
     });
     // A draft left on an earlier visit: open the form, where reflect.js offers it back.
-    if (form.previousElementSibling && form.previousElementSibling.classList.contains("cpd-reflect__draft")) {
+    if (draftWaiting) {
       form.hidden = false;
       toggle.setAttribute("aria-expanded", "true");
     }

@@ -10,6 +10,7 @@
  *   changed elsewhere since is never overwritten unseen (409: the saved one is shown above the
  *   reader's text, which a second save puts in its place, as the page does without JavaScript);
  * - onSaved(reflection) is called after a save.
+ * It returns whether a draft from an earlier visit is on offer (above the form).
  * Without JavaScript the reflection page's form posts as it is; nothing is kept as a draft.
  * Text only ever goes in as text nodes or form values.
  */
@@ -46,7 +47,7 @@
   }
 
   window.cpdReflect = function (form, onSaved) {
-    if (!window.fetch || !window.textDraft || "enhanced" in form.dataset) return;
+    if (!window.fetch || !window.textDraft || "enhanced" in form.dataset) return false;
     form.dataset.enhanced = "";
     const areas = FIELDS.map((name) => form.elements.namedItem(name));
     const version = form.elements.namedItem("version");
@@ -87,6 +88,7 @@
 
     /* A draft left unsaved on an earlier visit: offered back, never applied unasked. */
     const draft = drafts.read();
+    let offered = false;
     if (draft && same(draft, saved)) {
       drafts.drop();
     } else if (draft && !same(draft, values())) {
@@ -112,6 +114,7 @@
       offer.append(el("p", "", "You have an unsaved draft of this reflection."), restore, " ",
         discard);
       showAbove(offer);
+      offered = true;
     }
 
     /* Saved elsewhere since this form opened: the saved reflection above, the reader's text
@@ -192,6 +195,7 @@
         say(problem(response.status, data), true);
       }
     });
+    return offered;
   };
 
   /* The reflection page's form: after a save, back to the log, which says so. */

@@ -252,6 +252,7 @@ def test_certificate_prints_without_the_sites_chrome(
     assert pdf.startswith(b"%PDF") and len(pdf) > 1000
 
 
+ELSEWHERE = 'Changed elsewhere <img src=x onerror="window.pwned=1">'
 DRAFTS = "() => Object.keys(localStorage).filter((key) => key.startsWith('cpd-draft:')).sort()"
 
 
@@ -381,14 +382,16 @@ def test_the_topic_panel_offers_the_reflection_form(
     # Changed in another tab meanwhile: this tab's save is refused and the saved one shown.
     other = context.request.put(
         f"{base}/api/cpd/reflections/{day}/{TOPICS[2]}",
-        data={"learned": "Changed elsewhere", "version": 1},
+        data={"learned": ELSEWHERE, "version": 1},
     )
     assert other.status == 200, other.text()
     page.locator("#cpd-panel-change").press_sequentially("Book the echo myself")
     page.get_by_role("button", name="Save reflection").click()
-    expect(page.locator(".cpd-saved")).to_contain_text("Changed elsewhere")
+    expect(page.locator(".cpd-saved")).to_contain_text(ELSEWHERE)  # as text, not markup
+    assert page.locator(".cpd-saved img").count() == 0
+    assert page.evaluate("window.pwned") is None
     assert not serious_axe_findings(page, axe_source)
-    assert reflections(engine, user_id) == [(TOPICS[2], "Changed elsewhere", 2)]
+    assert reflections(engine, user_id) == [(TOPICS[2], ELSEWHERE, 2)]
     page.get_by_role("button", name="Save reflection").click()  # keep mine
     expect(page.locator(".cpd-saved")).to_have_count(0)
     assert reflections(engine, user_id) == [(TOPICS[2], "Echo at diagnosis and at six weeks", 3)]

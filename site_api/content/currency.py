@@ -50,11 +50,10 @@ def new_topic_text(
         "aliases: []\n"
         "related: []\n"
         "changes: []\n"
-        "references: []\n"
         "---\n"
         "## Overview\n\n"
-        "Write the topic here, in your own words. List each source under references: in the\n"
-        "front matter and cite it after the statement it supports (README: Citations).\n"
+        "Write the topic here, in your own words. Add each source to content/references.yml\n"
+        "and cite its key after the statement it supports (README: Citations).\n"
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -38,7 +39,7 @@ from site_api.content.browse import (
     check_a_to_z,
     letter_slug,
 )
-from site_api.content.citations import CitationExtension, order_references
+from site_api.content.citations import Citation, CitationExtension
 from site_api.content.currency import (
     Change,
     atom_feed,
@@ -71,9 +72,16 @@ from site_api.content.model import (
     load_authors,
     load_sections,
     parse_page,
-    raw_citation_errors,
+    raw_citations,
     raw_id,
     split_front_matter,
+)
+from site_api.content.references import (
+    REFERENCES_FILE,
+    Library,
+    check_citations,
+    cited_entries,
+    load_library,
 )
 from site_api.content.search_index import (
     SYNONYMS_FILE,
@@ -151,17 +159,27 @@ def _load(
     return found
 
 
+def _library(docs: Path) -> tuple[Library, list[ContentError]]:
+    """The reference library and its problems (none when a site has no library: it cites nothing)."""
+    path = docs / REFERENCES_FILE
+    shown = _display(path)
+    if not path.is_file():
+        return Library(shown, {}, {}, set()), []
+    return load_library(shown, path.read_text(encoding="utf-8"))
+
+
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     docs = Path(config.docs_dir)
     authors = _load(docs, AUTHORS_FILE, "topics name their authors from this file", load_authors)
     sections = _load(docs, SECTIONS_FILE, "topics name their section from this file", load_sections)
 
+    library, errors = _library(docs)
     pages: list[SourcePage] = []
-    errors: list[ContentError] = []
     by_uri: dict[str, File] = {}
     bodies: list[LinkSource] = []
     failed_ids: list[str] = []
     sources: dict[str, str] = {}
+    cited: list[tuple[str, list[Citation]]] = []
     markers: dict[str, list[str]] = {}
     for file in files.documentation_pages():
         shown = _display(Path(file.abs_src_path or docs / file.src_uri))
@@ -175,15 +193,22 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         if isinstance(parsed, list):
             errors.extend(parsed)
             failed_ids.extend(filter(None, [raw_id(text)]))
-            errors.extend(raw_citation_errors(shown, text))
+            cited.append((shown, raw_citations(text)))
         else:
             pages.append(parsed)
             by_uri[file.src_uri] = file
+            cited.append((shown, parsed.citations))
     # Every check runs whatever the others found, so one build reports every problem at once.
     errors += check_site(pages, authors, date.today(), sections, failed_ids) + check_a_to_z(pages)
     others = [f.src_uri for f in files if not f.is_documentation_page()]
     names = {p.src_uri: [p.meta.title, *getattr(p.meta, "aliases", [])] for p in pages}
     errors += check_links(bodies, others, names)
+    unknown, unused = check_citations(cited, library)
+    errors += unknown
+    for warning in unused:
+        # Not MkDocs' logger: a strict build fails on its warnings, and an unused entry is not
+        # worth refusing a build for.
+        sys.stderr.write(f"{warning} (warning)\n")
     if errors:
         _fail(sorted(set(errors), key=lambda e: (e.path, e.line, e.message)))
 
@@ -211,6 +236,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         crumbs[file.src_uri] = generated.crumbs
 
     _state["authors"] = authors
+    _state["library"] = library.entries
     _state["today"] = date.today()
     _state["sections"] = sections
     _state["catalogue"] = catalogue
@@ -323,9 +349,9 @@ def _topic_view(page: SourcePage) -> dict[str, Any]:
         # Decided at build time: a nightly build keeps it true without any request-time logic.
         "overdue": _dated(due) if (due := overdue_since(meta, _state["today"])) else None,
         "changes": [{**_dated(c.date), "summary": c.summary} for c in meta.changes],
+        # The cited entries' text itself: a page depends on exactly the entries it cites.
         "references": [
-            {"n": n, **ref.model_dump(mode="json")}
-            for n, ref in order_references(meta.references, page.citations)
+            {"n": n, **entry.view(key)} for n, key, entry in cited_entries(page, _state["library"])
         ],
         "related": [
             {"title": r.meta.title, "summary": r.meta.summary, "url": files[r.src_uri].url}

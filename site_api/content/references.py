@@ -25,7 +25,15 @@ from pydantic import (
 )
 
 from site_api.content.citations import Citation
-from site_api.content.model import ContentError, SourcePage, StrictModel, Text, _line_of, load_yaml
+from site_api.content.model import (
+    ContentError,
+    SourcePage,
+    StrictModel,
+    Text,
+    TextDates,
+    _line_of,
+    load_yaml,
+)
 
 REFERENCES_FILE = "references.yml"
 KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_:-]{0,63}")
@@ -150,7 +158,9 @@ def load_library(path: str, text: str) -> tuple[Library, list[ContentError]]:
     if not isinstance(node, yaml.MappingNode) or not isinstance(data, dict):
         return library, [ContentError(path, 1, "references: must be a mapping of key to work")]
     errors: list[ContentError] = []
-    for key_node, _ in node.value:
+    # Pair by pair from the YAML tree, not from the mapping PyYAML built: it keeps only the last
+    # of two entries under one key, and both must be checked and the second reported.
+    for key_node, value_node in node.value:
         key = str(key_node.value)
         line = 1 + key_node.start_mark.line
         if key in library.lines:
@@ -162,10 +172,10 @@ def load_library(path: str, text: str) -> tuple[Library, list[ContentError]]:
                     "each work is listed once; rename one key",
                 )
             )
-            library.broken.add(key)
             continue
         library.lines[key] = line
         if not KEY_RE.fullmatch(key):
+            library.broken.add(key)
             errors.append(
                 ContentError(
                     path,
@@ -173,35 +183,45 @@ def load_library(path: str, text: str) -> tuple[Library, list[ContentError]]:
                     f"{key}: a reference key is letters, digits, _ : and - (e.g. lee2019)",
                 )
             )
-    for raw_key, value in data.items():
-        key = str(raw_key)
+            continue
         try:
-            entry = LibraryEntry.model_validate(value)
+            entry = LibraryEntry.model_validate(construct(value_node))
         except ValidationError as exc:
             library.broken.add(key)
-            errors.extend(_entry_errors(path, key, exc, node))
+            errors.extend(_entry_errors(path, key, exc, value_node, line))
             continue
-        if key not in library.broken:
-            library.entries[key] = entry
+        library.entries[key] = entry
     errors.extend(_duplicate_works(library))
-    return library, errors
+    return library, sorted(errors, key=lambda e: e.line)
 
 
-def _entry_errors(path: str, key: str, exc: ValidationError, node: yaml.Node) -> list[ContentError]:
+def _entry_errors(
+    path: str, key: str, exc: ValidationError, node: yaml.Node, key_line: int
+) -> list[ContentError]:
     errors = []
     for err in exc.errors():
-        loc: list[int | str] = [key, *err["loc"]]
+        loc: list[int | str] = list(err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
         named = re.match(r"^(\w+): ", msg)
-        if len(loc) == 1 and named:
-            loc, msg = [key, named.group(1)], msg[named.end() :]
+        if not loc and named:  # a rule across fields that names the one to fix
+            loc, msg = [named.group(1)], msg[named.end() :]
+        line = _line_of(node, loc, 1) if loc else key_line
         if err["type"] == "missing":
-            msg = "missing required field"
+            msg, line = "missing required field", key_line
         elif err["type"] == "extra_forbidden":
             msg = "unknown field (see the README's reference library for the fields)"
-        where = ".".join(str(p) for p in loc)
-        errors.append(ContentError(path, _line_of(node, loc, 1), f"{where}: {msg}"))
+        where = ".".join(str(p) for p in [key, *loc])
+        errors.append(ContentError(path, line, f"{where}: {msg}"))
     return errors
+
+
+def construct(node: yaml.Node) -> Any:
+    """The data of one node of the tree, read as the rest of the content is (dates as text)."""
+    loader = TextDates("")
+    try:
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def _duplicate_works(library: Library) -> list[ContentError]:

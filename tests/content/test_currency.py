@@ -29,7 +29,7 @@ SITE_API = str(ROOT / ".venv" / "bin" / "site-api")
 
 
 def with_changes(block: str) -> str:
-    return VALID.replace("references:\n", f"changes:\n{block}references:\n", 1)
+    return VALID.replace("section:", f"changes:\n{block}section:", 1)
 
 
 @pytest.mark.parametrize(
@@ -160,7 +160,7 @@ def test_site_api_new_writes_a_topic_that_builds_and_never_overwrites(project: P
     text = path.read_text()
     assert f"reviewed: {date.today().isoformat()}" in text
     assert f"next_review: {(date.today() + timedelta(days=400)).isoformat()}" in text
-    assert "references: []" in text
+    assert "references:" not in text and "content/references.yml" in text
     path.write_text(text + "\nEdited by hand.\n")
     again = run_cli(
         project,

@@ -428,11 +428,12 @@ def new(
 def review(within: int, fail_overdue: bool, content_dir: str) -> None:
     """Topics overdue for review or due within --within days, soonest first."""
     from site_api.content.currency import due_for_review, due_label, long_date
+    from site_api.content.sources import content_authors
 
     pages, problems = _topic_sources(Path(content_dir))
     for problem in problems:
         click.echo(f"skipped: {problem}", err=True)
-    due = due_for_review(pages, date.today(), within)
+    due = due_for_review(pages, date.today(), within, content_authors(Path(content_dir)))
     if not due:
         click.echo(f"No topic is overdue or due within {within} days.")
     for item in due:

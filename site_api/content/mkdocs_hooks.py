@@ -27,8 +27,10 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
+from pydantic import ValidationError
 
 import site_api
+from site_api.config import Settings
 from site_api.content.browse import (
     A_TO_Z_DIR,
     LETTERS_MARKER,
@@ -41,6 +43,7 @@ from site_api.content.browse import (
 )
 from site_api.content.citations import Citation, CitationExtension
 from site_api.content.currency import (
+    FEED_FILE,
     Change,
     atom_feed,
     long_date,
@@ -99,7 +102,6 @@ from site_api.content.structured_data import page_jsonld, script_json
 AUTHORS_FILE = "authors.yml"
 SECTIONS_FILE = "sections.yml"
 WHATS_NEW_MARKER = "<!-- whats-new -->"
-FEED_FILE = "whats-new.xml"
 SHELL_TEMPLATE = "shell.html"
 MARKERS = (LETTERS_MARKER, SECTIONS_MARKER, WHATS_NEW_MARKER)
 
@@ -130,9 +132,14 @@ def _not_the_dirty_warning(record: logging.LogRecord) -> bool:
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     _state.clear()
-    # The site's public address, when the build is given one, is the one pages print and link
-    # canonically (the same setting the server builds share links and emails from).
-    public_url = os.environ.get("SITE_PUBLIC_URL", "").strip()
+    # The site's public address is the one pages print and link canonically and the feed links
+    # to: the setting the server builds share links and emails from, never mkdocs.yml's own.
+    try:
+        public_url = Settings().public_url.strip()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "SITE_" + "_".join(str(p) for p in first["loc"]).upper()
+        raise PluginError(f"{name}: {first['msg']}") from None
     if public_url.startswith(("http://", "https://")):
         config.site_url = public_url.rstrip("/") + "/"
     if os.environ.get(REUSE_ENV):
@@ -412,10 +419,18 @@ def _changes() -> list[Change]:
     """The newest changes across the site (What's new and its feed)."""
     files: dict[str, File] = _state["files"]
     entries = [
-        Change(c.date, c.summary, page.meta.title, "/" + files[uri].url, uri)
+        Change(
+            c.date,
+            c.summary,
+            page.meta.title,
+            "/" + files[uri].url,
+            uri,
+            page.meta.id,
+            sum(1 for older in page.meta.changes[i + 1 :] if older.date == c.date),
+        )
         for uri, page in _state["pages"].items()
         if isinstance(page.meta, TopicMeta)
-        for c in page.meta.changes
+        for i, c in enumerate(page.meta.changes)
     ]
     return site_changes(entries)
 

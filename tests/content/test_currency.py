@@ -222,7 +222,7 @@ def test_review_lists_due_topics_and_fails_on_overdue_for_ci(project: Path) -> N
     assert len(lines) == 2
     assert lines[0].startswith(f"{(today - timedelta(6)).isoformat()}  6 days overdue")
     assert "Kawasaki disease" in lines[0] and "content/topics/kawasaki-disease.md" in lines[0]
-    assert "paediatrics-editor" in lines[0]
+    assert "Paediatrics section editor (paediatrics-editor)" in lines[0]
     assert "due in 30 days" in lines[1] and "Pancytopenia" in lines[1]
     assert run_cli(project, "review", "--fail-overdue").returncode == 1
     assert run_cli(project, "review", "--within", "0").stdout.count("\n") == 1

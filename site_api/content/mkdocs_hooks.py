@@ -277,6 +277,7 @@ def _inputs(config: MkDocsConfig, sources: dict[str, str]) -> dict[str, dict[str
             readable["related"] = list(source.meta.related)
             readable["section"] = source.meta.section
             readable["overdue"] = meta["topic"]["overdue"]
+            readable["references"] = [r["key"] for r in meta["topic"]["references"]]
         if uri in lists:
             readable["lists"] = lists[uri]
         readable["digest"] = digest([sources[uri], meta, replacements])

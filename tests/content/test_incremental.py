@@ -189,6 +189,8 @@ def test_named_edits_build_incrementally_equal_to_full_builds(project: Path) -> 
     assert set(step(root)) == {"topics/t011.md", *NAV_PAGES}
     html = (root / "site" / "topics" / "t011" / "index.html").read_text(encoding="utf-8")
     assert "Alpha A. Retitled. J. 2020." in html
+    deps = load_deps(Path(os.path.realpath(root / "site")))
+    assert deps is not None and deps.inputs["topics/t011.md"]["references"] == ["alpha2020"]
     # An entry no topic cites yet (a warning, not an error) renders no topic.
     retitled = {**LIBRARY, "alpha2020": {**LIBRARY["alpha2020"], "title": "Retitled"}}
     write_library(root, {**retitled, "gamma2022": {**LIBRARY["beta2021"], "year": 2022}})

@@ -13,7 +13,8 @@ citations, aliases, a section, related topics), then:
   topic) against nginx serving the same files.
 
 The topics' text is sentences from this project's own topics, shuffled; the references are the
-real ones those topics cite (never invented), reused. It is load, not clinical content.
+real entries of its reference library, cited by key (never invented). It is load, not clinical
+content.
 """
 
 from __future__ import annotations
@@ -210,14 +211,12 @@ CITED = re.compile(r"\s*\[@[^\]]*\]")
 LINKED = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 
 
-def corpus() -> tuple[list[str], list[dict[str, Any]]]:
-    """Sentences and references from the project's own topics."""
+def corpus() -> tuple[list[str], list[str]]:
+    """Sentences from the project's own topics, and the keys of its reference library."""
     sentences: list[str] = []
-    references: dict[str, dict[str, Any]] = {}
+    library = yaml.safe_load((ROOT / "content" / "references.yml").read_text(encoding="utf-8"))
     for path in sorted((ROOT / "content" / "topics").glob("*.md")):
         _, front, body = path.read_text(encoding="utf-8").split("---", 2)
-        for ref in yaml.safe_load(front).get("references", []):
-            references.setdefault(ref["citation"], {k: v for k, v in ref.items() if k != "key"})
         for line in body.splitlines():
             if not line or line[0] in "#|-*!<>`0123456789" or line.startswith("    "):
                 continue
@@ -225,7 +224,7 @@ def corpus() -> tuple[list[str], list[dict[str, Any]]]:
             for sentence in re.split(r"(?<=[.!?])\s+", plain):
                 if len(sentence.split()) >= 6 and sentence[-1] in ".!?":
                     sentences.append(sentence)
-    return sentences, list(references.values())
+    return sentences, sorted(library)
 
 
 def title_for(n: int) -> str:
@@ -242,14 +241,13 @@ def topic_markdown(
     total: int,
     rng: random.Random,
     sentences: list[str],
-    references: list[dict[str, Any]],
+    references: list[str],
     section_keys: list[str],
     author: str,
 ) -> str:
     """One topic: front matter as editors write it, then about 1,500 words under headings."""
     title = title_for(n)
-    refs = rng.sample(references, min(len(references), rng.randint(5, 10)))
-    keys = [f"ref{i}" for i in range(1, len(refs) + 1)]
+    keys = rng.sample(references, min(len(references), rng.randint(5, 10)))
     initials = "".join(w[0] for w in title.split() if w[0].isalpha()).upper()
     others = [i for i in rng.sample(range(total), min(total, 4)) if i != n][:3]
     meta = {
@@ -262,7 +260,6 @@ def topic_markdown(
         "next_review": "2028-01-15",
         "aliases": [f"{initials}-{n}", f"{title.split()[1]} of {title.split()[0].lower()} ({n})"],
         "related": [f"topic-{i:05d}" for i in others],
-        "references": [{"key": k, **r} for k, r in zip(keys, refs, strict=True)],
     }
     words, uncited, parts = 0, list(keys), []
     per_heading = WORDS_PER_TOPIC // len(HEADINGS)
@@ -303,7 +300,14 @@ def write_project(root: Path, topics: int, seed: int = 11) -> None:
     sentences, references = corpus()
     content = root / "content"
     (content / "topics").mkdir(parents=True)
-    for name in ("authors.yml", "about.md", "terms.md", "index.md", "whats-new.md"):
+    for name in (
+        "authors.yml",
+        "references.yml",
+        "about.md",
+        "terms.md",
+        "index.md",
+        "whats-new.md",
+    ):
         shutil.copy(ROOT / "content" / name, content / name)
     sections = {
         s.lower().replace(" ", "-"): {"title": s, "summary": f"Topics in {s.lower()}."}

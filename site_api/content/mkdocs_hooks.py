@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import sys
 import zlib
 from collections.abc import Callable
 from datetime import date
@@ -29,8 +30,10 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
+from pydantic import ValidationError
 
 import site_api
+from site_api.config import Settings
 from site_api.content.browse import (
     A_TO_Z_DIR,
     LETTERS_MARKER,
@@ -41,8 +44,9 @@ from site_api.content.browse import (
     check_a_to_z,
     letter_slug,
 )
-from site_api.content.citations import CitationExtension, order_references
+from site_api.content.citations import Citation, CitationExtension
 from site_api.content.currency import (
+    FEED_FILE,
     Change,
     atom_feed,
     long_date,
@@ -75,11 +79,18 @@ from site_api.content.model import (
     load_authors,
     load_sections,
     parse_page,
-    raw_citation_errors,
+    raw_citations,
     raw_id,
     split_front_matter,
 )
 from site_api.content.parse_cache import ParseCache, source_key, write_cache
+from site_api.content.references import (
+    REFERENCES_FILE,
+    Library,
+    check_citations,
+    cited_entries,
+    load_library,
+)
 from site_api.content.search_index import (
     SYNONYMS_FILE,
     IndexedPage,
@@ -96,7 +107,6 @@ from site_api.content.structured_data import page_jsonld, script_json
 AUTHORS_FILE = "authors.yml"
 SECTIONS_FILE = "sections.yml"
 WHATS_NEW_MARKER = "<!-- whats-new -->"
-FEED_FILE = "whats-new.xml"
 SHELL_TEMPLATE = "shell.html"
 MARKERS = (LETTERS_MARKER, SECTIONS_MARKER, WHATS_NEW_MARKER)
 
@@ -131,9 +141,14 @@ def _not_the_dirty_warning(record: logging.LogRecord) -> bool:
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     _state.clear()
-    # The site's public address, when the build is given one, is the one pages print and link
-    # canonically (the same setting the server builds share links and emails from).
-    public_url = os.environ.get("SITE_PUBLIC_URL", "").strip()
+    # The site's public address is the one pages print and link canonically and the feed links
+    # to: the setting the server builds share links and emails from, never mkdocs.yml's own.
+    try:
+        public_url = Settings().public_url.strip()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "SITE_" + "_".join(str(p) for p in first["loc"]).upper()
+        raise PluginError(f"{name}: {first['msg']}") from None
     if public_url.startswith(("http://", "https://")):
         config.site_url = public_url.rstrip("/") + "/"
     if os.environ.get(REUSE_ENV):
@@ -160,6 +175,15 @@ def _load(
     return found
 
 
+def _library(docs: Path) -> tuple[Library, list[ContentError]]:
+    """The reference library and its problems (none when a site has no library: it cites nothing)."""
+    path = docs / REFERENCES_FILE
+    shown = _display(path)
+    if not path.is_file():
+        return Library(shown, {}, {}, set()), []
+    return load_library(shown, path.read_text(encoding="utf-8"))
+
+
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     live = os.environ.get(REUSE_ENV)
     cache = ParseCache.load(Path(live) if live else None)
@@ -175,18 +199,20 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 
 def _validated(files: Files, config: MkDocsConfig, cache: ParseCache) -> list[SourcePage] | None:
     """Every page validated, each alone and across the site, all errors at once (they fail the
-    build); None when errors were found with pages taken from `cache` (they lack their front matter text)."""
+    build); None when errors were found with pages taken from `cache` (they lack their front
+    matter's text, which an error's line comes from)."""
     docs = Path(config.docs_dir)
     authors = _load(docs, AUTHORS_FILE, "topics name their authors from this file", load_authors)
     sections = _load(docs, SECTIONS_FILE, "topics name their section from this file", load_sections)
     _state["authors"] = authors
     _state["sections"] = sections
-
+    library, errors = _library(docs)
+    _state["library"] = library.entries
     pages: list[SourcePage] = []
-    errors: list[ContentError] = []
     links: list[PageLinks] = []
     failed_ids: list[str] = []
     sources: dict[str, str] = {}
+    cited: list[tuple[str, list[Citation]]] = []
     markers: dict[str, list[str]] = {}
     by_uri: dict[str, File] = {}
     parsed_now: list[str] = []
@@ -202,6 +228,7 @@ def _validated(files: Files, config: MkDocsConfig, cache: ParseCache) -> list[So
             pages.append(cached[0])
             links.append(cached[1])
             by_uri[file.src_uri] = file
+            cited.append((shown, cached[0].citations))
             continue
         parsed_now.append(file.src_uri)
         parts = split_front_matter(text)
@@ -212,20 +239,27 @@ def _validated(files: Files, config: MkDocsConfig, cache: ParseCache) -> list[So
         if isinstance(parsed, list):
             errors.extend(parsed)
             failed_ids.extend(filter(None, [raw_id(text)]))
-            errors.extend(raw_citation_errors(shown, text))
+            cited.append((shown, raw_citations(text)))
         else:
             pages.append(parsed)
             by_uri[file.src_uri] = file
             if found is not None:
                 cache.put(key, parsed, found)
             parsed.body = ""  # its links and citations are taken; MkDocs reads the file again
+            cited.append((shown, parsed.citations))
     # Every check runs whatever the others found, so one build reports every problem at once.
     errors += check_site(pages, authors, date.today(), sections, failed_ids) + check_a_to_z(pages)
     others = [f.src_uri for f in files if not f.is_documentation_page()]
     names = {p.src_uri: [p.meta.title, *getattr(p.meta, "aliases", [])] for p in pages}
     errors += check_links(links, others, names)
+    unknown, unused = check_citations(cited, library)
+    errors += unknown
     if errors and cache.hits:
         return None
+    for warning in unused:
+        # Not MkDocs' logger: a strict build fails on its warnings, and an unused entry is not
+        # worth refusing a build for.
+        sys.stderr.write(f"{warning} (warning)\n")
     if errors:
         _fail(sorted(set(errors), key=lambda e: (e.path, e.line, e.message)))
     _state["sources"] = sources
@@ -284,7 +318,8 @@ def _inputs(
     and per topic a key of what those inputs are made from.
 
     A topic's additions come from its own source, the sources of the topics it relates to, the
-    day (only whether its review is overdue) and what the site-wide fingerprint covers. When the
+    library entries it cites, the day (only whether its review is overdue) and what the
+    site-wide fingerprint covers. When the
     key of all that is the one `previous` (a build with the same fingerprint) recorded, its
     inputs are taken from there instead of being made again (at 30,000 topics, seconds).
     """
@@ -297,12 +332,14 @@ def _inputs(
         lists[f"{SECTIONS_DIR}/{key}.md"] = [t.meta.id for t in topics]
     inputs: dict[str, dict[str, Any]] = {}
     keys: dict[str, str] = {}
+    works = {k: digest(e.model_dump(mode="json")) for k, e in _state["library"].items()}
     for uri, source in _state["pages"].items():
         meta_of = source.meta
         if isinstance(meta_of, TopicMeta) and not _state["markers"].get(uri):
             due = overdue_since(meta_of, _state["today"])
             related = [(r, ids[r].src_uri, sources[ids[r].src_uri]) for r in meta_of.related]
-            keys[uri] = digest([sources[uri], uri, str(due), related])
+            cites = [(k, works[k]) for _, k, _ in cited_entries(source, _state["library"])]
+            keys[uri] = digest([sources[uri], uri, str(due), related, cites])
             if previous is not None and previous.keys.get(uri) == keys[uri]:
                 inputs[uri] = previous.inputs[uri]
                 continue
@@ -315,6 +352,7 @@ def _inputs(
             readable["related"] = list(source.meta.related)
             readable["section"] = source.meta.section
             readable["overdue"] = meta["topic"]["overdue"]
+            readable["references"] = [r["key"] for r in meta["topic"]["references"]]
         if uri in lists:
             readable["lists"] = lists[uri]
         readable["digest"] = digest([sources[uri], meta, replacements])
@@ -404,9 +442,9 @@ def _topic_view(page: SourcePage) -> dict[str, Any]:
         # Decided at build time: a nightly build keeps it true without any request-time logic.
         "overdue": _dated(due) if (due := overdue_since(meta, _state["today"])) else None,
         "changes": [{**_dated(c.date), "summary": c.summary} for c in meta.changes],
+        # The cited entries' text itself: a page depends on exactly the entries it cites.
         "references": [
-            {"n": n, **ref.model_dump(mode="json")}
-            for n, ref in order_references(meta.references, page.citations)
+            {"n": n, **entry.view(key)} for n, key, entry in cited_entries(page, _state["library"])
         ],
         "related": [
             {"title": r.meta.title, "summary": r.meta.summary, "url": files[r.src_uri].url}
@@ -478,10 +516,18 @@ def _changes() -> list[Change]:
     """The newest changes across the site (What's new and its feed)."""
     files: dict[str, File] = _state["files"]
     entries = [
-        Change(c.date, c.summary, page.meta.title, "/" + files[uri].url, uri)
+        Change(
+            c.date,
+            c.summary,
+            page.meta.title,
+            "/" + files[uri].url,
+            uri,
+            page.meta.id,
+            sum(1 for older in page.meta.changes[i + 1 :] if older.date == c.date),
+        )
         for uri, page in _state["pages"].items()
         if isinstance(page.meta, TopicMeta)
-        for c in page.meta.changes
+        for i, c in enumerate(page.meta.changes)
     ]
     return site_changes(entries)
 

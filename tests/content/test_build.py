@@ -38,6 +38,7 @@ def test_manifest_and_sources_are_outside_the_site(built_site: Path) -> None:
     assert not list(built_site.rglob("*.md"))
     assert not list(built_site.rglob("*manifest*"))
     assert not (built_site / "authors.yml").exists()
+    assert not (built_site / "references.yml").exists()
 
 
 def test_mas_page_renders_numbered_citations_in_order_of_first_use(built_site: Path) -> None:

@@ -356,6 +356,30 @@ def test_note_drafts_belong_to_their_reader_and_go_at_sign_out(
     assert errors == []
 
 
+@pytest.mark.parametrize("context", [pytest.param(DESKTOP, id="desktop")], indirect=True)
+def test_deleting_the_account_leaves_no_draft_in_the_browser(
+    context: Any, live_server: str, sign_in: Callable[[Any, str], str]
+) -> None:
+    """Deleting the account signs this browser out as signing out does: its drafts go (SQLite
+    may give a later account the same id, so they must not wait for it)."""
+    from playwright.sync_api import expect
+
+    page = context.new_page()
+    page.on("dialog", lambda d: d.accept())
+    sign_in(page, MAS)
+    loaded(page)
+    page.get_by_role("button", name="Add a note").click()
+    page.locator("#page-notes-input").press_sequentially("Unsaved when the account went")
+    page.locator("#page-notes-input").press("Escape")
+    assert page.evaluate(DRAFTS) == [draft_key(page, live_server)]
+    page.goto(live_server + "/account")
+    page.get_by_label("Your password, to confirm").fill(PASSWORD)
+    page.get_by_role("button", name="Delete my account").click()
+    expect(page.locator("h1")).to_have_text("Your account has been deleted")
+    expect(page.locator(".account-status")).to_have_text("You have signed out.")
+    assert page.evaluate(DRAFTS) == []
+
+
 @pytest.mark.parametrize("context", [pytest.param(PHONE, id="phone")], indirect=True)
 def test_screenshots_of_gate_and_account(
     context: Any, live_server: str, sign_in: Callable[[Any, str], str]

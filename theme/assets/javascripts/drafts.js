@@ -14,9 +14,9 @@
  * never offered the first one's text. On every page this file also
  * - drops the old per-page note drafts (`note-draft:<page>`, from before drafts named their
  *   reader): nobody can say whose they are, so they are offered to no one;
- * - after a sign-out (the page it lands on carries `?signed-out` and shows the signed-out
- *   header), removes every note and CPD draft in this browser, so nothing typed stays on a
- *   shared computer once its reader leaves.
+ * - on the page a sign-out leads to (its header says "You have signed out.", marked
+ *   data-signed-out), removes every note and CPD draft in this browser, so nothing typed stays
+ *   on a shared computer once its reader leaves.
  */
 (function () {
   "use strict";
@@ -36,10 +36,10 @@
     }
   }
 
-  // Only a page drawn for a signed-out visitor (the header's anonymous links): a link that
-  // merely carries `?signed-out` cannot wipe a signed-in reader's drafts.
-  const signedOut = new URLSearchParams(location.search).has("signed-out") &&
-    document.querySelector(".account-bar--anonymous") !== null;
+  // The server marks the page a request that ended this browser's session leads to (sign out,
+  // sign out everywhere, account deleted, password reset: "You have signed out." in the header).
+  // It never marks a signed-in reader's page, so a link carrying `?signed-out` wipes nothing.
+  const signedOut = document.querySelector("[data-signed-out]") !== null;
   dropDrafts((key) =>
     /^note-draft:[^:]*$/.test(key) ||
     (signedOut && PREFIXES.some((prefix) => key.startsWith(prefix))));

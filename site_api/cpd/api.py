@@ -12,6 +12,7 @@ from sqlalchemy import Engine, delete
 from sqlmodel import Session, col, select
 
 from site_api.accounts.deps import CurrentUser
+from site_api.accounts.drafts import draft_key as reader_draft_key
 from site_api.accounts.users import utcnow
 from site_api.config import Settings
 from site_api.cpd import log
@@ -174,7 +175,7 @@ async def beacon(request: Request, user: CurrentUser) -> JSONResponse:
 def draft_key(user_id: int, page_id: str, day: date) -> str:
     """Where a browser keeps an unsaved reflection (localStorage): one per reader and entry, so
     a second reader on the same browser is never offered the first one's text."""
-    return f"cpd-draft:{user_id}:{day.isoformat()}:{page_id}"
+    return reader_draft_key("cpd", user_id, day.isoformat(), page_id)
 
 
 class LatestEntry(BaseModel):

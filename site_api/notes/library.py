@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from site_api.accounts.deps import CurrentUser, OptionalUser
+from site_api.accounts.drafts import draft_key
 from site_api.accounts.users import utcnow
 from site_api.deps import API_ERRORS, NO_STORE, EngineDep, PageIdPath
 from site_api.models import RecentTopic, SavedTopic
@@ -32,6 +33,8 @@ class ReaderState(BaseModel):
     note: NoteOut | None
     saved: bool
     cpd: bool  # whether the reader records reading for CPD (cpd.js reports time only then)
+    # Where notes.js keeps this reader's unsaved note (localStorage): none for a signed-out reader.
+    draft_key: str | None
 
 
 class SavedState(BaseModel):
@@ -133,9 +136,16 @@ def reader_state(
     request: Request, page_id: PageIdPath, user: OptionalUser, engine: EngineDep
 ) -> JSONResponse:
     """What a topic's notes panel needs, always 200 (no console error for anonymous readers):
-    `{signed_in, note, saved, cpd}`. A signed-in read also marks the topic recently viewed."""
+    `{signed_in, note, saved, cpd, draft_key}`. A signed-in read also marks the topic recently
+    viewed. deploy/nginx.conf gives the anonymous answer itself: keep the two alike."""
     if user is None or user.id is None:
-        anonymous = {"signed_in": False, "note": None, "saved": False, "cpd": False}
+        anonymous = {
+            "signed_in": False,
+            "note": None,
+            "saved": False,
+            "cpd": False,
+            "draft_key": None,
+        }
         return JSONResponse(anonymous, headers=NO_STORE)
     _known_page(request, page_id)
     note = find(engine, user.id, page_id)
@@ -146,6 +156,7 @@ def reader_state(
         "note": _out(note).model_dump(mode="json") if note else None,
         "saved": is_saved(engine, user.id, page_id),
         "cpd": user.cpd_on,
+        "draft_key": draft_key("note", user.id, page_id),
     }
     return JSONResponse(body, headers=NO_STORE)
 

@@ -128,8 +128,9 @@ def anonymous_bar(next_url: str, signed_out: bool = False) -> bytes:
     """The header's account links for a visitor who is not signed in."""
     sign_in = html.escape(sign_in_link(next_url))
     create = html.escape(sign_in_link(next_url, "/create-account"))
+    # data-signed-out: drafts.js removes this browser's unsaved note and CPD drafts on seeing it.
     done = (
-        '<span class="account-status" role="status">You have signed out.</span> '
+        '<span class="account-status" role="status" data-signed-out>You have signed out.</span> '
         if signed_out
         else ""
     )

@@ -300,7 +300,7 @@ def test_sign_out_everywhere(client: TestClient, reader: User, engine: Engine) -
     kept = new_session(client, bystander)
     response = post(client, "/account/sign-out-everywhere")
     assert response.status_code == 303
-    assert response.headers["location"] == "/"
+    assert response.headers["location"] == "/?signed-out"  # says so; drafts.js clears drafts
     assert response.headers["cache-control"] == "private, no-store"
     assert re.search(r'session=""; .*Max-Age=0', response.headers["set-cookie"])
     assert sessions_of(engine, uid(reader)) == set()
@@ -459,6 +459,8 @@ def test_sso_only_account_is_deleted_by_typing_its_email(
     response = post(client, "/account/delete", confirm_email=" SSO@example.org ")
     assert response.status_code == 200
     assert "Your account has been deleted" in response.text
+    # Signed out: the header says so and drafts.js clears this browser's drafts.
+    assert "data-signed-out>You have signed out." in response.text
     assert count(engine, User, id=user.id) == 0
     assert count(engine, OidcIdentity, user_id=user.id) == 0
 

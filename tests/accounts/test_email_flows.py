@@ -229,6 +229,8 @@ def test_reset_sets_the_password_and_ends_every_session(
     done = web.post("/reset-password", data=data)
     assert done.status_code == 200
     assert "Your password has been changed" in done.text and 'href="/sign-in"' in done.text
+    # Signed out here too: the header says so and drafts.js clears this browser's drafts.
+    assert "data-signed-out>You have signed out." in done.text
     assert 'session=""' in done.headers["set-cookie"]
 
     assert not reads_gated_topic(web, this_browser)

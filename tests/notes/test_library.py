@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session, select
 from visitors import TOPICS, signed_in_cookie
 
+from site_api.accounts.drafts import draft_key
 from site_api.config import Settings
 from site_api.db import make_engine
 from site_api.models import RecentTopic, SavedTopic
@@ -22,14 +23,21 @@ def test_anonymous_panel_read_is_200(client: httpx.Client, cookie: str | None) -
     headers = {"cookie": cookie} if cookie else {}
     response = client.get(f"/api/reader/{TOPICS[0]}", headers=headers)
     assert response.status_code == 200
-    assert response.json() == {"signed_in": False, "note": None, "saved": False, "cpd": False}
+    assert response.json() == {
+        "signed_in": False,
+        "note": None,
+        "saved": False,
+        "cpd": False,
+        "draft_key": None,
+    }
     assert response.headers["cache-control"] == "private, no-store"
 
 
 def test_signed_in_panel_read_save_and_recent(client: httpx.Client, settings: Settings) -> None:
     headers = {"cookie": signed_in_cookie(settings)}
-    first = client.get(f"/api/reader/{TOPICS[0]}", headers=headers)
-    assert first.json() == {"signed_in": True, "note": None, "saved": False, "cpd": False}
+    first = client.get(f"/api/reader/{TOPICS[0]}", headers=headers).json()
+    assert first.pop("draft_key").startswith("note-draft:")
+    assert first == {"signed_in": True, "note": None, "saved": False, "cpd": False}
     assert client.put(f"/api/saved/{TOPICS[0]}", headers=headers).json() == {"saved": True}
     assert client.put(f"/api/saved/{TOPICS[0]}", headers=headers).status_code == 200  # idempotent
     assert client.put("/api/saved/no-such-topic", headers=headers).status_code == 404
@@ -54,6 +62,26 @@ def test_signed_in_panel_read_save_and_recent(client: httpx.Client, settings: Se
     assert export["recently_viewed"]["switched_on"] is True
     assert len(export["recently_viewed"]["topics"]) == len(TOPICS)
     assert client.delete(f"/api/saved/{TOPICS[0]}", headers=headers).json() == {"saved": False}
+
+
+def test_note_drafts_are_kept_per_reader_and_page(client: httpx.Client, settings: Settings) -> None:
+    """Two readers on one browser never share a draft; nor do two pages; a reader's key is stable
+    (the draft typed yesterday is found today) and never the old per-page key."""
+    ann = {"cookie": signed_in_cookie(settings, email="ann@example.org")}
+    bob = {"cookie": signed_in_cookie(settings, email="bob@example.org")}
+
+    def key(headers: dict[str, str], page_id: str) -> str:
+        return str(client.get(f"/api/reader/{page_id}", headers=headers).json()["draft_key"])
+
+    keys = {key(ann, TOPICS[0]), key(bob, TOPICS[0]), key(ann, TOPICS[1]), key(bob, TOPICS[1])}
+    assert len(keys) == 4
+    assert key(ann, TOPICS[0]) == key(ann, TOPICS[0])
+    assert f"note-draft:{TOPICS[0]}" not in keys
+    # drafts.js tells the old per-page keys (one colon) from these (reader and page).
+    assert all(k.startswith("note-draft:") and k.count(":") == 2 for k in keys)
+    # Only kinds drafts.js clears at sign-out may be named.
+    with pytest.raises(ValueError, match="unknown kind"):
+        draft_key("memo", 1, TOPICS[0])
 
 
 def test_recent_keeps_the_newest_and_can_be_switched_off(

@@ -45,21 +45,38 @@ def context(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
 @pytest.fixture
 def sign_in(live_server: str, engine: Any) -> Callable[[Any, str], str]:
     """sign_in(page, next) -> the address of a new verified reader, signed in on `page`."""
-    from playwright.sync_api import expect
-
     from site_api.accounts.users import create_user
 
     def run(page: Any, next_url: str) -> str:
         email = f"reader-{uuid.uuid4().hex[:10]}@example.org"
         create_user(engine, email, PASSWORD, verified=True)
-        page.goto(f"{live_server}/sign-in?next={next_url}")
-        page.fill("#email", email)
-        page.fill("#password", PASSWORD)
-        page.get_by_role("button", name="Sign in", exact=True).click()
-        expect(page).to_have_url(live_server + next_url)
+        sign_in_as(page, live_server, email, next_url)
         return email
 
     return run
+
+
+def sign_in_as(page: Any, base: str, email: str, next_url: str) -> None:
+    """Sign an existing reader in on `page` with the sign-in form, back to `next_url`."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/sign-in?next={next_url}")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page).to_have_url(base + next_url)
+
+
+# Every note or CPD draft this browser holds, by key.
+DRAFTS = """() => Object.keys(localStorage)
+  .filter((key) => key.startsWith("note-draft:") || key.startsWith("cpd-draft:")).sort()"""
+
+
+def draft_key(page: Any, base: str, page_id: str = "macrophage-activation-syndrome") -> str:
+    """The key the signed-in reader's note draft on a topic is kept under (the API's answer)."""
+    answer = page.request.get(f"{base}/api/reader/{page_id}").json()
+    assert answer["signed_in"] is True, answer
+    return str(answer["draft_key"])
 
 
 def lines(locator: Any) -> float:
@@ -240,6 +257,7 @@ def test_note_draft_survives_leaving_the_page(
     loaded(page)
     page.get_by_role("button", name="Add a note").click()
     page.locator("#page-notes-input").press_sequentially("Check ferritin trend daily")
+    assert page.evaluate(DRAFTS) == [draft_key(page, live_server)]
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.type), d.accept()))
     page.locator(".topic-related").get_by_role("link", name="Still's disease").click()
@@ -253,19 +271,113 @@ def test_note_draft_survives_leaving_the_page(
     expect(page.locator("#page-notes-input")).to_have_value("Check ferritin trend daily")
     page.get_by_role("button", name="Save note").click()
     expect(page.locator(".page-notes__text")).to_have_text("Check ferritin trend daily")
-    stored = page.evaluate(
-        "() => localStorage.getItem('note-draft:macrophage-activation-syndrome')"
-    )
-    assert stored is None
+    assert page.evaluate(DRAFTS) == []
 
-    page.evaluate(
-        "() => localStorage.setItem('note-draft:macrophage-activation-syndrome', '{not json')"
-    )
+    page.evaluate("(key) => localStorage.setItem(key, '{not json')", draft_key(page, live_server))
     page.reload()
     loaded(page)
     expect(page.locator(".page-notes__text")).to_have_text("Check ferritin trend daily")
     expect(page.locator(".page-notes__draft")).to_have_count(0)
     assert errors == []
+
+
+@pytest.mark.parametrize("context", [pytest.param(DESKTOP, id="desktop")], indirect=True)
+def test_note_drafts_belong_to_their_reader_and_go_at_sign_out(
+    context: Any, live_server: str, sign_in: Callable[[Any, str], str]
+) -> None:
+    """Clinicians share ward computers: a draft left unsaved by one reader is never offered to
+    the next reader signing in on the same browser, and is offered to its own reader again; the
+    old per-page drafts (whose reader nobody knows) are offered to no one; signing out removes
+    every note and CPD draft from the browser, and nothing else."""
+    from playwright.sync_api import expect
+
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("dialog", lambda d: d.accept())
+    page.goto(live_server + "/about/")
+    legacy = json.dumps({"text": "Someone's old draft", "version": None})
+    page.evaluate(
+        """(legacy) => {
+          localStorage.setItem("note-draft:macrophage-activation-syndrome", legacy);
+          localStorage.setItem("note-draft:stills-disease", legacy);
+          localStorage.setItem("not-a-draft", "kept");
+        }""",
+        legacy,
+    )
+
+    ann = sign_in(page, MAS)
+    loaded(page)
+    assert page.evaluate(DRAFTS) == []  # the old per-page drafts are gone, unoffered
+    expect(page.locator(".page-notes__draft")).to_have_count(0)
+    page.get_by_role("button", name="Add a note").click()
+    page.locator("#page-notes-input").press_sequentially("Bed 4: ring Dr Okafor on 0123")
+    page.locator("#page-notes-input").press("Escape")  # closed unsaved: kept as a draft
+    expect(page.locator(".page-notes__draft")).to_be_visible()
+    ann_key = draft_key(page, live_server)
+    assert page.evaluate(DRAFTS) == [ann_key]
+    page.goto(live_server + "/about/")  # Ann walks away without saving or signing out
+
+    sign_in(page, MAS)  # Bob, on the same browser
+    loaded(page)
+    expect(page.get_by_role("button", name="Add a note")).to_be_visible()
+    expect(page.locator(".page-notes__draft")).to_have_count(0)
+    expect(page.locator(".page-notes")).not_to_contain_text("Okafor")
+    bob_key = draft_key(page, live_server)
+    assert bob_key != ann_key
+    assert page.evaluate(DRAFTS) == [ann_key]  # Ann's is still hers, offered to nobody else
+
+    sign_in_as(page, live_server, ann, MAS)  # Ann comes back: her draft is offered again
+    loaded(page)
+    page.get_by_role("button", name="Restore draft").click()
+    expect(page.locator("#page-notes-input")).to_have_value("Bed 4: ring Dr Okafor on 0123")
+    page.locator("#page-notes-input").press("Escape")
+    # A link that merely says "?signed-out" wipes nothing for a reader still signed in.
+    page.goto(live_server + MAS + "?signed-out")
+    loaded(page)
+    expect(page.locator(".page-notes__draft")).to_be_visible()
+    page.evaluate(
+        "() => localStorage.setItem('cpd-draft:1:2026-01-05:stills-disease', "
+        "JSON.stringify({learned: 'x', change: '', further: '', version: null}))"
+    )
+    assert page.evaluate(DRAFTS) == ["cpd-draft:1:2026-01-05:stills-disease", ann_key]
+
+    page.locator(".account-menu__who").click()
+    page.locator(".account-menu__list").get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(live_server + MAS + "?signed-out")
+    expect(page.locator(".account-status")).to_have_text("You have signed out.")
+    loaded(page)
+    expect(page.locator(".page-notes__invite")).to_be_visible()
+    assert page.evaluate(DRAFTS) == []
+    assert page.evaluate("() => localStorage.getItem('not-a-draft')") == "kept"
+    sign_in_as(page, live_server, ann, MAS)
+    loaded(page)
+    expect(page.locator(".page-notes__draft")).to_have_count(0)
+    assert errors == []
+
+
+@pytest.mark.parametrize("context", [pytest.param(DESKTOP, id="desktop")], indirect=True)
+def test_deleting_the_account_leaves_no_draft_in_the_browser(
+    context: Any, live_server: str, sign_in: Callable[[Any, str], str]
+) -> None:
+    """Deleting the account signs this browser out as signing out does: its drafts go (SQLite
+    may give a later account the same id, so they must not wait for it)."""
+    from playwright.sync_api import expect
+
+    page = context.new_page()
+    page.on("dialog", lambda d: d.accept())
+    sign_in(page, MAS)
+    loaded(page)
+    page.get_by_role("button", name="Add a note").click()
+    page.locator("#page-notes-input").press_sequentially("Unsaved when the account went")
+    page.locator("#page-notes-input").press("Escape")
+    assert page.evaluate(DRAFTS) == [draft_key(page, live_server)]
+    page.goto(live_server + "/account")
+    page.get_by_label("Your password, to confirm").fill(PASSWORD)
+    page.get_by_role("button", name="Delete my account").click()
+    expect(page.locator("h1")).to_have_text("Your account has been deleted")
+    expect(page.locator(".account-status")).to_have_text("You have signed out.")
+    assert page.evaluate(DRAFTS) == []
 
 
 @pytest.mark.parametrize("context", [pytest.param(PHONE, id="phone")], indirect=True)

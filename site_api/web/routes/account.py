@@ -235,7 +235,8 @@ def sign_out_everywhere(
     if user is None or user.id is None:
         return _to_sign_in()
     end_sessions(store, user.id)
-    response = RedirectResponse("/", status_code=303, headers=NO_STORE)
+    # The home page says so, and clears this browser's drafts, as after signing out.
+    response = RedirectResponse("/?signed-out", status_code=303, headers=NO_STORE)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
@@ -351,6 +352,7 @@ def delete_account(
             "You can go on reading the free topics, or create a new account at any time.",
         ],
         link={"href": "/", "text": "Go to the home page"},
+        signed_out=True,
     )
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -313,6 +313,7 @@ def reset_password(
             "Sign in with your email address and your new password.",
         ],
         link={"href": "/sign-in", "text": "Sign in"},
+        signed_out=True,
     )
     response.headers.update(TOKEN_HEADERS)
     response.delete_cookie(SESSION_COOKIE, path="/")

@@ -19,15 +19,21 @@ def secure_cookies(request: Request) -> bool:
 
 
 def page(
-    request: Request, title: str, template: str, status_code: int = 200, **context: Any
+    request: Request,
+    title: str,
+    template: str,
+    status_code: int = 200,
+    signed_out: bool = False,
+    **context: Any,
 ) -> HTMLResponse:
-    """A server-rendered page with this browser's CSRF token in its forms."""
+    """A server-rendered page with this browser's CSRF token in its forms; `signed_out` when the
+    request ended this browser's session (the header says so and drafts.js clears drafts)."""
     token = request.cookies.get(CSRF_COOKIE) or new_csrf_token()
     views = request.app.state.views
     # Back to this page after signing in, except from the sign-in pages themselves.
     here = request.url.path
     back = here if not here.startswith(("/sign-in", "/create-account")) else "/"
-    countdown = request.app.state.pages.countdown_for(request.cookies, back)
+    countdown = request.app.state.pages.countdown_for(request.cookies, back, signed_out)
     body = views.render(title, template, countdown=countdown, csrf_token=token, **context)
     response = HTMLResponse(body, status_code=status_code, headers=NO_STORE)
     if token != request.cookies.get(CSRF_COOKIE):

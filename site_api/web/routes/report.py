@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
@@ -30,7 +31,8 @@ def _topic(request: Request, page_id: str) -> tuple[str, str]:
 
 def _form(request: Request, page_id: str, status_code: int = 200, **values: object) -> Response:
     title, url = _topic(request, page_id)
-    fields = {"what": "", "reference": "", "email": "", "messages": [], **values}
+    # Template values only (Any: none of them is one of page()'s own parameters).
+    fields: dict[str, Any] = {"what": "", "reference": "", "email": "", "messages": [], **values}
     return page(
         request,
         "Report a problem",

@@ -1,9 +1,9 @@
 /* "My notes for this page": the signed-in reader's own note at the top of a topic.
  *
  * The page HTML is the same for every visitor, so one request after load decides what the
- * reserved panel shows: GET /api/reader/<page id> → 200 {signed_in, note, saved}: an invitation
- * to sign in, an empty panel with "Add a note", or the note; always 200, so nothing goes to the
- * browser console. The note is never part of the page HTML.
+ * reserved panel shows: GET /api/reader/<page id> → 200 {signed_in, note, saved, cpd, draft_key}:
+ * an invitation to sign in, an empty panel with "Add a note", or the note; always 200, so nothing
+ * goes to the browser console. The note is never part of the page HTML.
  * That request is started early by a <link rel="preload"> in the page's head (main.html).
  *
  * Safety: every node is built with createElement/textContent; nothing is parsed as HTML. The
@@ -30,20 +30,27 @@
   let busy = false;
   let editing = null; // the open editor's textarea and the text it started from, if any
 
-  /* Drafts: what the reader typed and has not saved, kept in this browser per page until it is
-     saved or discarded (drafts.js, shared with CPD reflections). */
-  const drafts = window.textDraft("note-draft:" + (slot.dataset.pageId || ""), (draft) =>
-    typeof draft.text === "string" && draft.text.trim() !== "" &&
-    (draft.version === null || Number.isInteger(draft.version)));
+  /* Drafts: what the reader typed and has not saved, kept in this browser per reader and page
+     until it is saved or discarded (drafts.js, shared with CPD reflections). The key comes with
+     the reader's answer (`draft_key`), so the store exists only once we know who is reading: a
+     second reader on the same browser has a key of their own, a signed-out visitor none. */
+  let drafts = null;
+  function useDrafts(key) {
+    drafts = typeof key === "string" && key.startsWith("note-draft:")
+      ? window.textDraft(key, (draft) =>
+        typeof draft.text === "string" && draft.text.trim() !== "" &&
+        (draft.version === null || Number.isInteger(draft.version)))
+      : null;
+  }
   function readDraft() {
-    return drafts.read();
+    return drafts ? drafts.read() : null;
   }
   function keepDraft(text, base) {
-    drafts.keep({ text, version: base ? base.version : null });
+    if (drafts) drafts.keep({ text, version: base ? base.version : null });
   }
   function dropDraft() {
     editing = null;
-    drafts.drop();
+    if (drafts) drafts.drop();
   }
   window.warnBeforeLeaving(() =>
     Boolean(editing && editing.area.isConnected && editing.area.value !== editing.start));
@@ -502,8 +509,10 @@
       return;
     }
     if (result.status === 200 && result.data && result.data.signed_in === false) {
+      useDrafts(null);
       showAnonymous();
     } else if (result.status === 200 && result.data) {
+      useDrafts(result.data.draft_key);
       // cpd.js reports reading time only for a reader who records CPD.
       note = result.data.note || null;
       saved = Boolean(result.data.saved);

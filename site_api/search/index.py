@@ -242,10 +242,10 @@ class SearchIndex:
             #: Documents holding each word: anywhere, and outside bodies (what anyone may see).
             self._documents: dict[str, int] = {}
             self._public_documents: dict[str, int] = {}
-            for term, column, documents in db.execute("SELECT term, col, doc FROM vocab"):
-                self._documents[term] = self._documents.get(term, 0) + documents
-                if column != "body":
-                    self._public_documents[term] = self._public_documents.get(term, 0) + documents
+            for term, documents, public in db.execute("SELECT term, documents, public FROM term"):
+                self._documents[term] = documents
+                if public:
+                    self._public_documents[term] = public
             self.vocabulary = frozenset(self._documents)
             #: Words outside bodies: typo alternatives for readers who may not read a body.
             self.public_vocabulary = frozenset(self._public_documents)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -27,6 +28,7 @@ from synthetic_site import topic_ids, write_synthetic_project
 from site_api.cli import main
 from site_api.content.incremental import deps_path_for, load_deps
 from site_api.content.manifest import manifest_path_for
+from site_api.content.search_index import search_index_path_for
 from site_api.search.index import EVERY_BODY, FREE_BODIES_ONLY, SearchIndex
 
 #: The pages MkDocs' navigation names: rendered in every build (every page shows their titles).
@@ -102,6 +104,9 @@ def answers(site: Path) -> list[Any]:
                 found.append([(query, h.page_id, h.title, h.snippet) for h in hits])
     finally:
         index.close()
+    # The words a server knows at start, and in how many pages' columns: patched, not recounted.
+    with sqlite3.connect(search_index_path_for(site)) as db:
+        found.append(db.execute("SELECT * FROM term ORDER BY term").fetchall())
     return found
 
 

@@ -135,14 +135,18 @@ def _build_and_publish(
     quiet: bool = False,
     keep: int | None = None,
     full: bool = False,
+    preview: bool = False,
 ) -> Path:
     """Run strict MkDocs into a fresh build directory; switch `site_link` to it only on success.
 
     Unless `full`, the live build is named to the hook, which reuses its unchanged outputs
     (site_api/content/incremental.py). `quiet` keeps MkDocs' progress lines to itself (the
     preview); errors always reach the editor. `keep`: builds kept for rollback
-    (`SITE_KEEP_BUILDS`; the default when None).
+    (`SITE_KEEP_BUILDS`; the default when None). `preview`: build drafts too, and never
+    require approval (site_api/content/drafts.py).
     """
+    from site_api.config import approval_required
+    from site_api.content.drafts import PREVIEW_ENV, REQUIRE_APPROVAL_ENV
     from site_api.content.engine import check_build, engine_env
     from site_api.content.incremental import REUSE_ENV
     from site_api.search.index import SearchIndex
@@ -163,6 +167,8 @@ def _build_and_publish(
     site_dir = build_site_dir(build_dir, site_link)
     env = engine_env()
     env.pop(REUSE_ENV, None)
+    env[PREVIEW_ENV] = "1" if preview else "0"
+    env[REQUIRE_APPROVAL_ENV] = "1" if approval_required(_settings()) else "0"
     if live is not None and live.is_dir() and not full:
         # --dirty: MkDocs then skips what the hook marks unchanged (into an empty directory).
         env[REUSE_ENV] = str(live)
@@ -274,7 +280,12 @@ def publish(rollback: bool, stamp: str | None) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--port",
+    default=None,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on [default: SITE_PREVIEW_PORT, 8001].",
+)
 @click.option("--config-file", "-f", default="mkdocs.yml", show_default=True)
 @click.option(
     "--unsafe-expose",
@@ -282,7 +293,7 @@ def publish(rollback: bool, stamp: str | None) -> None:
     help="Allow a --host other than loopback: every draft readable from the network; "
     "the signed-in view is then off.",
 )
-def preview(host: str, port: int, config_file: str, unsafe_expose: bool) -> None:
+def preview(host: str, port: int | None, config_file: str, unsafe_expose: bool) -> None:
     """Preview while you edit: rebuild on save, reload the tab, view through the real gate."""
     from granian import Granian
     from granian.constants import Interfaces
@@ -293,6 +304,7 @@ def preview(host: str, port: int, config_file: str, unsafe_expose: bool) -> None
     from site_api.preview.guard import is_loopback
     from site_api.preview.watch import watch_and_rebuild
 
+    port = port or _settings().preview_port
     if not is_loopback(host):
         if not unsafe_expose:
             raise click.ClickException(
@@ -316,7 +328,7 @@ def preview(host: str, port: int, config_file: str, unsafe_expose: bool) -> None
     error_file = preview_dir(base) / ERROR_FILE
     error_file.unlink(missing_ok=True)
     # The preview's builds are never rolled back to: the live one and the one before suffice.
-    _build_and_publish(config_file, settings.site_dir, keep=PREVIEW_KEEP_BUILDS)
+    _build_and_publish(config_file, settings.site_dir, keep=PREVIEW_KEEP_BUILDS, preview=True)
     upgrade(settings.database_url)
     config = Path(config_file)
     watched = [config, config.parent / "content", config.parent / "theme"]
@@ -324,7 +336,9 @@ def preview(host: str, port: int, config_file: str, unsafe_expose: bool) -> None
     def rebuild() -> None:
         started = time.monotonic()
         try:
-            _build_and_publish(config_file, settings.site_dir, True, PREVIEW_KEEP_BUILDS)
+            _build_and_publish(
+                config_file, settings.site_dir, True, PREVIEW_KEEP_BUILDS, preview=True
+            )
         except click.ClickException as exc:
             error_file.write_text(exc.message, encoding="utf-8")
             click.echo(f"preview: build failed, still showing the last good one: {exc.message}")
@@ -419,6 +433,33 @@ def new(
         out.write(text)
     click.echo(f"created {path}")
     click.echo(f"preview: {preview_url.rstrip('/')}/{TOPICS}/{slug}/  (run: site-api preview)")
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--by", "approver", required=True, help="Author key (content/authors.yml) of the approver."
+)
+@click.option("--content-dir", default="content", show_default=True, type=click.Path())
+def approve(path: Path, approver: str, content_dir: str) -> None:
+    """Record a second clinician's approval of a topic as it stands (who, today, a fingerprint)."""
+    from site_api.content.approval import ApproveError, write_approval
+    from site_api.content.model import load_authors
+
+    authors_file = Path(content_dir) / "authors.yml"
+    known = load_authors(str(authors_file), authors_file.read_text(encoding="utf-8"))
+    if isinstance(known, list):
+        raise click.ClickException("\n".join(str(e) for e in known))
+    text = path.read_text(encoding="utf-8")
+    try:
+        approved = write_approval(text, str(path), approver, known, date.today())
+    except ApproveError as exc:
+        raise click.ClickException(str(exc)) from None
+    path.write_text(approved, encoding="utf-8")
+    click.echo(
+        f"approved {path} by {known[approver].name} ({approver}) on {date.today().isoformat()}: "
+        "any later change to its title, summary, body or references needs a new approval"
+    )
 
 
 @main.command()

@@ -32,6 +32,14 @@ def slug_for(title: str) -> str:
     return slug[:64].rstrip("-")
 
 
+#: The placeholder text `site-api new` writes: a build refuses to publish a topic still holding it.
+SCAFFOLD_SUMMARY = "One or two plain sentences saying what this topic covers and for whom."
+SCAFFOLD_BODY = (
+    "Write the topic here, in your own words. List each source under references: in the\n"
+    "front matter and cite it after the statement it supports (README: Citations).\n"
+)
+
+
 def new_topic_text(
     title: str, authors: list[str], section: str, today: date, interval_days: int
 ) -> str:
@@ -42,7 +50,7 @@ def new_topic_text(
         "---\n"
         f"id: {slug}\n"
         f'title: "{quoted_title}"\n'
-        'summary: "One or two plain sentences saying what this topic covers and for whom."\n'
+        f'summary: "{SCAFFOLD_SUMMARY}"\n'
         f"authors: [{', '.join(authors)}]\n"
         f"section: {section}\n"
         f"reviewed: {today.isoformat()}\n"
@@ -51,10 +59,9 @@ def new_topic_text(
         "related: []\n"
         "changes: []\n"
         "references: []\n"
+        "status: draft\n"
         "---\n"
-        "## Overview\n\n"
-        "Write the topic here, in your own words. List each source under references: in the\n"
-        "front matter and cite it after the statement it supports (README: Citations).\n"
+        "## Overview\n\n" + SCAFFOLD_BODY
     )
 
 

@@ -97,13 +97,15 @@ def site_fingerprint(
     navigation: Any,
     docs_assets: Iterable[str],
     engine: str,
+    mode: str = "published",
 ) -> str:
     """One digest of everything every page may depend on: any change rebuilds every page.
 
     `navigation` is what the navigation shows of its pages (every page carries it);
     `docs_assets` the names of the non-page files under the docs dir (links are rewritten
     differently to a file that exists and to one that does not); `engine` the package running
-    the build (`mkdocs`, or a continuation of it such as `properdocs`).
+    the build (`mkdocs`, or a continuation of it such as `properdocs`); `mode` whether drafts
+    are built (`preview`) or left out (`published`).
     """
     return digest(
         {
@@ -117,6 +119,7 @@ def site_fingerprint(
             "engine": engine_versions(engine),
             "navigation": navigation,
             "docs_assets": sorted(docs_assets),
+            "mode": mode,
         }
     )
 

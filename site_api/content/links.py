@@ -12,7 +12,7 @@ import difflib
 import posixpath
 import re
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from markdown.extensions.toc import slugify
@@ -188,11 +188,13 @@ def check_links(
     pages: list[LinkSource],
     extra_files: Iterable[str] = (),
     names: Mapping[str, Iterable[str]] | None = None,
+    drafts: Collection[str] = (),
 ) -> list[ContentError]:
     """Every relative link to a missing page or a missing heading, each with the nearest match.
 
     `names`: each page's title and aliases by its `src_uri`, so that `[MAS](mas.md)` finds the
-    page whose alias is MAS."""
+    page whose alias is MAS. `drafts`: pages this build leaves out, which only other drafts
+    may link to."""
     by_uri = {p.src_uri: p for p in pages}
     files = set(by_uri) | set(extra_files)
     anchors: dict[str, set[str]] = {}
@@ -228,6 +230,16 @@ def check_links(
                         continue  # an asset or a directory link: MkDocs checks those
                     if uri not in files:
                         errors.append(_missing_page(page, number, target, here, nearest(uri)))
+                        continue
+                    if uri in drafts and page.src_uri not in drafts:
+                        errors.append(
+                            ContentError(
+                                page.path,
+                                number,
+                                f"link: '{target}' points to a draft (status: draft), which is "
+                                "not published: publish it first, or remove the link",
+                            )
+                        )
                         continue
                 if anchor and uri in by_uri and anchor not in anchors_for(uri):
                     errors.append(_missing_anchor(page, number, target, anchor, anchors_for(uri)))

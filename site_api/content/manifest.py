@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
-from site_api.content.model import Access, PageId, StrictModel
+from site_api.content.model import Access, PageId, Status, StrictModel
 
 
 class ManifestPage(StrictModel):
@@ -147,3 +150,60 @@ def load_page_entries(site_dir: Path) -> ServedManifest:
     return ServedManifest(
         pages, _strings(data.get("csp_scripts")), _strings(data.get("csp_styles"))
     )
+
+
+class EditorialRow(StrictModel):
+    """What the desk and the preview know of one topic, drafts included (never served)."""
+
+    id: PageId
+    path: str  # the source, as the editor sees it: content/topics/x.md
+    title: str
+    authors: list[str]  # keys of authors.yml
+    author_names: list[str]
+    section: str
+    reviewed: date
+    next_review: date
+    status: Status
+    # "none", "approved" (the content approved), or "changed" (since its approval).
+    approval: Literal["none", "approved", "changed"] = "none"
+    approved_by: str = ""
+    approved_on: date | None = None
+
+
+class EditorialIndex(StrictModel):
+    """The build's editorial rows, beside the manifest: the desk reads these, never sources."""
+
+    version: Literal[1] = 1
+    topics: list[EditorialRow]
+
+
+def editorial_path_for(site_dir: Path) -> Path:
+    """The editorial rows sit beside the manifest (and like it, outside the published site)."""
+    return site_dir.with_name(site_dir.name + "-editorial.json")
+
+
+_editorial_cache: dict[Path, tuple[int, list[EditorialRow]]] = {}
+_editorial_lock = threading.Lock()
+
+
+def load_editorial(site_dir: Path) -> list[EditorialRow]:
+    """The editorial rows of the build in `site_dir`, read once per build and process."""
+    path = editorial_path_for(Path(os.path.realpath(site_dir)))
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        raise ManifestError(
+            f"{path} is missing: rebuild the site with 'make build' (site-api build)"
+        ) from None
+    with _editorial_lock:
+        known = _editorial_cache.get(path)
+        if known is not None and known[0] == stamp:
+            return known[1]
+        try:
+            rows = EditorialIndex.model_validate_json(path.read_bytes()).topics
+        except ValidationError as exc:
+            raise ManifestError(f"{path} is corrupt ({exc.errors()[0]['msg']}): rebuild") from None
+        # One build's rows at a time: a switched build's are not kept alive.
+        _editorial_cache.clear()
+        _editorial_cache[path] = (stamp, rows)
+        return rows

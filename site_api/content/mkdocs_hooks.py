@@ -28,6 +28,7 @@ from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
 
 import site_api
+from site_api.content.approval import ApprovalView, approval_of, check_approvals, page_fingerprint
 from site_api.content.browse import (
     A_TO_Z_DIR,
     LETTERS_MARKER,
@@ -47,6 +48,7 @@ from site_api.content.currency import (
     site_changes,
     whats_new_markdown,
 )
+from site_api.content.drafts import approval_required, is_draft, is_preview_build, scaffold_errors
 from site_api.content.engine import running_engine
 from site_api.content.incremental import (
     REUSE_ENV,
@@ -62,7 +64,14 @@ from site_api.content.incremental import (
     text_digest,
 )
 from site_api.content.links import LinkSource, check_links
-from site_api.content.manifest import Manifest, ManifestPage, manifest_path_for
+from site_api.content.manifest import (
+    EditorialIndex,
+    EditorialRow,
+    Manifest,
+    ManifestPage,
+    editorial_path_for,
+    manifest_path_for,
+)
 from site_api.content.model import (
     ContentError,
     SourcePage,
@@ -180,12 +189,29 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
             pages.append(parsed)
             by_uri[file.src_uri] = file
     # Every check runs whatever the others found, so one build reports every problem at once.
-    errors += check_site(pages, authors, date.today(), sections, failed_ids) + check_a_to_z(pages)
+    today = date.today()
+    errors += check_site(pages, authors, today, sections, failed_ids) + check_a_to_z(pages)
+    errors += scaffold_errors(pages)
+    prints = {
+        p.path: page_fingerprint(p.meta, p.body) for p in pages if isinstance(p.meta, TopicMeta)
+    }
+    errors += check_approvals(pages, prints, authors, today, approval_required())
     others = [f.src_uri for f in files if not f.is_documentation_page()]
     names = {p.src_uri: [p.meta.title, *getattr(p.meta, "aliases", [])] for p in pages}
-    errors += check_links(bodies, others, names)
+    # Drafts are built only into the preview: a published page must not link to one.
+    drafts = set() if is_preview_build() else {p.src_uri for p in pages if is_draft(p)}
+    errors += check_links(bodies, others, names, drafts)
     if errors:
         _fail(sorted(set(errors), key=lambda e: (e.path, e.line, e.message)))
+
+    approvals = {
+        p.src_uri: approval_of(p, authors, prints[p.path]) for p in pages if p.path in prints
+    }
+    _state["editorial"] = _editorial_rows(pages, authors, approvals)
+    _state["approvals"] = approvals
+    for uri in drafts:
+        files.remove(by_uri.pop(uri))
+    pages = [p for p in pages if p.src_uri not in drafts]
 
     for page in pages:
         # Checked: the YAML trees and bodies are not needed again, and at thousands of topics
@@ -211,7 +237,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         crumbs[file.src_uri] = generated.crumbs
 
     _state["authors"] = authors
-    _state["today"] = date.today()
+    _state["today"] = today
     _state["sections"] = sections
     _state["catalogue"] = catalogue
     _state["crumbs"] = crumbs
@@ -223,6 +249,35 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     _state["markers"] = markers
     _state["inputs"] = _inputs(config, sources)
     return files
+
+
+def _editorial_rows(
+    pages: list[SourcePage], authors: dict[str, Any], approvals: dict[str, ApprovalView]
+) -> list[EditorialRow]:
+    """Every topic, drafts too, as the desk and the preview list them (by path)."""
+    rows = []
+    for page in sorted(pages, key=lambda p: p.path):
+        meta = page.meta
+        if not isinstance(meta, TopicMeta):
+            continue
+        approval = approvals[page.src_uri]
+        rows.append(
+            EditorialRow(
+                id=meta.id,
+                path=page.path,
+                title=meta.title,
+                authors=list(meta.authors),
+                author_names=[authors[a].name for a in meta.authors],
+                section=meta.section,
+                reviewed=meta.reviewed,
+                next_review=meta.next_review,
+                status=meta.status,
+                approval=approval.state,
+                approved_by=approval.name,
+                approved_on=approval.on,
+            )
+        )
+    return rows
 
 
 def _inputs(config: MkDocsConfig, sources: dict[str, str]) -> dict[str, dict[str, Any]]:
@@ -288,6 +343,7 @@ def on_nav(nav: Navigation, config: MkDocsConfig, files: Files) -> Navigation:
         navigation,
         assets,
         type(config).__module__.partition(".")[0],
+        "preview" if is_preview_build() else "published",
     )
     reused: set[str] = set()
     live = os.environ.get(REUSE_ENV)
@@ -315,7 +371,9 @@ def _topic_view(page: SourcePage) -> dict[str, Any]:
     assert isinstance(meta, TopicMeta)
     files: dict[str, File] = _state["files"]
     ids: dict[str, SourcePage] = _state["ids"]
-    related = [ids[r] for r in meta.related]
+    # A related draft is not built (but in the preview): the list leaves it out.
+    related = [ids[r] for r in meta.related if r in ids]
+    approval: ApprovalView = _state["approvals"][page.src_uri]
     return {
         "authors": [_state["authors"][a].model_dump() for a in meta.authors],
         "reviewed": _dated(meta.reviewed),
@@ -323,6 +381,13 @@ def _topic_view(page: SourcePage) -> dict[str, Any]:
         # Decided at build time: a nightly build keeps it true without any request-time logic.
         "overdue": _dated(due) if (due := overdue_since(meta, _state["today"])) else None,
         "changes": [{**_dated(c.date), "summary": c.summary} for c in meta.changes],
+        # Shown only while the content is what was approved.
+        "approval": (
+            {"name": approval.name, **_dated(approval.on)}
+            if approval.state == "approved" and approval.on is not None
+            else None
+        ),
+        "status": meta.status,
         "references": [
             {"n": n, **ref.model_dump(mode="json")}
             for n, ref in order_references(meta.references, page.citations)
@@ -458,6 +523,8 @@ def on_post_build(config: MkDocsConfig) -> None:
     engine = running_engine(mkdocs.__name__, mkdocs.__version__)
     manifest = Manifest(pages=entries, csp_scripts=scripts, csp_styles=styles, engine=engine)
     manifest_path_for(site).write_text(manifest.model_dump_json(indent=1), encoding="utf-8")
+    editorial = EditorialIndex(topics=_state["editorial"])
+    editorial_path_for(site).write_text(editorial.model_dump_json(), encoding="utf-8")
     feed = atom_feed(_changes(), config.site_url or "/", config.site_name, _state["today"])
     (site / FEED_FILE).write_text(feed, encoding="utf-8")
     index = search_index_path_for(site)

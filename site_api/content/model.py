@@ -28,6 +28,9 @@ PageId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 RefKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_:-]{0,63}$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Access = Literal["metered", "free"]
+#: A draft is built only into the preview (content/drafts.py); "published" is the default.
+Status = Literal["draft", "published"]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 
@@ -105,6 +108,15 @@ class ChangeEntry(StrictModel):
     summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
+class Approval(StrictModel):
+    """A second clinician's approval of a topic's clinical content (`site-api approve`)."""
+
+    by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    date: date
+    # sha256 of the title, summary, body and references approved (content/approval.py).
+    fingerprint: Sha256
+
+
 class PageMeta(StrictModel):
     """Front matter every page carries; `id` is stable across moves and renames."""
 
@@ -128,6 +140,8 @@ class TopicMeta(PageMeta):
     related: Annotated[list[PageId], AfterValidator(_no_duplicates)] = Field(default_factory=list)
     references: list[Reference] = Field(default_factory=list)
     changes: list[ChangeEntry] = Field(default_factory=list)  # newest first; see _check_changes
+    status: Status = "published"
+    approval: Approval | None = None
 
     @model_validator(mode="after")
     def _dates_and_keys(self) -> TopicMeta:

@@ -176,14 +176,20 @@ def _build_and_publish(
     result = subprocess.run(
         [*command, "-d", str(site_dir.resolve())], env=env, capture_output=True, text=True
     )
+    errors = [line for line in result.stderr.splitlines() if _is_content_error(line)]
     if not quiet or result.returncode:
-        sys.stderr.write(result.stderr)
+        # Each content error once: in the message below, not also in MkDocs' own output.
+        sys.stderr.writelines(
+            line
+            for line in result.stderr.splitlines(keepends=True)
+            if not _is_content_error(line) and not CONTENT_ERRORS_RE.search(line)
+        )
     try:
         if result.returncode:
-            errors = [line for line in result.stderr.splitlines() if re.match(r"\S+:\d+: ", line)]
+            files = len({line.split(":", 1)[0] for line in errors})
             raise click.ClickException(
-                "\n".join(errors)
-                + "\nthe site was not built: fix the errors above (the live site is unchanged)"
+                f"the site was not built ({len(errors)} content error(s) in {files} file(s); "
+                "the live site is unchanged):\n" + "\n".join(errors)
             )
         check_build(site_dir, _settings().build_engine)  # our hook ran; no static search
         SiteIndex.load(site_dir)  # what every server will do: refuse to publish what it refuses
@@ -200,6 +206,15 @@ def _build_and_publish(
         click.echo(note)
     prune(site_link, KEEP_BUILDS if keep is None else keep)
     return build_dir
+
+
+#: The hook's heading of its list of errors (site_api/content/mkdocs_hooks.py `_fail`).
+CONTENT_ERRORS_RE = re.compile(r"\d+ content error\(s\) in \d+ file\(s\):$")
+
+
+def _is_content_error(line: str) -> bool:
+    """A `path:line: field: message` line of the hook's."""
+    return re.match(r"\S+:\d+: ", line) is not None
 
 
 def _engine_command() -> list[str]:

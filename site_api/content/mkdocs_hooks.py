@@ -84,6 +84,8 @@ from site_api.content.model import (
     raw_id,
     split_front_matter,
 )
+from site_api.content.revisions import Revisions
+from site_api.content.salvage import Salvaged, salvage
 from site_api.content.search_index import (
     SYNONYMS_FILE,
     IndexedPage,
@@ -170,6 +172,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     by_uri: dict[str, File] = {}
     bodies: list[LinkSource] = []
     failed_ids: list[str] = []
+    salvaged: list[Salvaged] = []
     sources: dict[str, str] = {}
     markers: dict[str, list[str]] = {}
     for file in files.documentation_pages():
@@ -184,18 +187,27 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         if isinstance(parsed, list):
             errors.extend(parsed)
             failed_ids.extend(filter(None, [raw_id(text)]))
-            errors.extend(raw_citation_errors(shown, text))
+            rescued = salvage(shown, file.src_uri, text)
+            if rescued is None:
+                errors.extend(raw_citation_errors(shown, text))
+            else:
+                salvaged.append(rescued)
         else:
             pages.append(parsed)
             by_uri[file.src_uri] = file
-    # Every check runs whatever the others found, so one build reports every problem at once.
+    # Every check runs whatever the others found, so one build reports every problem at once:
+    # pages whose front matter failed are checked too, by the fields that are valid.
     today = date.today()
-    errors += check_site(pages, authors, today, sections, failed_ids) + check_a_to_z(pages)
-    errors += scaffold_errors(pages)
+    checked = pages + [s.page for s in salvaged]
     prints = {
-        p.path: page_fingerprint(p.meta, p.body) for p in pages if isinstance(p.meta, TopicMeta)
+        p.path: page_fingerprint(p.meta, p.body) for p in checked if isinstance(p.meta, TopicMeta)
     }
-    errors += check_approvals(pages, prints, authors, today, approval_required())
+    found = check_site(checked, authors, today, sections, failed_ids)
+    found += check_a_to_z(checked, Revisions().newer)
+    found += scaffold_errors(checked)
+    found += check_approvals(checked, prints, authors, today, approval_required())
+    partial = {s.page.path: s for s in salvaged}
+    errors += [e for e in found if e.path not in partial or partial[e.path].keeps(e)]
     others = [f.src_uri for f in files if not f.is_documentation_page()]
     names = {p.src_uri: [p.meta.title, *getattr(p.meta, "aliases", [])] for p in pages}
     # Drafts are built only into the preview: a published page must not link to one.

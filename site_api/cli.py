@@ -393,52 +393,86 @@ def _topic_sources(content: Path) -> tuple[list[SourcePage], list[str]]:
     "--author",
     "authors",
     multiple=True,
-    required=True,
-    help="Author key from content/authors.yml; repeat for each author.",
+    help="Author key from content/authors.yml; repeat for each author (asked when in a terminal).",
 )
 @click.option(
-    "--section", required=True, help="Section key from content/sections.yml (its browsing page)."
+    "--section",
+    default=None,
+    help="Section key from content/sections.yml (asked when in a terminal).",
 )
 @click.option("--content-dir", default="content", show_default=True, type=click.Path())
-@click.option("--preview-url", default="http://127.0.0.1:8001", show_default=True)
+@click.option(
+    "--preview-url",
+    default=None,
+    help="Address of the preview [default: http://127.0.0.1:SITE_PREVIEW_PORT].",
+)
 def new(
-    title: str, authors: tuple[str, ...], section: str, content_dir: str, preview_url: str
+    title: str,
+    authors: tuple[str, ...],
+    section: str | None,
+    content_dir: str,
+    preview_url: str | None,
 ) -> None:
-    """Start a topic: content/topics/<slug>.md with valid front matter, never overwriting."""
+    """Start a draft topic: content/topics/<slug>.md with valid front matter, never overwriting."""
+    from site_api.content.browse import fold
     from site_api.content.currency import new_topic_text, slug_for
-    from site_api.content.model import load_authors, load_sections
+    from site_api.content.model import TopicMeta, load_authors, load_sections
 
     settings = _settings()
     content = Path(content_dir)
     slug = slug_for(title)
     if not slug:
         raise click.ClickException(f"title {title!r} gives no usable id: use letters or digits")
+    path = content / TOPICS / f"{slug}.md"
+    if path.exists():
+        raise click.ClickException(f"{path} already exists: edit it, or choose another title")
+    existing, _ = _topic_sources(content)
+    same_id = [p.path for p in existing if p.meta.id == slug]
+    if same_id:
+        raise click.ClickException(
+            f"{same_id[0]} already has the id '{slug}': choose another title"
+        )
+    for page in existing:
+        meta = page.meta
+        if not isinstance(meta, TopicMeta):
+            continue
+        for kind, name in [("title", meta.title)] + [("an alias", a) for a in meta.aliases]:
+            if fold(name) == fold(title):
+                raise click.ClickException(
+                    f"'{title}' is already {kind} of '{meta.title}' ({page.path}): readers "
+                    "could not tell the two apart in the A–Z; choose another title"
+                )
     authors_file = content / "authors.yml"
     known = load_authors(str(authors_file), authors_file.read_text(encoding="utf-8"))
     if isinstance(known, list):
         raise click.ClickException("\n".join(str(e) for e in known))
-    unknown = [a for a in authors if a not in known]
-    if unknown:
-        raise click.ClickException(
-            f"unknown author {', '.join(unknown)}: use a key of {authors_file} "
-            f"({', '.join(sorted(known))})"
-        )
     sections_file = content / "sections.yml"
     sections = load_sections(str(sections_file), sections_file.read_text(encoding="utf-8"))
     if isinstance(sections, list):
         raise click.ClickException("\n".join(str(e) for e in sections))
+    author_keys = ", ".join(sorted(known))
+    section_keys = ", ".join(sorted(sections))
+    if (not authors or section is None) and not sys.stdin.isatty():
+        missing = []
+        if not authors:
+            missing.append(f"--author KEY (repeat for each; keys of {authors_file}: {author_keys})")
+        if section is None:
+            missing.append(f"--section KEY (keys of {sections_file}: {section_keys})")
+        raise click.ClickException("missing " + " and ".join(missing))
+    if not authors:
+        click.echo(f"Authors ({authors_file}): {author_keys}")
+        authors = _ask_keys("Author keys, separated by spaces", set(known))
+    unknown = [a for a in authors if a not in known]
+    if unknown:
+        raise click.ClickException(
+            f"unknown author {', '.join(unknown)}: use a key of {authors_file} ({author_keys})"
+        )
+    if section is None:
+        click.echo(f"Sections ({sections_file}): {section_keys}")
+        section = _ask_keys("Section key", set(sections), one=True)[0]
     if section not in sections:
         raise click.ClickException(
-            f"unknown section {section}: use a key of {sections_file} ({', '.join(sorted(sections))})"
-        )
-    path = content / TOPICS / f"{slug}.md"
-    existing, _ = _topic_sources(content)
-    same_id = [p.path for p in existing if p.meta.id == slug]
-    if path.exists():
-        raise click.ClickException(f"{path} already exists: edit it, or choose another title")
-    if same_id:
-        raise click.ClickException(
-            f"{same_id[0]} already has the id '{slug}': choose another title"
+            f"unknown section {section}: use a key of {sections_file} ({section_keys})"
         )
     text = new_topic_text(
         title, list(authors), section, date.today(), settings.review_interval_days
@@ -446,8 +480,19 @@ def new(
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("x", encoding="utf-8") as out:  # "x": never overwrite, even in a race
         out.write(text)
-    click.echo(f"created {path}")
-    click.echo(f"preview: {preview_url.rstrip('/')}/{TOPICS}/{slug}/  (run: site-api preview)")
+    base = preview_url or f"http://127.0.0.1:{settings.preview_port}"
+    click.echo(f"created {path} (status: draft: built into the preview only until you publish it)")
+    click.echo(f"preview: {base.rstrip('/')}/{TOPICS}/{slug}/  (run: site-api preview)")
+
+
+def _ask_keys(question: str, allowed: set[str], one: bool = False) -> tuple[str, ...]:
+    """Ask in the terminal until every key given is one of `allowed` (and one only if `one`)."""
+    while True:
+        answer = click.prompt(question).replace(",", " ").split()
+        wrong = [a for a in answer if a not in allowed]
+        if answer and not wrong and (len(answer) == 1 or not one):
+            return tuple(dict.fromkeys(answer))
+        click.echo(f"not a key: {', '.join(wrong)}" if wrong else "give exactly one key")
 
 
 @main.command()

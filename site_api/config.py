@@ -78,7 +78,6 @@ class Settings(BaseSettings):
     share_days: int = Field(default=7, ge=1, le=90)
     shares_per_day: int = Field(default=20, ge=0, le=1000)
     funnel_flush_seconds: float = Field(default=10.0, ge=0.05, le=300)
-    content_dir: Path = Path("content")
     build_engine: BuildEngineName = "mkdocs"
     cpd_min_seconds: int = Field(default=180, ge=1, le=86_400)
     cpd_credits_per_topic: float = Field(default=0.05, gt=0, le=24)

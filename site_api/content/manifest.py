@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -182,28 +182,76 @@ def editorial_path_for(site_dir: Path) -> Path:
     return site_dir.with_name(site_dir.name + "-editorial.json")
 
 
-_editorial_cache: dict[Path, tuple[int, list[EditorialRow]]] = {}
-_editorial_lock = threading.Lock()
+@dataclass(frozen=True, slots=True)
+class EditorialEntry:
+    """One editorial row as a server keeps it: compact, and only the rows it asked for."""
+
+    id: str
+    path: str
+    title: str
+    authors: tuple[str, ...]
+    author_names: tuple[str, ...]
+    section: str
+    reviewed: date
+    next_review: date
+    status: str
+    approval: str
+    approved_by: str
+    approved_on: date | None
 
 
-def load_editorial(site_dir: Path) -> list[EditorialRow]:
-    """The editorial rows of the build in `site_dir`, read once per build and process."""
+def _row(obj: dict[str, Any]) -> EditorialEntry:
+    on = obj.get("approved_on")
+    return EditorialEntry(
+        str(obj["id"]),
+        str(obj["path"]),
+        str(obj["title"]),
+        tuple(obj["authors"]),
+        tuple(obj["author_names"]),
+        str(obj["section"]),
+        date.fromisoformat(obj["reviewed"]),
+        date.fromisoformat(obj["next_review"]),
+        str(obj["status"]),
+        str(obj.get("approval", "none")),
+        str(obj.get("approved_by", "")),
+        date.fromisoformat(on) if on else None,
+    )
+
+
+def read_editorial(
+    site_dir: Path, wanted: Callable[[EditorialEntry], bool] = lambda _: True
+) -> list[EditorialEntry]:
+    """The editorial rows of the build in `site_dir` that `wanted` keeps, in path order.
+
+    Each row is judged as it is parsed, so a 30,000-topic file never stands in memory whole
+    (the desk wants the few rows due for review or not yet approved)."""
     path = editorial_path_for(Path(os.path.realpath(site_dir)))
+    kept: list[EditorialEntry] = []
+
+    def hook(obj: dict[str, Any]) -> Any:
+        if "next_review" not in obj:
+            return obj
+        try:
+            row = _row(obj)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ManifestError(f"{path} is corrupt ({exc!r}): rebuild the site") from None
+        if wanted(row):
+            kept.append(row)
+        return None
+
     try:
-        stamp = path.stat().st_mtime_ns
+        data = json.loads(path.read_bytes(), object_hook=hook)
     except OSError:
         raise ManifestError(
             f"{path} is missing: rebuild the site with 'make build' (site-api build)"
         ) from None
-    with _editorial_lock:
-        known = _editorial_cache.get(path)
-        if known is not None and known[0] == stamp:
-            return known[1]
-        try:
-            rows = EditorialIndex.model_validate_json(path.read_bytes()).topics
-        except ValidationError as exc:
-            raise ManifestError(f"{path} is corrupt ({exc.errors()[0]['msg']}): rebuild") from None
-        # One build's rows at a time: a switched build's are not kept alive.
-        _editorial_cache.clear()
-        _editorial_cache[path] = (stamp, rows)
-        return rows
+    except ValueError as exc:
+        raise ManifestError(f"{path} is corrupt ({exc}): rebuild the site") from None
+    if not isinstance(data, dict) or data.get("version") != 1:
+        raise ManifestError(f"{path} is corrupt (version: expected 1): rebuild the site")
+    return kept
+
+
+def load_editorial(site_dir: Path) -> list[EditorialEntry]:
+    """Every editorial row of a build (for tools and tests; the desk reads only what it shows)."""
+    return read_editorial(site_dir)

@@ -399,7 +399,6 @@ def _topic_view(page: SourcePage) -> dict[str, Any]:
             if approval.state == "approved" and approval.on is not None
             else None
         ),
-        "status": meta.status,
         "references": [
             {"n": n, **ref.model_dump(mode="json")}
             for n, ref in order_references(meta.references, page.citations)

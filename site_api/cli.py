@@ -148,12 +148,13 @@ def _build_and_publish(
     from site_api.config import approval_required
     from site_api.content.drafts import PREVIEW_ENV, REQUIRE_APPROVAL_ENV
     from site_api.content.engine import check_build, engine_env
-    from site_api.content.incremental import REUSE_ENV
+    from site_api.content.incremental import CACHE_ENV, REUSE_ENV
     from site_api.search.index import SearchIndex
     from site_api.serving.builds import docs_dir_of, record_build
     from site_api.serving.pages import SiteIndex
     from site_api.serving.publishing import (
         KEEP_BUILDS,
+        build_cache_dir,
         build_site_dir,
         new_build_dir,
         prune,
@@ -169,6 +170,7 @@ def _build_and_publish(
     env.pop(REUSE_ENV, None)
     env[PREVIEW_ENV] = "1" if preview else "0"
     env[REQUIRE_APPROVAL_ENV] = "1" if approval_required(_settings()) else "0"
+    env[CACHE_ENV] = str(build_cache_dir(site_link))
     if live is not None and live.is_dir() and not full:
         # --dirty: MkDocs then skips what the hook marks unchanged (into an empty directory).
         env[REUSE_ENV] = str(live)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
+import zlib
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import mkdocs
+from jinja2 import Environment, FileSystemBytecodeCache
 from mkdocs.commands.build import get_context
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
@@ -51,6 +54,7 @@ from site_api.content.currency import (
 from site_api.content.drafts import approval_required, is_draft, is_preview_build, scaffold_errors
 from site_api.content.engine import running_engine
 from site_api.content.incremental import (
+    CACHE_ENV,
     REUSE_ENV,
     Deps,
     csp_per_file,
@@ -63,7 +67,7 @@ from site_api.content.incremental import (
     site_fingerprint,
     text_digest,
 )
-from site_api.content.links import LinkSource, check_links
+from site_api.content.links import LinkSource, PageLinks, check_links, page_links
 from site_api.content.manifest import (
     EditorialIndex,
     EditorialRow,
@@ -84,6 +88,7 @@ from site_api.content.model import (
     raw_id,
     split_front_matter,
 )
+from site_api.content.parse_cache import ParseCache, source_key, write_cache
 from site_api.content.revisions import Revisions
 from site_api.content.salvage import Salvaged, salvage
 from site_api.content.search_index import (
@@ -118,9 +123,13 @@ def _fail(errors: list[ContentError]) -> None:
     raise PluginError(f"{len(errors)} content error(s) in {pages} file(s):\n{lines}")
 
 
-def _display(path: Path) -> str:
+def _display(path: Path, here: Path | None = None) -> str:
+    """A path as the editor sees it: relative to where the build runs, when it is beneath it."""
+    here = here or Path.cwd()
+    if not path.is_absolute() or not path.is_relative_to(here):
+        path = path.resolve()  # a link or `..` on the way: resolve only then (it costs a stat each)
     try:
-        return str(path.resolve().relative_to(Path.cwd()))
+        return str(path.relative_to(here))
     except ValueError:
         return str(path)
 
@@ -163,26 +172,54 @@ def _load(
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
+    live = os.environ.get(REUSE_ENV)
+    cache = ParseCache.load(Path(live) if live else None)
+    pages = _validated(files, config, cache)
+    if pages is None:  # an error found with pages from the record: again, with every line
+        cache = ParseCache()
+        pages = _validated(files, config, cache)
+        assert pages is not None  # without a record's pages, errors fail the build
+    # Written now (the build directory is removed if the build fails): not held to the end.
+    write_cache(Path(config.site_dir), cache.dumps())
+    return _catalogued(files, config, pages)
+
+
+def _validated(files: Files, config: MkDocsConfig, cache: ParseCache) -> list[SourcePage] | None:
+    """Every page validated, each alone and across the site, all errors at once (they fail the
+    build); None when errors were found with pages taken from `cache` (they lack their front matter text)."""
     docs = Path(config.docs_dir)
     authors = _load(docs, AUTHORS_FILE, "topics name their authors from this file", load_authors)
     sections = _load(docs, SECTIONS_FILE, "topics name their section from this file", load_sections)
+    _state["authors"] = authors
+    _state["sections"] = sections
 
     pages: list[SourcePage] = []
     errors: list[ContentError] = []
-    by_uri: dict[str, File] = {}
-    bodies: list[LinkSource] = []
+    links: list[PageLinks] = []
     failed_ids: list[str] = []
     salvaged: list[Salvaged] = []
     sources: dict[str, str] = {}
     markers: dict[str, list[str]] = {}
+    by_uri: dict[str, File] = {}
+    parsed_now: list[str] = []
+    here = Path.cwd()
     for file in files.documentation_pages():
-        shown = _display(Path(file.abs_src_path or docs / file.src_uri))
+        shown = _display(Path(file.abs_src_path or docs / file.src_uri), here)
         text = file.content_string
         sources[file.src_uri] = text_digest(text)
         markers[file.src_uri] = [m for m in MARKERS if m in text]
+        key = source_key(shown, file.src_uri, sources[file.src_uri])
+        cached = cache.get(key)
+        if cached is not None:
+            pages.append(cached[0])
+            links.append(cached[1])
+            by_uri[file.src_uri] = file
+            continue
+        parsed_now.append(file.src_uri)
         parts = split_front_matter(text)
-        if parts is not None:
-            bodies.append(LinkSource(shown, file.src_uri, parts[1], parts[2]))
+        found = page_links(LinkSource(shown, file.src_uri, parts[1], parts[2])) if parts else None
+        if found is not None:
+            links.append(found)
         parsed = parse_page(shown, file.src_uri, text)
         if isinstance(parsed, list):
             errors.extend(parsed)
@@ -195,27 +232,36 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         else:
             pages.append(parsed)
             by_uri[file.src_uri] = file
+            if isinstance(parsed.meta, TopicMeta):
+                # Taken while the body is here (it is dropped below; a recorded page has none).
+                parsed.fingerprint = page_fingerprint(parsed.meta, parsed.body)
+                errors.extend(scaffold_errors([parsed]))
+            if found is not None:
+                cache.put(key, parsed, found)
+            parsed.body = ""  # its links and citations are taken; MkDocs reads the file again
+    for rescued_page in (s.page for s in salvaged):
+        if isinstance(rescued_page.meta, TopicMeta):
+            rescued_page.fingerprint = page_fingerprint(rescued_page.meta, rescued_page.body)
     # Every check runs whatever the others found, so one build reports every problem at once:
     # pages whose front matter failed are checked too, by the fields that are valid.
     today = date.today()
     checked = pages + [s.page for s in salvaged]
-    prints = {
-        p.path: page_fingerprint(p.meta, p.body) for p in checked if isinstance(p.meta, TopicMeta)
-    }
-    found = check_site(checked, authors, today, sections, failed_ids)
-    found += check_a_to_z(checked, Revisions().newer)
-    found += scaffold_errors(checked)
-    found += check_approvals(checked, prints, authors, today, approval_required())
+    prints = {p.path: p.fingerprint for p in checked if isinstance(p.meta, TopicMeta)}
+    problems = check_site(checked, authors, today, sections, failed_ids)
+    problems += check_a_to_z(checked, Revisions().newer)
+    problems += scaffold_errors(s.page for s in salvaged)
+    problems += check_approvals(checked, prints, authors, today, approval_required())
     partial = {s.page.path: s for s in salvaged}
-    errors += [e for e in found if e.path not in partial or partial[e.path].keeps(e)]
+    errors += [e for e in problems if e.path not in partial or partial[e.path].keeps(e)]
     others = [f.src_uri for f in files if not f.is_documentation_page()]
     names = {p.src_uri: [p.meta.title, *getattr(p.meta, "aliases", [])] for p in pages}
     # Drafts are built only into the preview: a published page must not link to one.
     drafts = set() if is_preview_build() else {p.src_uri for p in pages if is_draft(p)}
-    errors += check_links(bodies, others, names, drafts)
+    errors += check_links(links, others, names, drafts)
+    if errors and cache.hits:
+        return None
     if errors:
         _fail(sorted(set(errors), key=lambda e: (e.path, e.line, e.message)))
-
     approvals = {
         p.src_uri: approval_of(p, authors, prints[p.path]) for p in pages if p.path in prints
     }
@@ -223,12 +269,21 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     _state["approvals"] = approvals
     for uri in drafts:
         files.remove(by_uri.pop(uri))
-    pages = [p for p in pages if p.src_uri not in drafts]
+    _state["sources"] = sources
+    _state["markers"] = markers
+    _state["files"] = by_uri
+    _state["parsed_now"] = parsed_now
+    return [p for p in pages if p.src_uri not in drafts]
 
+
+def _catalogued(files: Files, config: MkDocsConfig, pages: list[SourcePage]) -> Files:
+    """Add the generated browsing pages and keep what the rest of the build needs."""
+    docs = Path(config.docs_dir)
+    sections = _state["sections"]
+    sources: dict[str, str] = _state["sources"]
+    by_uri: dict[str, File] = _state["files"]
     for page in pages:
-        # Checked: the YAML trees and bodies are not needed again, and at thousands of topics
-        # they were most of the build's memory beyond MkDocs' own.
-        page.node, page.body = None, ""
+        page.front = ""  # checked: only an error needed it
     catalogue = Catalogue(pages, sections)
     crumbs: dict[str, tuple[Crumb, ...]] = {
         p.src_uri: catalogue.topic_crumbs(p) for p in catalogue.topics
@@ -248,18 +303,18 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         by_uri[file.src_uri] = file
         crumbs[file.src_uri] = generated.crumbs
 
-    _state["authors"] = authors
-    _state["today"] = today
-    _state["sections"] = sections
+    _state["today"] = date.today()
     _state["catalogue"] = catalogue
     _state["crumbs"] = crumbs
     # Pages that list other pages' titles or changes: not what a search for their words means.
     _state["listings"] = {g.src_uri for g in browsing}
     _state["pages"] = {p.src_uri: p for p in pages}
     _state["ids"] = {p.meta.id: p for p in pages}
-    _state["files"] = by_uri
-    _state["markers"] = markers
-    _state["inputs"] = _inputs(config, sources)
+    _state["sources"] = sources
+    _state["wanted"] = _wanted(docs)
+    _state["new_terms"] = {}
+    _state["rows"] = {}
+    _state["html"] = {}
     return files
 
 
@@ -292,16 +347,38 @@ def _editorial_rows(
     return rows
 
 
-def _inputs(config: MkDocsConfig, sources: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """Each page's inputs, readable, with `digest`: of everything the hook hands MkDocs for it."""
+def _inputs(
+    config: MkDocsConfig, sources: dict[str, str], previous: Deps | None
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Each page's inputs, readable, with `digest`: of everything the hook hands MkDocs for it;
+    and per topic a key of what those inputs are made from.
+
+    A topic's additions come from its own source, the sources of the topics it relates to, the
+    day (only whether its review is overdue) and what the site-wide fingerprint covers. When the
+    key of all that is the one `previous` (a build with the same fingerprint) recorded, its
+    inputs are taken from there instead of being made again (at 30,000 topics, seconds).
+    """
     catalogue: Catalogue = _state["catalogue"]
+    ids: dict[str, SourcePage] = _state["ids"]
     lists: dict[str, list[str]] = {}
     for letter, entries in catalogue.by_letter.items():
         lists[f"{A_TO_Z_DIR}/{letter_slug(letter)}.md"] = [e.topic.meta.id for e in entries]
     for key, topics in catalogue.by_section.items():
         lists[f"{SECTIONS_DIR}/{key}.md"] = [t.meta.id for t in topics]
     inputs: dict[str, dict[str, Any]] = {}
+    keys: dict[str, str] = {}
     for uri, source in _state["pages"].items():
+        meta_of = source.meta
+        if isinstance(meta_of, TopicMeta) and not _state["markers"].get(uri):
+            due = overdue_since(meta_of, _state["today"])
+            # A related draft is left out of a published build (it is not in `ids` then).
+            related = [
+                (r, ids[r].src_uri, sources[ids[r].src_uri]) for r in meta_of.related if r in ids
+            ]
+            keys[uri] = digest([sources[uri], uri, str(due), related])
+            if previous is not None and previous.keys.get(uri) == keys[uri]:
+                inputs[uri] = previous.inputs[uri]
+                continue
         meta, replacements = _additions(source, _state["files"][uri], config)
         if WHATS_NEW_MARKER in replacements:
             _state["listings"].add(uri)
@@ -315,7 +392,7 @@ def _inputs(config: MkDocsConfig, sources: dict[str, str]) -> dict[str, dict[str
             readable["lists"] = lists[uri]
         readable["digest"] = digest([sources[uri], meta, replacements])
         inputs[uri] = readable
-    return inputs
+    return inputs, keys
 
 
 def _unchanged() -> bool:
@@ -334,18 +411,14 @@ def on_nav(nav: Navigation, config: MkDocsConfig, files: Files) -> Navigation:
     navigation = [
         (uri, pages[uri].meta.model_dump(mode="json")) for uri in sorted(in_nav) if uri in pages
     ]
-    outputs: dict[str, str] = {}
-    assets: list[str] = []
-    for file in files:
-        if file.inclusion.is_excluded():
-            continue
-        if file.is_documentation_page():
-            outputs[file.dest_uri] = _state["inputs"][file.src_uri]["digest"]
-        elif file.abs_src_path and Path(file.abs_src_path).is_relative_to(docs):
-            assets.append(file.src_uri)
-            outputs[file.dest_uri] = file_digest(Path(file.abs_src_path))
-        else:
-            outputs[file.dest_uri] = "theme"  # the fingerprint covers the theme and its version
+    assets = [
+        file.src_uri
+        for file in files
+        if not file.inclusion.is_excluded()
+        and not file.is_documentation_page()
+        and file.abs_src_path
+        and Path(file.abs_src_path).is_relative_to(docs)
+    ]
     theme = config.theme.custom_dir
     fingerprint = site_fingerprint(
         Path(config.config_file_path or "mkdocs.yml"),
@@ -355,12 +428,26 @@ def on_nav(nav: Navigation, config: MkDocsConfig, files: Files) -> Navigation:
         navigation,
         assets,
         type(config).__module__.partition(".")[0],
+        {"site_url": config.site_url, "site_name": config.site_name},
         "preview" if is_preview_build() else "published",
     )
-    reused: set[str] = set()
     live = os.environ.get(REUSE_ENV)
     previous = load_deps(Path(live)) if live else None
-    if live and previous is not None and previous.fingerprint == fingerprint:
+    if previous is not None and previous.fingerprint != fingerprint:
+        previous = None
+    _state["inputs"], _state["keys"] = _inputs(config, _state["sources"], previous)
+    outputs: dict[str, str] = {}
+    for file in files:
+        if file.inclusion.is_excluded():
+            continue
+        if file.is_documentation_page():
+            outputs[file.dest_uri] = _state["inputs"][file.src_uri]["digest"]
+        elif file.abs_src_path and Path(file.abs_src_path).is_relative_to(docs):
+            outputs[file.dest_uri] = file_digest(Path(file.abs_src_path))
+        else:
+            outputs[file.dest_uri] = "theme"  # the fingerprint covers the theme and its version
+    reused: set[str] = set()
+    if live and previous is not None:
         fresh = {p.file.dest_uri for p in nav.pages}
         reused = reuse(Path(live), Path(config.site_dir), outputs, previous, fresh)
         for file in files:
@@ -445,6 +532,17 @@ def _additions(
     return meta, replacements
 
 
+def on_env(env: Environment, config: MkDocsConfig, files: Files) -> Environment:
+    """Compiled templates kept between builds (Jinja checks each against its source), so a
+    one-page build does not compile the theme again."""
+    kept = os.environ.get(CACHE_ENV)
+    if kept:
+        directory = Path(kept) / "templates"
+        directory.mkdir(parents=True, exist_ok=True)
+        env.bytecode_cache = FileSystemBytecodeCache(str(directory))
+    return env
+
+
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     source: SourcePage = _state["pages"][page.file.src_uri]
     meta, replacements = _additions(source, page.file, config)
@@ -470,13 +568,63 @@ def _changes() -> list[Change]:
     return site_changes(entries)
 
 
+def _entry(page: SourcePage, file: File) -> ManifestPage:
+    """A page's row of the manifest."""
+    return ManifestPage(
+        id=page.meta.id,
+        url="/" + file.url.removeprefix("./"),
+        file=file.dest_uri,
+        title=page.meta.title,
+        summary=page.meta.summary,
+        access=page.meta.access,
+        aliases=list(getattr(page.meta, "aliases", [])),
+    )
+
+
 def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    """Keep each page's headings and text for the search index (not of pages listing others)."""
+    """Take each page's search-index row (headings and text, not of pages listing others) and
+    set its HTML aside, compressed, until its template is rendered.
+
+    MkDocs converts every page before it renders any template, so every page's Markdown and HTML
+    would otherwise be held at once: at 30,000 topics that was most of a full build's memory.
+    """
+    uri = page.file.src_uri
+    source: SourcePage = _state["pages"][uri]
     headings, text = text_of_html(html)
-    if page.file.src_uri in _state["listings"]:
+    if uri in _state["listings"]:
         headings, text = [], ""
-    _state.setdefault("text", {})[page.file.src_uri] = (headings, text)
-    return html
+    entry = _entry(source, page.file)
+    row = IndexedPage(
+        page_id=entry.id,
+        url=entry.url,
+        access=entry.access,
+        title=entry.title,
+        summary=entry.summary,
+        aliases=entry.aliases,
+        headings=headings,
+        body=text,
+        section=_section_title(source),
+    )
+    if found := provided_terms(row, _state["wanted"]):
+        _state["new_terms"][entry.id] = found
+    _state["rows"][uri] = zlib.compress(pickle.dumps(row, pickle.HIGHEST_PROTOCOL), 1)
+    _state["html"][uri] = zlib.compress(html.encode("utf-8"), 1)
+    page.markdown = ""  # converted: MkDocs does not read it again
+    return ""
+
+
+def on_page_context(
+    context: dict[str, Any], page: Page, config: MkDocsConfig, nav: Navigation
+) -> dict[str, Any]:
+    """The page's HTML back, just before its template is rendered."""
+    page.content = zlib.decompress(_state["html"].pop(page.file.src_uri)).decode("utf-8")
+    return context
+
+
+def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
+    """Written once this returns: let go of the page's HTML."""
+    page.content = None
+    return output
 
 
 def on_template_context(context: Any, template_name: str, config: MkDocsConfig) -> Any:
@@ -490,42 +638,22 @@ def on_template_context(context: Any, template_name: str, config: MkDocsConfig) 
 def on_post_build(config: MkDocsConfig) -> None:
     site = Path(config.site_dir)
     files: dict[str, File] = _state["files"]
-    rendered: dict[str, tuple[list[str], str]] = _state.get("text", {})
+    rendered: dict[str, bytes] = _state["rows"]
     previous: tuple[Path, Deps] | None = _state["previous"]
     entries = []
-    indexed = []
     kept: set[str] = set()  # ids of the pages whose index rows the live build's index holds
     for uri, page in sorted(_state["pages"].items()):
-        file = files[uri]
-        entry = ManifestPage(
-            id=page.meta.id,
-            url="/" + file.url.removeprefix("./"),
-            file=file.dest_uri,
-            title=page.meta.title,
-            summary=page.meta.summary,
-            access=page.meta.access,
-            aliases=list(getattr(page.meta, "aliases", [])),
-        )
+        entry = _entry(page, files[uri])
         entries.append(entry)
         if uri not in rendered:
             kept.add(entry.id)
-            continue
-        headings, text = rendered[uri]
-        indexed.append(
-            IndexedPage(
-                page_id=entry.id,
-                url=entry.url,
-                access=entry.access,
-                title=entry.title,
-                summary=entry.summary,
-                aliases=entry.aliases,
-                headings=headings,
-                body=text,
-                section=_section_title(page),
-            )
-        )
+    # One row at a time, in the pages' order: never every page's text at once.
+    indexed = (pickle.loads(zlib.decompress(rendered[uri])) for uri in sorted(rendered))  # noqa: S301
     docs = Path(config.docs_dir)
-    terms = _terms(docs, indexed, previous[1] if previous else None, kept)
+    terms = dict(_state["new_terms"])
+    if previous is not None:
+        terms.update({pid: found for pid, found in previous[1].terms.items() if pid in kept})
+    terms = dict(sorted(terms.items()))
     synonyms = _synonyms(docs, {t: set() for found in terms.values() for t in found})
     per_file = csp_per_file(site, _state["reused"], previous[1] if previous else None)
     scripts = sorted(set().union(*(s for s, _ in per_file.values())))
@@ -548,38 +676,32 @@ def on_post_build(config: MkDocsConfig) -> None:
         fingerprint=_state["fingerprint"],
         outputs=_state["outputs"],
         inputs=_state["inputs"],
+        keys=_state["keys"],
         csp=table,
         hashes=hashes,
         terms=terms,
         rendered=sorted(rendered),
+        parsed=sorted(_state["parsed_now"]),
         reused_from=str(previous[0]) if previous else None,
     )
     deps_path_for(site).write_text(deps.to_json(), encoding="utf-8")
     if previous is not None:
         log.info(
-            "incremental build: rendered %d of %d pages, reused the rest from %s",
+            "incremental build: parsed %d and rendered %d of %d pages, reused the rest from %s",
+            len(_state["parsed_now"]),
             len(rendered),
             len(entries),
             previous[0],
         )
 
 
-def _terms(
-    docs: Path, indexed: list[IndexedPage], previous: Deps | None, kept: set[str]
-) -> dict[str, list[str]]:
-    """Per page id, the synonyms' terms its text provides: enough to check synonyms.yml exactly
-    as against every indexed word, without the reused pages' text."""
+def _wanted(docs: Path) -> set[str]:
+    """The terms synonyms.yml names: which of them each page provides is recorded, so the file
+    is checked exactly as against every indexed word, without the reused pages' text."""
     path = docs / SYNONYMS_FILE
     if not path.is_file():
-        return {}
-    wanted = synonym_terms(_display(path), path.read_text(encoding="utf-8"))
-    terms: dict[str, list[str]] = {}
-    if previous is not None:
-        terms.update({pid: found for pid, found in previous.terms.items() if pid in kept})
-    for page in indexed:
-        if found := provided_terms(page, wanted):
-            terms[page.page_id] = found
-    return terms
+        return set()
+    return synonym_terms(_display(path), path.read_text(encoding="utf-8"))
 
 
 def _section_title(page: SourcePage) -> str:

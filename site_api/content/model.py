@@ -175,12 +175,20 @@ class SourcePage:
     body: str
     body_line: int  # 1-based line of the first body line
     citations: list[Citation] = field(default_factory=list)
-    # The front matter's YAML tree, kept so cross-page checks find lines without parsing again.
+    # The front matter's YAML tree, when a caller has one.
     node: yaml.Node | None = field(default=None, repr=False)
+    # The front matter's text: its tree is composed again only when an error needs a line (at
+    # 30,000 topics, keeping every tree until the cross-page checks had run took a gigabyte).
+    front: str = field(default="", repr=False)
+    # A topic's clinical content fingerprint (content/approval.py), taken before the body goes.
+    fingerprint: str = field(default="", repr=False)
 
     def line_of(self, *loc: int | str) -> int:
         """Line of a front matter field (or item), for an error message; 2 when absent."""
-        return _line_of(self.node, loc, 2)
+        node = self.node
+        if node is None and self.front:
+            node = load_yaml(self.front)[0]
+        return _line_of(node, loc, 2)
 
     @property
     def is_topic(self) -> bool:
@@ -312,7 +320,7 @@ def parse_page(path: str, src_uri: str, text: str) -> SourcePage | list[ContentE
         meta = model.model_validate(data)
     except ValidationError as exc:
         return _field_errors(exc, node, path)
-    page = SourcePage(path, src_uri, meta, body, body_line, node=node)
+    page = SourcePage(path, src_uri, meta, body, body_line, front=raw)
     page.citations = find_citations(body, body_line)
     return page
 

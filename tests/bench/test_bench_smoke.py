@@ -109,6 +109,8 @@ def test_scale_smoke(tmp_path: Path) -> None:
         "| random topics, req/s (nginx on the same files) |",
         "| editorial desk: first / second view |",
         "| a reader's worst page latency during the first desk view |",
+        "| one-topic body published (save to served; parsed 1 and rendered ",
+        "| one-topic title published (save to served; parsed 1 and rendered ",
     ):
         assert row in out, row
 

@@ -97,7 +97,9 @@ def record(site: Path) -> dict[str, Any]:
     """The dependency record without what says how it was built (reused or not)."""
     deps = load_deps(site)
     assert deps is not None
-    return {k: v for k, v in deps.__dict__.items() if k not in ("rendered", "reused_from")}
+    return {
+        k: v for k, v in deps.__dict__.items() if k not in ("rendered", "parsed", "reused_from")
+    }
 
 
 def assert_same(root: Path) -> None:
@@ -233,7 +235,7 @@ def test_unchanged_outputs_are_hard_links_to_the_live_build(project: Path) -> No
     new = Path(os.path.realpath(project / "site"))
     assert files_of(live.parent) == before, "the live build was written to"
     assert new != live
-    assert "rendered 6 of" in out
+    assert "parsed 1 and rendered 6 of" in out
     same = (new / "topics" / "t004" / "index.html").stat()
     assert same.st_ino == (live / "topics" / "t004" / "index.html").stat().st_ino
     asset = "assets/stylesheets/site.css"
@@ -244,6 +246,28 @@ def test_unchanged_outputs_are_hard_links_to_the_live_build(project: Path) -> No
     assert b"One more sentence." not in (live / "topics" / "t003" / "index.html").read_bytes()
     # The live build's artifacts are its own: the new index is a new file.
     assert deps_path_for(new).stat().st_ino != deps_path_for(live).stat().st_ino
+
+
+def test_only_changed_sources_are_parsed_and_errors_still_name_their_lines(project: Path) -> None:
+    edit(project, "t006", related=["t007"])
+    step(project)
+    edit(project, "t003", body=lambda b: b + "\nA sentence more.\n")
+    step(project)
+    deps = load_deps(Path(os.path.realpath(project / "site")))
+    assert deps is not None and deps.parsed == ["topics/t003.md"]
+    # t006 comes from the record (no YAML tree): its error must still name its own line.
+    topic_path(project, "t007").unlink()
+    found = {}
+    for link, full in (("site", False), ("full", True)):
+        code, out = build(project, link, full)
+        assert code != 0, out
+        found[link] = sorted({line for line in out.splitlines() if "t006.md:" in line})
+    source = topic_path(project, "t006").read_text(encoding="utf-8").splitlines()
+    related = 1 + next(n for n, text in enumerate(source) if text.startswith("related:"))
+    assert found["site"] == found["full"]
+    assert found["site"] and all(
+        f"t006.md:{related}:" in line or f"t006.md:{related + 1}:" in line for line in found["site"]
+    ), found
 
 
 def test_full_flag_and_a_missing_record_render_everything(project: Path) -> None:

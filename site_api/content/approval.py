@@ -142,11 +142,14 @@ def write_approval(text: str, path: str, by: str, authors: Mapping[str, Author],
     """The topic's source with an `approval:` block (replacing any earlier one) for its content."""
     from site_api.content.model import parse_page
 
-    parsed = parse_page(path, "topics/" + path.rsplit("/", 1)[-1], text)
+    parts = path.replace("\\", "/").split("/")
+    src_uri = "topics/" + parts[-1] if parts[-2:-1] == ["topics"] else parts[-1]
+    parsed = parse_page(path, src_uri, text)
     if isinstance(parsed, list):
         raise ApproveError("\n".join(str(e) for e in parsed))
     meta = parsed.meta
-    assert isinstance(meta, TopicMeta)
+    if not isinstance(meta, TopicMeta):
+        raise ApproveError(f"{path} is not a topic: only topics are approved")
     if by not in authors:
         raise ApproveError(
             f"unknown author '{by}': use a key of authors.yml ({', '.join(sorted(authors))})"

@@ -99,6 +99,8 @@ def test_approve_refuses_an_author_and_an_unknown_key(project: Path) -> None:
     assert isinstance(authors, dict)
     with pytest.raises(ApproveError):
         write_approval(before, str(path), author, authors, date.today())
+    about = run(project, "approve", "content/about.md", "--by", "gp-reviewer")
+    assert about.returncode != 0 and "is not a topic" in about.stderr
 
 
 def test_the_setting_defaults_on_in_production_only() -> None:

@@ -142,8 +142,8 @@ def write_approval(text: str, path: str, by: str, authors: Mapping[str, Author],
     """The topic's source with an `approval:` block (replacing any earlier one) for its content."""
     from site_api.content.model import parse_page
 
-    parts = path.replace("\\", "/").split("/")
-    src_uri = "topics/" + parts[-1] if parts[-2:-1] == ["topics"] else parts[-1]
+    names = path.replace("\\", "/").split("/")
+    src_uri = "topics/" + names[-1] if names[-2:-1] == ["topics"] else names[-1]
     parsed = parse_page(path, src_uri, text)
     if isinstance(parsed, list):
         raise ApproveError("\n".join(str(e) for e in parsed))
@@ -159,9 +159,9 @@ def write_approval(text: str, path: str, by: str, authors: Mapping[str, Author],
             f"'{by}' is an author of {path}: a second clinician, not one of its authors "
             f"({', '.join(meta.authors)}), must approve it"
         )
-    parts = split_front_matter(text)
-    assert parts is not None
-    front, body, _ = parts
+    split = split_front_matter(text)
+    assert split is not None  # it parsed
+    front, body, _ = split
     block = (
         "approval:\n"
         f"  by: {by}\n"

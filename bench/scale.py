@@ -10,7 +10,9 @@ citations, aliases, a section, related topics), then:
   against comparing each with every page (difflib, estimated from 20 links);
 - starts `site-api serve` on the result: seconds until it answers, one worker's RSS after 1,000
   requests to random topics, and requests/s for random topics with wrk (a Lua script picks the
-  topic) against nginx serving the same files.
+  topic) against nginx serving the same files;
+- an editor's first and second view of the editorial desk: seconds, the worker's RSS before and
+  after, and the worst latency of a reader fetching a topic every 100 ms during the first.
 
 The topics' text is sentences from this project's own topics, shuffled; the references are the
 real entries of its reference library, cited by key (never invented). It is load, not clinical
@@ -28,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -481,6 +484,7 @@ def serve(
         paths.write_text("\n".join(topics) + "\n", encoding="utf-8")
         rps = wrk_random(base, paths, tmp, wrk_seconds)
         rss_after_wrk = rss_of_group(proc.pid)
+        desk = desk_view(base, env, proc.pid, topics[0])
     finally:
         stop(proc)
     return {
@@ -489,7 +493,66 @@ def serve(
         "rss": rss,
         "rss_wrk": rss_after_wrk,
         "rps": rps,
+        **desk,
         "publish": publish,
+    }
+
+
+def desk_view(base: str, env: dict[str, str], pgid: int, topic: str) -> dict[str, float]:
+    """An editor's first and second desk views: seconds, the worker's RSS before and after, and
+    the worst latency of a reader fetching a topic every 100 ms meanwhile."""
+    email, password = "bench-editor@example.org", secrets.token_urlsafe(16)
+    made = subprocess.run(
+        [SITE_API, "user", "create", "--email", email, "--editor", "--password-stdin"],
+        input=password + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if made.returncode:
+        sys.exit(f"cannot create the editor: {made.stderr}")
+    worst = [0.0]
+    reading = threading.Event()
+    reading.set()
+
+    def reader() -> None:
+        with httpx.Client(base_url=base, timeout=60) as client:
+            while reading.is_set():
+                t0 = time.monotonic()
+                client.get(topic)
+                worst[0] = max(worst[0], time.monotonic() - t0)
+                time.sleep(0.1)
+
+    with httpx.Client(base_url=base, timeout=300) as editor:
+        page = editor.get("/sign-in").text
+        token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        signed = editor.post(
+            "/sign-in", data={"email": email, "password": password, "csrf_token": token}
+        )
+        if signed.status_code != 303:  # to the page signed in for
+            sys.exit(f"the editor could not sign in: {signed.status_code}")
+        rss_before = rss_of_group(pgid)
+        thread = threading.Thread(target=reader)
+        thread.start()
+        time.sleep(0.5)  # the reader's own latency before the desk, in its worst too
+        t0 = time.monotonic()
+        first = editor.get("/editorial/")
+        first_s = time.monotonic() - t0
+        reading.clear()
+        thread.join()
+        t0 = time.monotonic()
+        second = editor.get("/editorial/")
+        second_s = time.monotonic() - t0
+        if first.status_code != 200 or second.status_code != 200:
+            sys.exit(f"the desk answered {first.status_code}, {second.status_code}")
+        rss_after = rss_of_group(pgid)
+    return {
+        "desk_first": first_s,
+        "desk_second": second_s,
+        "desk_rss_before": rss_before,
+        "desk_rss_after": rss_after,
+        "desk_reader_worst": worst[0],
     }
 
 
@@ -653,6 +716,24 @@ def main() -> None:
                 f"worker RSS: at start / after {args.requests:,} random topics / after wrk",
                 f"{served['rss_start'] / mb:.0f} / {served['rss'] / mb:.0f} / "
                 f"{served['rss_wrk'] / mb:.0f} MB",
+                "",
+                "",
+            ),
+            (
+                "editorial desk: first / second view",
+                f"{served['desk_first']:.2f} / {served['desk_second']:.2f} s",
+                "",
+                "",
+            ),
+            (
+                "worker RSS before / after the desk views",
+                f"{served['desk_rss_before'] / mb:.0f} / {served['desk_rss_after'] / mb:.0f} MB",
+                "",
+                f"{served['desk_rss_after'] / served['desk_rss_before']:.2f}×",
+            ),
+            (
+                "a reader's worst page latency during the first desk view",
+                f"{served['desk_reader_worst'] * 1000:.0f} ms",
                 "",
                 "",
             ),

@@ -135,14 +135,18 @@ def _build_and_publish(
     quiet: bool = False,
     keep: int | None = None,
     full: bool = False,
+    preview: bool = False,
 ) -> Path:
     """Run strict MkDocs into a fresh build directory; switch `site_link` to it only on success.
 
     Unless `full`, the live build is named to the hook, which reuses its unchanged outputs
     (site_api/content/incremental.py). `quiet` keeps MkDocs' progress lines to itself (the
     preview); errors always reach the editor. `keep`: builds kept for rollback
-    (`SITE_KEEP_BUILDS`; the default when None).
+    (`SITE_KEEP_BUILDS`; the default when None). `preview`: build drafts too, and never
+    require approval (site_api/content/drafts.py).
     """
+    from site_api.config import approval_required
+    from site_api.content.drafts import PREVIEW_ENV, REQUIRE_APPROVAL_ENV
     from site_api.content.engine import check_build, engine_env
     from site_api.content.incremental import CACHE_ENV, REUSE_ENV
     from site_api.search.index import SearchIndex
@@ -164,6 +168,8 @@ def _build_and_publish(
     site_dir = build_site_dir(build_dir, site_link)
     env = engine_env()
     env.pop(REUSE_ENV, None)
+    env[PREVIEW_ENV] = "1" if preview else "0"
+    env[REQUIRE_APPROVAL_ENV] = "1" if approval_required(_settings()) else "0"
     env[CACHE_ENV] = str(build_cache_dir(site_link))
     if live is not None and live.is_dir() and not full:
         # --dirty: MkDocs then skips what the hook marks unchanged (into an empty directory).
@@ -172,14 +178,20 @@ def _build_and_publish(
     result = subprocess.run(
         [*command, "-d", str(site_dir.resolve())], env=env, capture_output=True, text=True
     )
+    errors = [line for line in result.stderr.splitlines() if _is_content_error(line)]
     if not quiet or result.returncode:
-        sys.stderr.write(result.stderr)
+        # Each content error once: in the message below, not also in MkDocs' own output.
+        sys.stderr.writelines(
+            line
+            for line in result.stderr.splitlines(keepends=True)
+            if not _is_content_error(line) and not CONTENT_ERRORS_RE.search(line)
+        )
     try:
         if result.returncode:
-            errors = [line for line in result.stderr.splitlines() if re.match(r"\S+:\d+: ", line)]
+            files = len({line.split(":", 1)[0] for line in errors})
             raise click.ClickException(
-                "\n".join(errors)
-                + "\nthe site was not built: fix the errors above (the live site is unchanged)"
+                f"the site was not built ({len(errors)} content error(s) in {files} file(s); "
+                "the live site is unchanged):\n" + "\n".join(errors)
             )
         check_build(site_dir, _settings().build_engine)  # our hook ran; no static search
         SiteIndex.load(site_dir)  # what every server will do: refuse to publish what it refuses
@@ -196,6 +208,15 @@ def _build_and_publish(
         click.echo(note)
     prune(site_link, KEEP_BUILDS if keep is None else keep)
     return build_dir
+
+
+#: The hook's heading of its list of errors (site_api/content/mkdocs_hooks.py `_fail`).
+CONTENT_ERRORS_RE = re.compile(r"\d+ content error\(s\) in \d+ file\(s\):$")
+
+
+def _is_content_error(line: str) -> bool:
+    """A `path:line: field: message` line of the hook's."""
+    return re.match(r"\S+:\d+: ", line) is not None
 
 
 def _engine_command() -> list[str]:
@@ -276,7 +297,12 @@ def publish(rollback: bool, stamp: str | None) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--port",
+    default=None,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on [default: SITE_PREVIEW_PORT, 8001].",
+)
 @click.option("--config-file", "-f", default="mkdocs.yml", show_default=True)
 @click.option(
     "--unsafe-expose",
@@ -284,7 +310,7 @@ def publish(rollback: bool, stamp: str | None) -> None:
     help="Allow a --host other than loopback: every draft readable from the network; "
     "the signed-in view is then off.",
 )
-def preview(host: str, port: int, config_file: str, unsafe_expose: bool) -> None:
+def preview(host: str, port: int | None, config_file: str, unsafe_expose: bool) -> None:
     """Preview while you edit: rebuild on save, reload the tab, view through the real gate."""
     from granian import Granian
     from granian.constants import Interfaces
@@ -295,6 +321,7 @@ def preview(host: str, port: int, config_file: str, unsafe_expose: bool) -> None
     from site_api.preview.guard import is_loopback
     from site_api.preview.watch import watch_and_rebuild
 
+    port = port or _settings().preview_port
     if not is_loopback(host):
         if not unsafe_expose:
             raise click.ClickException(
@@ -318,7 +345,7 @@ def preview(host: str, port: int, config_file: str, unsafe_expose: bool) -> None
     error_file = preview_dir(base) / ERROR_FILE
     error_file.unlink(missing_ok=True)
     # The preview's builds are never rolled back to: the live one and the one before suffice.
-    _build_and_publish(config_file, settings.site_dir, keep=PREVIEW_KEEP_BUILDS)
+    _build_and_publish(config_file, settings.site_dir, keep=PREVIEW_KEEP_BUILDS, preview=True)
     upgrade(settings.database_url)
     config = Path(config_file)
     watched = [config, config.parent / "content", config.parent / "theme"]
@@ -326,7 +353,9 @@ def preview(host: str, port: int, config_file: str, unsafe_expose: bool) -> None
     def rebuild() -> None:
         started = time.monotonic()
         try:
-            _build_and_publish(config_file, settings.site_dir, True, PREVIEW_KEEP_BUILDS)
+            _build_and_publish(
+                config_file, settings.site_dir, True, PREVIEW_KEEP_BUILDS, preview=True
+            )
         except click.ClickException as exc:
             error_file.write_text(exc.message, encoding="utf-8")
             click.echo(f"preview: build failed, still showing the last good one: {exc.message}")
@@ -366,52 +395,86 @@ def _topic_sources(content: Path) -> tuple[list[SourcePage], list[str]]:
     "--author",
     "authors",
     multiple=True,
-    required=True,
-    help="Author key from content/authors.yml; repeat for each author.",
+    help="Author key from content/authors.yml; repeat for each author (asked when in a terminal).",
 )
 @click.option(
-    "--section", required=True, help="Section key from content/sections.yml (its browsing page)."
+    "--section",
+    default=None,
+    help="Section key from content/sections.yml (asked when in a terminal).",
 )
 @click.option("--content-dir", default="content", show_default=True, type=click.Path())
-@click.option("--preview-url", default="http://127.0.0.1:8001", show_default=True)
+@click.option(
+    "--preview-url",
+    default=None,
+    help="Address of the preview [default: http://127.0.0.1:SITE_PREVIEW_PORT].",
+)
 def new(
-    title: str, authors: tuple[str, ...], section: str, content_dir: str, preview_url: str
+    title: str,
+    authors: tuple[str, ...],
+    section: str | None,
+    content_dir: str,
+    preview_url: str | None,
 ) -> None:
-    """Start a topic: content/topics/<slug>.md with valid front matter, never overwriting."""
+    """Start a draft topic: content/topics/<slug>.md with valid front matter, never overwriting."""
+    from site_api.content.browse import fold
     from site_api.content.currency import new_topic_text, slug_for
-    from site_api.content.model import load_authors, load_sections
+    from site_api.content.model import TopicMeta, load_authors, load_sections
 
     settings = _settings()
     content = Path(content_dir)
     slug = slug_for(title)
     if not slug:
         raise click.ClickException(f"title {title!r} gives no usable id: use letters or digits")
+    path = content / TOPICS / f"{slug}.md"
+    if path.exists():
+        raise click.ClickException(f"{path} already exists: edit it, or choose another title")
+    existing, _ = _topic_sources(content)
+    same_id = [p.path for p in existing if p.meta.id == slug]
+    if same_id:
+        raise click.ClickException(
+            f"{same_id[0]} already has the id '{slug}': choose another title"
+        )
+    for page in existing:
+        meta = page.meta
+        if not isinstance(meta, TopicMeta):
+            continue
+        for kind, name in [("title", meta.title)] + [("an alias", a) for a in meta.aliases]:
+            if fold(name) == fold(title):
+                raise click.ClickException(
+                    f"'{title}' is already {kind} of '{meta.title}' ({page.path}): readers "
+                    "could not tell the two apart in the A–Z; choose another title"
+                )
     authors_file = content / "authors.yml"
     known = load_authors(str(authors_file), authors_file.read_text(encoding="utf-8"))
     if isinstance(known, list):
         raise click.ClickException("\n".join(str(e) for e in known))
-    unknown = [a for a in authors if a not in known]
-    if unknown:
-        raise click.ClickException(
-            f"unknown author {', '.join(unknown)}: use a key of {authors_file} "
-            f"({', '.join(sorted(known))})"
-        )
     sections_file = content / "sections.yml"
     sections = load_sections(str(sections_file), sections_file.read_text(encoding="utf-8"))
     if isinstance(sections, list):
         raise click.ClickException("\n".join(str(e) for e in sections))
+    author_keys = ", ".join(sorted(known))
+    section_keys = ", ".join(sorted(sections))
+    if (not authors or section is None) and not sys.stdin.isatty():
+        missing = []
+        if not authors:
+            missing.append(f"--author KEY (repeat for each; keys of {authors_file}: {author_keys})")
+        if section is None:
+            missing.append(f"--section KEY (keys of {sections_file}: {section_keys})")
+        raise click.ClickException("missing " + " and ".join(missing))
+    if not authors:
+        click.echo(f"Authors ({authors_file}): {author_keys}")
+        authors = _ask_keys("Author keys, separated by spaces", set(known))
+    unknown = [a for a in authors if a not in known]
+    if unknown:
+        raise click.ClickException(
+            f"unknown author {', '.join(unknown)}: use a key of {authors_file} ({author_keys})"
+        )
+    if section is None:
+        click.echo(f"Sections ({sections_file}): {section_keys}")
+        section = _ask_keys("Section key", set(sections), one=True)[0]
     if section not in sections:
         raise click.ClickException(
-            f"unknown section {section}: use a key of {sections_file} ({', '.join(sorted(sections))})"
-        )
-    path = content / TOPICS / f"{slug}.md"
-    existing, _ = _topic_sources(content)
-    same_id = [p.path for p in existing if p.meta.id == slug]
-    if path.exists():
-        raise click.ClickException(f"{path} already exists: edit it, or choose another title")
-    if same_id:
-        raise click.ClickException(
-            f"{same_id[0]} already has the id '{slug}': choose another title"
+            f"unknown section {section}: use a key of {sections_file} ({section_keys})"
         )
     text = new_topic_text(
         title, list(authors), section, date.today(), settings.review_interval_days
@@ -419,8 +482,54 @@ def new(
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("x", encoding="utf-8") as out:  # "x": never overwrite, even in a race
         out.write(text)
-    click.echo(f"created {path}")
-    click.echo(f"preview: {preview_url.rstrip('/')}/{TOPICS}/{slug}/  (run: site-api preview)")
+    base = preview_url or f"http://127.0.0.1:{settings.preview_port}"
+    click.echo(f"created {path} (status: draft: built into the preview only until you publish it)")
+    click.echo(f"preview: {base.rstrip('/')}/{TOPICS}/{slug}/  (run: site-api preview)")
+
+
+def _ask_keys(question: str, allowed: set[str], one: bool = False) -> tuple[str, ...]:
+    """Ask in the terminal until every key given is one of `allowed` (and one only if `one`)."""
+    while True:
+        answer = click.prompt(question).replace(",", " ").split()
+        wrong = [a for a in answer if a not in allowed]
+        if answer and not wrong and (len(answer) == 1 or not one):
+            return tuple(dict.fromkeys(answer))
+        click.echo(f"not a key: {', '.join(wrong)}" if wrong else "give exactly one key")
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--by", "approver", required=True, help="Author key (content/authors.yml) of the approver."
+)
+@click.option("--content-dir", default="content", show_default=True, type=click.Path())
+def approve(path: Path, approver: str, content_dir: str) -> None:
+    """Record a second clinician's approval of a topic as it stands (who, today, a fingerprint)."""
+    from site_api.content.approval import ApproveError, write_approval
+    from site_api.content.model import load_authors
+    from site_api.content.references import REFERENCES_FILE, load_library
+
+    authors_file = Path(content_dir) / "authors.yml"
+    known = load_authors(str(authors_file), authors_file.read_text(encoding="utf-8"))
+    if isinstance(known, list):
+        raise click.ClickException("\n".join(str(e) for e in known))
+    library_file = Path(content_dir) / REFERENCES_FILE
+    library, problems = load_library(
+        str(library_file),
+        library_file.read_text(encoding="utf-8") if library_file.is_file() else "{}\n",
+    )
+    if problems:
+        raise click.ClickException("\n".join(str(e) for e in problems))
+    text = path.read_text(encoding="utf-8")
+    try:
+        approved = write_approval(text, str(path), approver, known, date.today(), library.entries)
+    except ApproveError as exc:
+        raise click.ClickException(str(exc)) from None
+    path.write_text(approved, encoding="utf-8")
+    click.echo(
+        f"approved {path} by {known[approver].name} ({approver}) on {date.today().isoformat()}: "
+        "any later change to its title, summary, body or references needs a new approval"
+    )
 
 
 @main.command()

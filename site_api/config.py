@@ -78,7 +78,6 @@ class Settings(BaseSettings):
     share_days: int = Field(default=7, ge=1, le=90)
     shares_per_day: int = Field(default=20, ge=0, le=1000)
     funnel_flush_seconds: float = Field(default=10.0, ge=0.05, le=300)
-    content_dir: Path = Path("content")
     crossref_url: str = "https://api.crossref.org"
     ncbi_eutils_url: str = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
     cite_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
@@ -87,6 +86,9 @@ class Settings(BaseSettings):
     cpd_credits_per_topic: float = Field(default=0.05, gt=0, le=24)
     cpd_max_seconds: int = Field(default=1800, ge=1, le=86_400)
     cpd_year_start_month: int = Field(default=4, ge=1, le=12)
+    # None: on in production, off elsewhere (see `approval_required`).
+    require_approval: bool | None = None
+    preview_port: int = Field(default=8001, ge=1, le=65535)
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
@@ -94,6 +96,13 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.var_dir / 'site.db'}"
         self.public_url = self.public_url.rstrip("/")  # links are built as public_url + "/path"
         return self
+
+
+def approval_required(settings: Settings) -> bool:
+    """Whether a build refuses topics not approved as they stand (SITE_REQUIRE_APPROVAL)."""
+    if settings.require_approval is None:
+        return settings.env == "production"
+    return settings.require_approval
 
 
 def signing_key(settings: Settings) -> bytes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import posixpath
 import string
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import yaml
@@ -99,38 +99,62 @@ def a_to_z_entries(topics: Iterable[SourcePage]) -> list[Entry]:
     return entries
 
 
-def check_a_to_z(topics: Iterable[SourcePage]) -> list[ContentError]:
+def check_a_to_z(
+    topics: Iterable[SourcePage], newer: Callable[[str, str], str | None] | None = None
+) -> list[ContentError]:
     """Titles must be told apart in the A–Z: no two topics (or a topic and another's alias)
-    whose titles fold to the same text, and no alias that only repeats its own title."""
+    whose titles fold to the same text, and no alias that only repeats its own title.
+
+    A clash is blamed on the topic `newer` names (of two paths, the one changed last); when it
+    cannot tell, each of the two files gets an error naming the other."""
     errors: list[ContentError] = []
     titles: dict[str, SourcePage] = {}
     ordered = sorted(topics_of(topics), key=lambda p: p.path)
+
+    def blame(page: SourcePage, other: SourcePage) -> list[SourcePage]:
+        """Which of two clashing topics to report: the newer, or both when unknown."""
+        found = newer(page.path, other.path) if newer is not None else None
+        if found is None:
+            return [page, other]
+        return [page if found == page.path else other]
+
     for page in ordered:
         key = fold(page.meta.title)
         other = titles.get(key)
-        if other is not None:
+        if other is None:
+            titles[key] = page
+            continue
+        for culprit in blame(page, other):
+            them = other if culprit is page else page
             errors.append(
                 ContentError(
-                    page.path,
-                    page.line_of("title"),
-                    f"title: '{page.meta.title}' collides in the A–Z with "
-                    f"'{other.meta.title}' ({other.path}): give one a distinct title",
+                    culprit.path,
+                    culprit.line_of("title"),
+                    f"title: '{culprit.meta.title}' collides in the A–Z with "
+                    f"'{them.meta.title}' ({them.path}): give one a distinct title",
                 )
             )
-        else:
-            titles[key] = page
     for page in ordered:
         meta = page.meta
         assert isinstance(meta, TopicMeta)
         for i, alias in enumerate(meta.aliases):
             other = titles.get(fold(alias))
+            if other is None:
+                continue
             if other is page:
                 message = f"aliases: '{alias}' only repeats the title"
-            elif other is not None:
-                message = f"aliases: '{alias}' is the title of another topic ({other.path})"
-            else:
+                errors.append(ContentError(page.path, page.line_of("aliases", i), message))
                 continue
-            errors.append(ContentError(page.path, page.line_of("aliases", i), message))
+            for culprit in blame(page, other):
+                if culprit is page:
+                    message = f"aliases: '{alias}' is the title of another topic ({other.path})"
+                    errors.append(ContentError(page.path, page.line_of("aliases", i), message))
+                else:
+                    message = (
+                        f"title: '{other.meta.title}' is an alias of another topic "
+                        f"({page.path}): choose another title, or edit that topic's aliases"
+                    )
+                    errors.append(ContentError(other.path, other.line_of("title"), message))
     return errors
 
 

@@ -36,6 +36,14 @@ def slug_for(title: str) -> str:
     return slug[:64].rstrip("-")
 
 
+#: The placeholder text `site-api new` writes: a build refuses to publish a topic still holding it.
+SCAFFOLD_SUMMARY = "One or two plain sentences saying what this topic covers and for whom."
+SCAFFOLD_BODY = (
+    "Write the topic here, in your own words. Add each source to content/references.yml\n"
+    "and cite its key after the statement it supports (README: Citations).\n"
+)
+
+
 def new_topic_text(
     title: str, authors: list[str], section: str, today: date, interval_days: int
 ) -> str:
@@ -46,7 +54,7 @@ def new_topic_text(
         "---\n"
         f"id: {slug}\n"
         f'title: "{quoted_title}"\n'
-        'summary: "One or two plain sentences saying what this topic covers and for whom."\n'
+        f'summary: "{SCAFFOLD_SUMMARY}"\n'
         f"authors: [{', '.join(authors)}]\n"
         f"section: {section}\n"
         f"reviewed: {today.isoformat()}\n"
@@ -54,10 +62,9 @@ def new_topic_text(
         "aliases: []\n"
         "related: []\n"
         "changes: []\n"
+        "status: draft\n"
         "---\n"
-        "## Overview\n\n"
-        "Write the topic here, in your own words. Add each source to content/references.yml\n"
-        "and cite its key after the statement it supports (README: Citations).\n"
+        "## Overview\n\n" + SCAFFOLD_BODY
     )
 
 

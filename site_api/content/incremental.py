@@ -101,6 +101,7 @@ def site_fingerprint(
     docs_assets: Iterable[str],
     engine: str,
     settings: Mapping[str, Any] | None = None,
+    mode: str = "published",
 ) -> str:
     """One digest of everything every page may depend on: any change rebuilds every page.
 
@@ -108,7 +109,8 @@ def site_fingerprint(
     `docs_assets` the names of the non-page files under the docs dir (links are rewritten
     differently to a file that exists and to one that does not); `engine` the package running
     the build (`mkdocs`, or a continuation of it such as `properdocs`); `settings` what the
-    configuration says after the environment had its say (the public address every page prints).
+    configuration says after the environment had its say (the public address every page prints);
+    `mode` whether drafts are built (`preview`) or left out (`published`).
     """
     return digest(
         {
@@ -123,6 +125,7 @@ def site_fingerprint(
             "navigation": navigation,
             "docs_assets": sorted(docs_assets),
             "settings": dict(settings or {}),
+            "mode": mode,
         }
     )
 

@@ -12,7 +12,7 @@ import difflib
 import posixpath
 import re
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from markdown.extensions.toc import slugify
@@ -235,11 +235,13 @@ def check_links(
     pages: Iterable[LinkSource | PageLinks],
     extra_files: Iterable[str] = (),
     names: Mapping[str, Iterable[str]] | None = None,
+    drafts: Collection[str] = (),
 ) -> list[ContentError]:
     """Every relative link to a missing page or a missing heading, each with the nearest match.
 
     `names`: each page's title and aliases by its `src_uri`, so that `[MAS](mas.md)` finds the
-    page whose alias is MAS."""
+    page whose alias is MAS. `drafts`: pages this build leaves out, which only other drafts
+    may link to."""
     found = [p if isinstance(p, PageLinks) else page_links(p) for p in pages]
     by_uri = {p.src_uri: p for p in found}
     files = set(by_uri) | set(extra_files)
@@ -256,6 +258,16 @@ def check_links(
         for link in page.links:
             if link.uri not in files:
                 errors.append(_missing_page(page, link, here, nearest(link.uri)))
+                continue
+            if link.uri in drafts and page.src_uri not in drafts:
+                errors.append(
+                    ContentError(
+                        page.path,
+                        link.line,
+                        f"link: '{link.target}' points to a draft (status: draft), which is "
+                        "not published: publish it first, or remove the link",
+                    )
+                )
                 continue
             target = by_uri.get(link.uri)
             if link.anchor and target is not None and link.anchor not in target.anchors:

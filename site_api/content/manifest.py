@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
-from site_api.content.model import Access, PageId, StrictModel
+from site_api.content.model import Access, PageId, Status, StrictModel
 
 
 class ManifestPage(StrictModel):
@@ -147,3 +150,108 @@ def load_page_entries(site_dir: Path) -> ServedManifest:
     return ServedManifest(
         pages, _strings(data.get("csp_scripts")), _strings(data.get("csp_styles"))
     )
+
+
+class EditorialRow(StrictModel):
+    """What the desk and the preview know of one topic, drafts included (never served)."""
+
+    id: PageId
+    path: str  # the source, as the editor sees it: content/topics/x.md
+    title: str
+    authors: list[str]  # keys of authors.yml
+    author_names: list[str]
+    section: str
+    reviewed: date
+    next_review: date
+    status: Status
+    # "none", "approved" (the content approved), or "changed" (since its approval).
+    approval: Literal["none", "approved", "changed"] = "none"
+    approved_by: str = ""
+    approved_on: date | None = None
+
+
+class EditorialIndex(StrictModel):
+    """The build's editorial rows, beside the manifest: the desk reads these, never sources."""
+
+    version: Literal[1] = 1
+    topics: list[EditorialRow]
+
+
+def editorial_path_for(site_dir: Path) -> Path:
+    """The editorial rows sit beside the manifest (and like it, outside the published site)."""
+    return site_dir.with_name(site_dir.name + "-editorial.json")
+
+
+@dataclass(frozen=True, slots=True)
+class EditorialEntry:
+    """One editorial row as a server keeps it: compact, and only the rows it asked for."""
+
+    id: str
+    path: str
+    title: str
+    authors: tuple[str, ...]
+    author_names: tuple[str, ...]
+    section: str
+    reviewed: date
+    next_review: date
+    status: str
+    approval: str
+    approved_by: str
+    approved_on: date | None
+
+
+def _row(obj: dict[str, Any]) -> EditorialEntry:
+    on = obj.get("approved_on")
+    return EditorialEntry(
+        str(obj["id"]),
+        str(obj["path"]),
+        str(obj["title"]),
+        tuple(obj["authors"]),
+        tuple(obj["author_names"]),
+        str(obj["section"]),
+        date.fromisoformat(obj["reviewed"]),
+        date.fromisoformat(obj["next_review"]),
+        str(obj["status"]),
+        str(obj.get("approval", "none")),
+        str(obj.get("approved_by", "")),
+        date.fromisoformat(on) if on else None,
+    )
+
+
+def read_editorial(
+    site_dir: Path, wanted: Callable[[EditorialEntry], bool] = lambda _: True
+) -> list[EditorialEntry]:
+    """The editorial rows of the build in `site_dir` that `wanted` keeps, in path order.
+
+    Each row is judged as it is parsed, so a 30,000-topic file never stands in memory whole
+    (the desk wants the few rows due for review or not yet approved)."""
+    path = editorial_path_for(Path(os.path.realpath(site_dir)))
+    kept: list[EditorialEntry] = []
+
+    def hook(obj: dict[str, Any]) -> Any:
+        if "next_review" not in obj:
+            return obj
+        try:
+            row = _row(obj)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ManifestError(f"{path} is corrupt ({exc!r}): rebuild the site") from None
+        if wanted(row):
+            kept.append(row)
+        return None
+
+    try:
+        data = json.loads(path.read_bytes(), object_hook=hook)
+    except OSError:
+        raise ManifestError(
+            f"{path} is missing: rebuild the site with 'make build' (site-api build)"
+        ) from None
+    except ValueError as exc:
+        raise ManifestError(f"{path} is corrupt ({exc}): rebuild the site") from None
+    if not isinstance(data, dict) or data.get("version") != 1:
+        raise ManifestError(f"{path} is corrupt (version: expected 1): rebuild the site")
+    return kept
+
+
+def load_editorial(site_dir: Path) -> list[EditorialEntry]:
+    """Every editorial row of a build (for tools and tests; the desk reads only what it shows)."""
+    return read_editorial(site_dir)

@@ -34,6 +34,13 @@ from pydantic import ValidationError
 
 import site_api
 from site_api.config import Settings
+from site_api.content.approval import (
+    ApprovalView,
+    approval_of,
+    approved_fingerprint,
+    check_approvals,
+    page_fingerprint,
+)
 from site_api.content.browse import (
     A_TO_Z_DIR,
     LETTERS_MARKER,
@@ -54,6 +61,7 @@ from site_api.content.currency import (
     site_changes,
     whats_new_markdown,
 )
+from site_api.content.drafts import approval_required, is_draft, is_preview_build, scaffold_errors
 from site_api.content.engine import running_engine
 from site_api.content.incremental import (
     CACHE_ENV,
@@ -70,7 +78,14 @@ from site_api.content.incremental import (
     text_digest,
 )
 from site_api.content.links import LinkSource, PageLinks, check_links, page_links
-from site_api.content.manifest import Manifest, ManifestPage, manifest_path_for
+from site_api.content.manifest import (
+    EditorialIndex,
+    EditorialRow,
+    Manifest,
+    ManifestPage,
+    editorial_path_for,
+    manifest_path_for,
+)
 from site_api.content.model import (
     ContentError,
     SourcePage,
@@ -91,6 +106,8 @@ from site_api.content.references import (
     cited_entries,
     load_library,
 )
+from site_api.content.revisions import Revisions
+from site_api.content.salvage import Salvaged, salvage
 from site_api.content.search_index import (
     SYNONYMS_FILE,
     IndexedPage,
@@ -211,6 +228,7 @@ def _validated(files: Files, config: MkDocsConfig, cache: ParseCache) -> list[So
     pages: list[SourcePage] = []
     links: list[PageLinks] = []
     failed_ids: list[str] = []
+    salvaged: list[Salvaged] = []
     sources: dict[str, str] = {}
     cited: list[tuple[str, list[Citation]]] = []
     markers: dict[str, list[str]] = {}
@@ -240,18 +258,46 @@ def _validated(files: Files, config: MkDocsConfig, cache: ParseCache) -> list[So
             errors.extend(parsed)
             failed_ids.extend(filter(None, [raw_id(text)]))
             cited.append((shown, raw_citations(text)))
+            rescued = salvage(shown, file.src_uri, text)
+            if rescued is not None:
+                salvaged.append(rescued)
         else:
             pages.append(parsed)
             by_uri[file.src_uri] = file
+            if isinstance(parsed.meta, TopicMeta):
+                # Taken while the body is here (it is dropped below; a recorded page has none).
+                parsed.fingerprint = page_fingerprint(parsed.meta, parsed.body)
+                errors.extend(scaffold_errors([parsed]))
             if found is not None:
                 cache.put(key, parsed, found)
             parsed.body = ""  # its links and citations are taken; MkDocs reads the file again
             cited.append((shown, parsed.citations))
-    # Every check runs whatever the others found, so one build reports every problem at once.
-    errors += check_site(pages, authors, date.today(), sections, failed_ids) + check_a_to_z(pages)
+    for rescued_page in (s.page for s in salvaged):
+        if isinstance(rescued_page.meta, TopicMeta):
+            rescued_page.fingerprint = page_fingerprint(rescued_page.meta, rescued_page.body)
+    # Every check runs whatever the others found, so one build reports every problem at once:
+    # pages whose front matter failed are checked too, by the fields that are valid.
+    today = date.today()
+    checked = pages + [s.page for s in salvaged]
+    # What an approval is of: the topic's own text and the library entries it cites.
+    prints = {
+        p.path: approved_fingerprint(
+            p.fingerprint, [(k, e) for _, k, e in cited_entries(p, library.entries)]
+        )
+        for p in checked
+        if isinstance(p.meta, TopicMeta)
+    }
+    problems = check_site(checked, authors, today, sections, failed_ids)
+    problems += check_a_to_z(checked, Revisions().newer)
+    problems += scaffold_errors(s.page for s in salvaged)
+    problems += check_approvals(checked, prints, authors, today, approval_required())
+    partial = {s.page.path: s for s in salvaged}
+    errors += [e for e in problems if e.path not in partial or partial[e.path].keeps(e)]
     others = [f.src_uri for f in files if not f.is_documentation_page()]
     names = {p.src_uri: [p.meta.title, *getattr(p.meta, "aliases", [])] for p in pages}
-    errors += check_links(links, others, names)
+    # Drafts are built only into the preview: a published page must not link to one.
+    drafts = set() if is_preview_build() else {p.src_uri for p in pages if is_draft(p)}
+    errors += check_links(links, others, names, drafts)
     unknown, unused = check_citations(cited, library)
     errors += unknown
     if errors and cache.hits:
@@ -262,11 +308,18 @@ def _validated(files: Files, config: MkDocsConfig, cache: ParseCache) -> list[So
         sys.stderr.write(f"{warning} (warning)\n")
     if errors:
         _fail(sorted(set(errors), key=lambda e: (e.path, e.line, e.message)))
+    approvals = {
+        p.src_uri: approval_of(p, authors, prints[p.path]) for p in pages if p.path in prints
+    }
+    _state["editorial"] = _editorial_rows(pages, authors, approvals)
+    _state["approvals"] = approvals
+    for uri in drafts:
+        files.remove(by_uri.pop(uri))
     _state["sources"] = sources
     _state["markers"] = markers
     _state["files"] = by_uri
     _state["parsed_now"] = parsed_now
-    return pages
+    return [p for p in pages if p.src_uri not in drafts]
 
 
 def _catalogued(files: Files, config: MkDocsConfig, pages: list[SourcePage]) -> Files:
@@ -311,6 +364,35 @@ def _catalogued(files: Files, config: MkDocsConfig, pages: list[SourcePage]) -> 
     return files
 
 
+def _editorial_rows(
+    pages: list[SourcePage], authors: dict[str, Any], approvals: dict[str, ApprovalView]
+) -> list[EditorialRow]:
+    """Every topic, drafts too, as the desk and the preview list them (by path)."""
+    rows = []
+    for page in sorted(pages, key=lambda p: p.path):
+        meta = page.meta
+        if not isinstance(meta, TopicMeta):
+            continue
+        approval = approvals[page.src_uri]
+        rows.append(
+            EditorialRow(
+                id=meta.id,
+                path=page.path,
+                title=meta.title,
+                authors=list(meta.authors),
+                author_names=[authors[a].name for a in meta.authors],
+                section=meta.section,
+                reviewed=meta.reviewed,
+                next_review=meta.next_review,
+                status=meta.status,
+                approval=approval.state,
+                approved_by=approval.name,
+                approved_on=approval.on,
+            )
+        )
+    return rows
+
+
 def _inputs(
     config: MkDocsConfig, sources: dict[str, str], previous: Deps | None
 ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
@@ -337,7 +419,10 @@ def _inputs(
         meta_of = source.meta
         if isinstance(meta_of, TopicMeta) and not _state["markers"].get(uri):
             due = overdue_since(meta_of, _state["today"])
-            related = [(r, ids[r].src_uri, sources[ids[r].src_uri]) for r in meta_of.related]
+            # A related draft is left out of a published build (it is not in `ids` then).
+            related = [
+                (r, ids[r].src_uri, sources[ids[r].src_uri]) for r in meta_of.related if r in ids
+            ]
             cites = [(k, works[k]) for _, k, _ in cited_entries(source, _state["library"])]
             keys[uri] = digest([sources[uri], uri, str(due), related, cites])
             if previous is not None and previous.keys.get(uri) == keys[uri]:
@@ -394,6 +479,7 @@ def on_nav(nav: Navigation, config: MkDocsConfig, files: Files) -> Navigation:
         assets,
         type(config).__module__.partition(".")[0],
         {"site_url": config.site_url, "site_name": config.site_name},
+        "preview" if is_preview_build() else "published",
     )
     live = os.environ.get(REUSE_ENV)
     previous = load_deps(Path(live)) if live else None
@@ -434,7 +520,9 @@ def _topic_view(page: SourcePage) -> dict[str, Any]:
     assert isinstance(meta, TopicMeta)
     files: dict[str, File] = _state["files"]
     ids: dict[str, SourcePage] = _state["ids"]
-    related = [ids[r] for r in meta.related]
+    # A related draft is not built (but in the preview): the list leaves it out.
+    related = [ids[r] for r in meta.related if r in ids]
+    approval: ApprovalView = _state["approvals"][page.src_uri]
     return {
         "authors": [_state["authors"][a].model_dump() for a in meta.authors],
         "reviewed": _dated(meta.reviewed),
@@ -442,6 +530,12 @@ def _topic_view(page: SourcePage) -> dict[str, Any]:
         # Decided at build time: a nightly build keeps it true without any request-time logic.
         "overdue": _dated(due) if (due := overdue_since(meta, _state["today"])) else None,
         "changes": [{**_dated(c.date), "summary": c.summary} for c in meta.changes],
+        # Shown only while the content is what was approved.
+        "approval": (
+            {"name": approval.name, **_dated(approval.on)}
+            if approval.state == "approved" and approval.on is not None
+            else None
+        ),
         # The cited entries' text itself: a page depends on exactly the entries it cites.
         "references": [
             {"n": n, **entry.view(key)} for n, key, entry in cited_entries(page, _state["library"])
@@ -626,6 +720,8 @@ def on_post_build(config: MkDocsConfig) -> None:
     engine = running_engine(mkdocs.__name__, mkdocs.__version__)
     manifest = Manifest(pages=entries, csp_scripts=scripts, csp_styles=styles, engine=engine)
     manifest_path_for(site).write_text(manifest.model_dump_json(indent=1), encoding="utf-8")
+    editorial = EditorialIndex(topics=_state["editorial"])
+    editorial_path_for(site).write_text(editorial.model_dump_json(), encoding="utf-8")
     feed = atom_feed(_changes(), config.site_url or "/", config.site_name, _state["today"])
     (site / FEED_FILE).write_text(feed, encoding="utf-8")
     index = search_index_path_for(site)

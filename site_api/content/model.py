@@ -26,6 +26,9 @@ from site_api.content.citations import Citation, find_citations
 PageId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Access = Literal["metered", "free"]
+#: A draft is built only into the preview (content/drafts.py); "published" is the default.
+Status = Literal["draft", "published"]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 
@@ -102,6 +105,15 @@ class ChangeEntry(StrictModel):
     summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
+class Approval(StrictModel):
+    """A second clinician's approval of a topic's clinical content (`site-api approve`)."""
+
+    by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    date: date
+    # sha256 of the title, summary, body and references approved (content/approval.py).
+    fingerprint: Sha256
+
+
 class PageMeta(StrictModel):
     """Front matter every page carries; `id` is stable across moves and renames."""
 
@@ -129,6 +141,8 @@ class TopicMeta(PageMeta):
         default_factory=list
     )
     changes: list[ChangeEntry] = Field(default_factory=list)  # newest first; see _check_changes
+    status: Status = "published"
+    approval: Approval | None = None
 
     @model_validator(mode="after")
     def _dates_and_keys(self) -> TopicMeta:
@@ -166,6 +180,8 @@ class SourcePage:
     # The front matter's text: its tree is composed again only when an error needs a line (at
     # 30,000 topics, keeping every tree until the cross-page checks had run took a gigabyte).
     front: str = field(default="", repr=False)
+    # A topic's clinical content fingerprint (content/approval.py), taken before the body goes.
+    fingerprint: str = field(default="", repr=False)
 
     def line_of(self, *loc: int | str) -> int:
         """Line of a front matter field (or item), for an error message; 2 when absent."""

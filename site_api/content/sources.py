@@ -1,4 +1,5 @@
-"""Reading the topic sources in `content/topics/` (for `site-api review`, `new` and the desk)."""
+"""Reading the topic sources in `content/topics/` (for `site-api review` and `new`; the desk
+reads the build's editorial rows instead, never sources)."""
 
 from __future__ import annotations
 

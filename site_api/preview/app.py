@@ -20,6 +20,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from site_api.accounts import sessions, users
 from site_api.config import ConfigError, Settings, signing_key
+from site_api.content.manifest import EditorialEntry, ManifestError, read_editorial
 from site_api.db import make_engine
 from site_api.preview.guard import MESSAGE, host_allowed, is_loopback
 from site_api.serving import meter
@@ -65,6 +66,30 @@ SCRIPT = b"""// Preview only: reload the tab when a new build is live; show a fa
 """
 
 
+#: The bar's look: a stylesheet of its own, since the site's CSP allows no inline style attribute
+#: (`style-src 'self'` and the build's hashes); served at ROOT + "preview.css".
+STYLE = b"""/* Preview only: the bar at the top of every page. */
+.preview-bar{position:sticky;top:0;z-index:10000;background:#4a148c;color:#fff;
+  font:14px/1.5 system-ui,sans-serif;padding:6px 12px}
+.preview-bar form{display:inline;margin:0}
+.preview-bar button{all:unset;cursor:pointer;text-decoration:underline;color:#fff;font-weight:400}
+.preview-bar button:focus-visible{outline:2px solid #fff;outline-offset:2px}
+.preview-bar button[aria-current]{font-weight:700;text-decoration:none;border-bottom:2px solid #fff}
+.preview-bar .preview-view{margin-left:.5em}
+.preview-bar .preview-status{margin-left:1em}
+.preview-bar .preview-mark{display:inline-block;margin-left:1em;padding:0 .5em;border-radius:3px;
+  background:#ffeb3b;color:#000;font-weight:700}
+.preview-bar .preview-mark--approved{background:#c8e6c9}
+"""
+#: What the bar says of the topic on screen, from the preview build's editorial rows.
+MARKS = {
+    "draft": "DRAFT: not published until its status is published",
+    "none": "NOT APPROVED: no second clinician has approved it",
+    "changed": "CHANGED SINCE APPROVAL by {by} on {on}: approve it again",
+    "approved": "Approved by {by} on {on}",
+}
+
+
 def preview_dir(settings: Settings) -> Path:
     """Everything the preview owns: its site link and builds, database and last error."""
     return settings.var_dir / "preview"
@@ -102,6 +127,7 @@ class PreviewApp:
         self.cookie = MeterCookie(signing_key(settings))
         self.store: sessions.SessionStore = site.api.state.sessions
         self.error_file = preview_dir(settings) / ERROR_FILE
+        self._rows: tuple[Path, dict[str, EditorialEntry]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -118,6 +144,8 @@ class PreviewApp:
             await _send(send, 200, b"application/json", self._state())
         elif path == ROOT + "preview.js":
             await _send(send, 200, b"text/javascript; charset=utf-8", SCRIPT)
+        elif path == ROOT + "preview.css":
+            await _send(send, 200, b"text/css; charset=utf-8", STYLE)
         elif path.startswith(ROOT + "as/") and path.removeprefix(ROOT + "as/") in MODES:
             await self._switch(scope, receive, send, path.removeprefix(ROOT + "as/"))
         elif path.startswith(ROOT):
@@ -127,6 +155,26 @@ class PreviewApp:
 
     def _build_id(self) -> str:
         return self.site.pages.live.current().path.parent.name
+
+    def _mark(self, path: str) -> str:
+        """What the bar says of the topic at `path`: draft, approved or not (none: no topic)."""
+        build = self.site.pages.live.current()
+        if self._rows is None or self._rows[0] != build.path:
+            try:
+                rows = {r.id: r for r in read_editorial(build.path)}
+            except ManifestError:
+                rows = {}
+            self._rows = (build.path, rows)
+        found = build.site.lookup(path).page
+        row = self._rows[1].get(found.meta.id) if found is not None else None
+        if row is None:
+            return ""
+        state = "draft" if row.status == "draft" else row.approval
+        text = MARKS[state].format(by=row.approved_by, on=row.approved_on)
+        if row.status == "draft" and row.approval != "approved":
+            text += "; not approved"
+        kind = " preview-mark--approved" if state == "approved" else ""
+        return f'<span class="preview-mark{kind}" data-preview-mark="{state}">{escape(text)}</span>'
 
     def _state(self) -> bytes:
         error = self.error_file.read_text(encoding="utf-8") if self.error_file.is_file() else ""
@@ -243,22 +291,23 @@ class PreviewApp:
         )
         offered = {k: v for k, v in MODES.items() if local or k != SIGNED_IN}
         links = " · ".join(
-            f'<form method="post" action="{ROOT}as/{key}" style="display:inline;margin:0">'
+            f'<form method="post" action="{ROOT}as/{key}">'
             + hidden
             + '<button type="submit"'
             + (' aria-current="true"' if key == mode else "")
-            + ' style="all:unset;cursor:pointer;text-decoration:underline;color:#fff;'
-            + f'font-weight:{700 if key == mode else 400}">{label}</button></form>'
+            + f">{label}</button></form>"
             for key, label in offered.items()
         )
         if not local:
             links += " (signed in: off while exposed to the network)"
+        viewing = MODES.get(mode or "", "your own cookies (choose a view)")
         return (
-            '<div class="preview-bar" role="region" aria-label="Preview" data-preview-bar '
-            'style="position:sticky;top:0;z-index:10000;background:#4a148c;color:#fff;'
-            'font:14px/1.5 system-ui,sans-serif;padding:6px 12px">'
-            "<strong>PREVIEW</strong> (not the live site). View as: "
-            f'{links} <span data-preview-status style="margin-left:1em"></span></div>'
+            f'<link rel="stylesheet" href="{ROOT}preview.css">'
+            '<div class="preview-bar" role="region" aria-label="Preview" data-preview-bar>'
+            "<strong>PREVIEW</strong> (not the live site). "
+            f'<span class="preview-view" data-preview-view>Viewing as: <strong>{viewing}</strong>.</span> '
+            f"Switch to: {links}{self._mark(path)}"
+            ' <span class="preview-status" data-preview-status></span></div>'
             f'<script src="{ROOT}preview.js" data-build="{self._build_id()}"></script>'
         ).encode()
 

@@ -107,6 +107,8 @@ def test_scale_smoke(tmp_path: Path) -> None:
         "| search index (site-search.sqlite, server-side) |",
         "| link check, 50 broken links with suggestions",
         "| random topics, req/s (nginx on the same files) |",
+        "| editorial desk: first / second view |",
+        "| a reader's worst page latency during the first desk view |",
         "| one-topic body published (save to served; parsed 1 and rendered ",
         "| one-topic title published (save to served; parsed 1 and rendered ",
     ):

@@ -178,7 +178,9 @@ def test_site_api_new_writes_a_topic_that_builds_and_never_overwrites(project: P
     assert not (project / "content" / "topics" / "other.md").exists()
     result = mkdocs_build(project / "mkdocs.yml", project / "out")
     assert result.returncode == 0, result.stderr
-    assert (project / "out" / "topics" / "sjogrens-syndrome" / "index.html").is_file()
+    # A draft until its editor publishes it: built into the preview only.
+    assert "status: draft" in path.read_text()
+    assert not (project / "out" / "topics" / "sjogrens-syndrome" / "index.html").exists()
 
 
 def test_site_api_new_refuses_an_id_another_page_has(project: Path) -> None:

@@ -26,8 +26,11 @@ from hypothesis import strategies as st
 from synthetic_site import topic_ids, write_synthetic_project
 
 from site_api.cli import main
+from site_api.content.approval import write_approval
 from site_api.content.incremental import deps_path_for, load_deps
-from site_api.content.manifest import manifest_path_for
+from site_api.content.manifest import editorial_path_for, manifest_path_for
+from site_api.content.model import load_authors
+from site_api.content.references import REFERENCES_FILE, load_library
 from site_api.content.search_index import search_index_path_for
 from site_api.search.index import EVERY_BODY, FREE_BODIES_ONLY, SearchIndex
 
@@ -127,7 +130,7 @@ def assert_same(root: Path) -> None:
     assert sorted(ours) == sorted(theirs)
     different = [name for name in ours if ours[name] != theirs[name]]
     assert different == []
-    for path_for in (manifest_path_for,):
+    for path_for in (manifest_path_for, editorial_path_for):
         assert path_for(incremental).read_bytes() == path_for(full).read_bytes()
     assert record(incremental) == record(full)
     assert answers(incremental) == answers(full)
@@ -223,6 +226,29 @@ def test_named_edits_build_incrementally_equal_to_full_builds(project: Path) -> 
     edit(root, "t009", changes=changes)
     assert "whats-new.md" in step(root)
 
+    # A topic becomes a draft: gone from its pages and the lists holding it; then back.
+    edit(root, "t011", status="draft")
+    rendered = set(step(root))
+    assert "topics/t011.md" not in rendered
+    assert not (Path(os.path.realpath(root / "site")) / "topics" / "t011").exists()
+    edit(root, "t011", status="published")
+    assert "topics/t011.md" in step(root)
+    # A second clinician's approval shows on the page: it is rendered again, no other topic.
+    path = topic_path(root, "t012")
+    authors = load_authors("authors.yml", (root / "content" / "authors.yml").read_text())
+    assert isinstance(authors, dict)
+    approver = next(a for a in authors if a not in path.read_text())
+    library_file = root / "content" / REFERENCES_FILE
+    library, _ = load_library(str(library_file), library_file.read_text(encoding="utf-8"))
+    approved = write_approval(
+        path.read_text(), str(path), approver, authors, reviewed, library.entries
+    )
+    path.write_text(approved)
+    rendered = set(step(root))
+    assert "topics/t012.md" in rendered and "topics/t011.md" not in rendered
+    edit(root, "t012", body=lambda b: b + "\nChanged after approval.\n")
+    assert "topics/t012.md" in step(root)
+
     # A broken edit fails and leaves the live build; its fix builds equal again.
     edit(root, "t010", section="no-such-section")
     fails_and_keeps_the_live_build(root, "no-such-section")
@@ -302,7 +328,9 @@ WORDS = ["alpha", "Ödem", "zeta", "1-omega", "mango", "kappa"]
 @st.composite
 def edits(draw: st.DrawFn) -> tuple[str, int, int]:
     kind = draw(
-        st.sampled_from(["body", "title", "alias", "related", "section", "change", "add", "remove"])
+        st.sampled_from(
+            ["body", "title", "alias", "related", "section", "change", "add", "remove", "status"]
+        )
     )
     return kind, draw(st.integers(0, 5)), draw(st.integers(0, len(WORDS) - 1))
 
@@ -333,6 +361,8 @@ def apply(root: Path, kind: str, n: int, w: int) -> None:
         if new_id not in ids:
             shutil.copy(topic_path(root, ids[-1]), topic_path(root, new_id))
             edit(root, new_id, id=new_id, title=f"{word} {new_id}", aliases=[], related=[])
+    elif kind == "status" and page_id != "t001":  # t001 holds the synonym's only term
+        edit(root, page_id, status="draft" if w % 2 else "published")
     elif kind == "remove" and page_id != "t001" and len(ids) > 2:
         topic_path(root, page_id).unlink()
         for other in ids:

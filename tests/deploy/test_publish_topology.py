@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import ROOT, TEST_KEY, copy_config, require
+from editing import finish_draft
 from servers import SITE_API, nginx_binary, topology
 from visitors import GATED, full_cookie
 
@@ -55,6 +56,18 @@ def test_an_edit_and_a_build_appear_through_nginx_without_restart(tmp_path: Path
             project, "new", "Published live", "--author", "gp-reviewer", "--section", "haematology"
         )
         assert new.returncode == 0, new.stderr
+        # A draft: built, never served through the front door, nor in its sitemap or feed.
+        assert site_api(project, "build").returncode == 0
+        until(front.base + TOPIC, "Edited through the front door")
+        assert httpx.get(front.base + "/topics/published-live/").status_code == 404
+        for listing in ("/sitemap.xml", "/whats-new.xml", "/a-z/p/"):
+            shown = httpx.get(front.base + listing)
+            assert shown.status_code == 200 and "published-live" not in shown.text, listing
+        finish_draft(
+            project / "content" / "topics" / "published-live.md",
+            "A topic published through the front door, for the test.",
+            "Written in our own words before it was published.\n",
+        )
         assert site_api(project, "build").returncode == 0
         after = until(front.base + TOPIC, "Edited through the front door")
         assert after.status_code == 200 and "Edited through the front door" in after.text

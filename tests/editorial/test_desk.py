@@ -7,11 +7,13 @@ import csv
 import io
 import json
 import re
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from conftest import copy_config, mkdocs_build
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -238,18 +240,17 @@ def test_review_queue_is_what_site_api_review_lists(
     from site_api.cli import main
 
     content = Path(__file__).resolve().parents[2] / "content"
-    with TestClient(
-        create_app(settings.model_copy(update={"content_dir": content})),
-        base_url="http://127.0.0.1:8000",
-    ) as client:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1:8000") as client:
         sign_in(client, EDITOR)
         page = client.get("/editorial/").text
     review = CliRunner().invoke(main, ["review", "--content-dir", str(content)])
     listed = [
         line.split("  (")[1].split(";")[0] for line in review.output.splitlines() if "  (" in line
     ]
-    section = page.split('id="review"', 1)[1].split('id="searches"', 1)[0]
-    assert [f"<code>{p}</code>" in section for p in listed] == [True] * len(listed)
+    section = page.split('id="review"', 1)[1].split('id="drafts"', 1)[0]
+    # The desk shows each source as the build saw it (content/topics/x.md).
+    shown = [f"<code>content/topics/{Path(p).name}</code>" in section for p in listed]
+    assert shown == [True] * len(listed)
     if listed:
         assert section.count("<tr>") == len(listed) + 1  # the header row, then one per topic
     else:
@@ -259,21 +260,30 @@ def test_review_queue_is_what_site_api_review_lists(
 def test_review_queue_lists_an_overdue_topic(
     settings: Settings, people: None, tmp_path: Path
 ) -> None:
-    source = Path(__file__).resolve().parents[2] / "content" / "topics" / f"{TOPICS[0]}.md"
+    root = Path(__file__).resolve().parents[2]
+    shutil.copytree(root / "content", tmp_path / "content")
+    copy_config(tmp_path)
+    source = tmp_path / "content" / "topics" / f"{TOPICS[0]}.md"
     text = source.read_text(encoding="utf-8")
     overdue = re.sub(r"(?m)^next_review: .*$", "next_review: 2020-01-01", text)
     overdue = re.sub(r"(?m)^reviewed: .*$", "reviewed: 2019-01-01", overdue)
     overdue = re.sub(r"(?m)^changes:\n(?:  .*\n)*", "", overdue)
-    (tmp_path / "topics").mkdir()
-    (tmp_path / "topics" / f"{TOPICS[0]}.md").write_text(overdue, encoding="utf-8")
+    source.write_text(overdue, encoding="utf-8")
+    built = mkdocs_build(tmp_path / "mkdocs.yml", tmp_path / "site")
+    assert built.returncode == 0, built.stderr
     with TestClient(
-        create_app(settings.model_copy(update={"content_dir": tmp_path})),
+        create_app(settings.model_copy(update={"site_dir": tmp_path / "site"})),
         base_url="http://127.0.0.1:8000",
     ) as client:
         sign_in(client, EDITOR)
         section = client.get("/editorial/").text.split('id="review"', 1)[1]
     days = (date.today() - date(2020, 1, 1)).days
     assert f"{days} days overdue" in section and f"topics/{TOPICS[0]}.md" in section
+    # Authors by name with the key in brackets, as `site-api review` names them.
+    assert (
+        "<td>Rheumatology section editor (rheumatology-editor), Haematology section editor "
+        "(haematology-editor), General practice clinical reviewer (gp-reviewer)</td>" in section
+    ), section
 
 
 def test_unanswered_searches_over_7_and_30_days(

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import ROOT, TEST_KEY, copy_build, copy_config
+from editing import finish_draft
 from servers import SITE_API, free_port, start, stop, wait_http
 
 from site_api.content.manifest import manifest_path_for
@@ -203,6 +204,14 @@ def test_edit_and_build_appear_in_a_running_server_and_a_failed_build_changes_no
         assert made.returncode == 0, made.stderr
         assert site_api(project, "build").returncode == 0
         assert "A sentence added while" in wait_for(base + ABOUT, "A sentence added while").text
+        # `new` starts a draft: built, but never published until the editor says so.
+        assert httpx.get(base + "/topics/new-topic-x/").status_code == 404
+        finish_draft(
+            project / "content" / "topics" / "new-topic-x.md",
+            "What topic X covers, for the clinician on call.",
+            "Topic X, in a first sentence of our own.\n",
+        )
+        assert site_api(project, "build").returncode == 0
         assert wait_for(base + "/topics/new-topic-x/", "Overview").status_code == 200
         live = os.readlink(project / "site")
         builds = sorted(p.name for p in builds_root(project / "site").iterdir())

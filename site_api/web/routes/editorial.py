@@ -134,7 +134,8 @@ async def desk(
     today = _today().date()
     reports = await run_in_threadpool(triage.list_reports, engine, chosen, topic or None)
     topics = await run_in_threadpool(triage.reported_topics, engine)
-    due, problems = await run_in_threadpool(queue.review_queue, settings.content_dir, today)
+    build = request.app.state.live.current().path
+    listed = await run_in_threadpool(queue.desk_topics, build, today)
     misses = await run_in_threadpool(queue.unanswered, engine)
     span = funnel.parse_range("", "", today)
     counts = await run_in_threadpool(funnel.load, engine, span)
@@ -154,9 +155,11 @@ async def desk(
         titles=titles,
         max_remark=triage.MAX_REMARK,
         csv_link=with_query("/editorial/reports.csv", status=status, topic=topic),
-        due=[(d, due_label(d.days_overdue), long_date(d.due)) for d in due],
+        due=[(d, due_label(d.days_overdue), long_date(d.due)) for d in listed.due],
         review_within=queue.REVIEW_WITHIN,
-        review_problems=problems,
+        drafts=listed.drafts,
+        unapproved=listed.unapproved,
+        desk_counts=listed.counts,
         misses=misses,
         funnel=counts,
         labels=funnel.LABELS,

@@ -28,6 +28,17 @@ from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
 
 import site_api
+from site_api.calculators.artifact import write_calculators
+from site_api.calculators.load import (
+    CALCULATORS_DIR,
+    calculator_ids,
+    check_markers,
+    load_calculators,
+    marker_id,
+    markers_in,
+)
+from site_api.calculators.render import form_html, search_entry
+from site_api.calculators.schema import Calculator
 from site_api.content.browse import (
     A_TO_Z_DIR,
     LETTERS_MARKER,
@@ -156,8 +167,11 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     authors = _load(docs, AUTHORS_FILE, "topics name their authors from this file", load_authors)
     sections = _load(docs, SECTIONS_FILE, "topics name their section from this file", load_sections)
 
+    calculators = load_calculators(docs / CALCULATORS_DIR, _display)
+    calculator_files = calculator_ids(docs / CALCULATORS_DIR)  # a broken one's markers are fine
     pages: list[SourcePage] = []
-    errors: list[ContentError] = []
+    errors: list[ContentError] = calculators if isinstance(calculators, list) else []
+    known_calculators = calculators if isinstance(calculators, dict) else {}
     by_uri: dict[str, File] = {}
     bodies: list[LinkSource] = []
     failed_ids: list[str] = []
@@ -167,10 +181,11 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         shown = _display(Path(file.abs_src_path or docs / file.src_uri))
         text = file.content_string
         sources[file.src_uri] = text_digest(text)
-        markers[file.src_uri] = [m for m in MARKERS if m in text]
+        markers[file.src_uri] = [m for m in MARKERS if m in text] + markers_in(text)
         parts = split_front_matter(text)
         if parts is not None:
             bodies.append(LinkSource(shown, file.src_uri, parts[1], parts[2]))
+            errors += check_markers(shown, parts[1], parts[2], calculator_files)
         parsed = parse_page(shown, file.src_uri, text)
         if isinstance(parsed, list):
             errors.extend(parsed)
@@ -211,6 +226,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         crumbs[file.src_uri] = generated.crumbs
 
     _state["authors"] = authors
+    _state["calculators"] = known_calculators
     _state["today"] = date.today()
     _state["sections"] = sections
     _state["catalogue"] = catalogue
@@ -366,6 +382,11 @@ def _additions(
         replacements[SECTIONS_MARKER] = catalogue.home_sections(source.src_uri)
     if WHATS_NEW_MARKER in present:
         replacements[WHATS_NEW_MARKER] = whats_new_markdown(_changes(), source.src_uri)
+    calculators: dict[str, Calculator] = _state["calculators"]
+    for written in present:
+        if (calc := calculators.get(marker_id(written))) is not None:
+            # Part of the body, so a gated topic gates its calculator with it.
+            replacements[written] = f"\n\n{form_html(calc, standalone=False)}\n\n"
     return meta, replacements
 
 
@@ -448,6 +469,10 @@ def on_post_build(config: MkDocsConfig) -> None:
                 section=_section_title(page),
             )
         )
+    calculators: dict[str, Calculator] = _state["calculators"]
+    # Their pages are the server's, so their rows are written anew by every build, like changes.
+    indexed += [search_entry(calculators[key]) for key in sorted(calculators)]
+    write_calculators(site, calculators)
     docs = Path(config.docs_dir)
     terms = _terms(docs, indexed, previous[1] if previous else None, kept)
     synonyms = _synonyms(docs, {t: set() for found in terms.values() for t in found})

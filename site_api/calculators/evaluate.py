@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from site_api.calculators.schema import (
@@ -27,6 +28,9 @@ NUMBER_RE = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
 MAX_ANSWER = 24
 UNIT_SUFFIX = "_unit"
 YES_NO = ("yes", "no")
+#: What is trimmed from an answer: ASCII white space only, as calculators.js trims (Python's
+#: strip() and JavaScript's trim() disagree on other spaces).
+SPACES = " \t\n\r\x0b\x0c"
 
 
 @dataclass
@@ -73,6 +77,28 @@ def from_own_unit(value: float, unit: OtherUnit) -> float:
     return value * unit.divide
 
 
+def fixed(value: float) -> str:
+    """`value` to three decimals, halves rounded up, trailing zeros dropped: what JavaScript's
+    toFixed(3) gives, so a converted value reads the same in both."""
+    text = format(Decimal(value).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def convert_text(spec: NumberInput, text: str, unit: str, to: str) -> str | None:
+    """A typed value, in `unit`, as it reads in `to` (the form's unit converter); None when it is
+    not a number in range, so the reader's text is left as it is."""
+    text = text.strip(SPACES)
+    units = {u.unit: u for u in spec.other_units}
+    if unit not in spec.units or to not in spec.units or not NUMBER_RE.fullmatch(text):
+        return None
+    if len(text) > MAX_ANSWER:
+        return None
+    own = to_own_unit(float(text), units[unit]) if unit in units else float(text)
+    if not spec.min <= own <= spec.max:
+        return None
+    return fixed(from_own_unit(own, units[to]) if to in units else own)
+
+
 def range_in(spec: NumberInput, unit: str) -> tuple[str, str]:
     """The allowed range as text in `unit` (the messages both evaluations show)."""
     other = next((u for u in spec.other_units if u.unit == unit), None)
@@ -82,8 +108,8 @@ def range_in(spec: NumberInput, unit: str) -> tuple[str, str]:
 
 
 def _number(spec: NumberInput, raw: Mapping[str, str], out: Outcome) -> float | None:
-    text = raw.get(spec.id, "").strip()
-    unit = raw.get(spec.id + UNIT_SUFFIX, "").strip() or (spec.first_unit or spec.unit)
+    text = raw.get(spec.id, "").strip(SPACES)
+    unit = raw.get(spec.id + UNIT_SUFFIX, "").strip(SPACES) or (spec.first_unit or spec.unit)
     if unit not in spec.units:
         out.errors[spec.id] = f"Choose a unit from the list ({', '.join(spec.offered)})."
         return None
@@ -92,7 +118,7 @@ def _number(spec: NumberInput, raw: Mapping[str, str], out: Outcome) -> float | 
         out.errors[spec.id] = f"Enter a value in {unit}."
         return None
     low, high = range_in(spec, unit)
-    if len(text) > MAX_ANSWER or not NUMBER_RE.match(text):
+    if len(text) > MAX_ANSWER or not NUMBER_RE.fullmatch(text):
         out.errors[spec.id] = f"Enter a number in {unit}, like {low} or {high}."
         return None
     value = float(text)
@@ -117,7 +143,7 @@ def _answer(
             out.errors[spec.id] = "This value falls in no band of the calculator."
             return None
         return band.id, band.points
-    text = raw.get(spec.id, "").strip()
+    text = raw.get(spec.id, "").strip(SPACES)
     if not text:
         out.missing.append(spec.id)
         out.errors[spec.id] = "Choose an answer."

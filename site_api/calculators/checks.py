@@ -12,7 +12,6 @@ import yaml
 
 from site_api.calculators.evaluate import (
     UNIT_SUFFIX,
-    band_for,
     counts,
     evaluate,
     number_text,
@@ -364,6 +363,3 @@ def _edges_worked(err: Err, calc: Calculator, reachable: set[int] | None) -> lis
                 )
             )
     return found
-
-
-__all__ = ["answer_keys", "band_for", "check_calculator", "example_answers"]

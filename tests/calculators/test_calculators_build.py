@@ -45,6 +45,17 @@ def test_calculators_are_free_rows_of_the_search_index(built_site: Path) -> None
         db.execute("SELECT url, access FROM page WHERE page_id LIKE 'calculator-%'").fetchall()
     )
     assert rows == {f"/calculators/{c}/": "free" for c in TOPICS.values()}
+    # A topic's own text, not the form placed in it (indexed once, as the calculator's page).
+    for topic in TOPICS:
+        (body, headings) = db.execute(
+            "SELECT body, headings FROM page WHERE page_id = ?", (topic,)
+        ).fetchone()
+        assert "Answer every question" not in body and "Allowed:" not in body, topic
+        assert "Calculator:" not in headings, topic
+    (body,) = db.execute(
+        "SELECT body FROM page WHERE page_id = 'disseminated-intravascular-coagulation'"
+    ).fetchone()
+    assert "compatible with overt DIC" in body  # the topic's text around the form is kept
 
 
 def test_a_broken_calculator_and_marker_fail_the_build_with_every_other_error(

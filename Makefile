@@ -102,4 +102,4 @@ bench-scale: $(ENGINE_INSTALLED)
 	$(ENGINE_BIN)/python bench/scale.py $(N)
 
 clean:
-	rm -rf site site-builds site-manifest.json .pytest_cache .mypy_cache .ruff_cache
+	rm -rf site site-builds site-cache site-manifest.json .pytest_cache .mypy_cache .ruff_cache

@@ -13,7 +13,8 @@ citations, aliases, a section, related topics), then:
   topic) against nginx serving the same files.
 
 The topics' text is sentences from this project's own topics, shuffled; the references are the
-real ones those topics cite (never invented), reused. It is load, not clinical content.
+real entries of its reference library, cited by key (never invented). It is load, not clinical
+content.
 """
 
 from __future__ import annotations
@@ -210,14 +211,12 @@ CITED = re.compile(r"\s*\[@[^\]]*\]")
 LINKED = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 
 
-def corpus() -> tuple[list[str], list[dict[str, Any]]]:
-    """Sentences and references from the project's own topics."""
+def corpus() -> tuple[list[str], list[str]]:
+    """Sentences from the project's own topics, and the keys of its reference library."""
     sentences: list[str] = []
-    references: dict[str, dict[str, Any]] = {}
+    library = yaml.safe_load((ROOT / "content" / "references.yml").read_text(encoding="utf-8"))
     for path in sorted((ROOT / "content" / "topics").glob("*.md")):
         _, front, body = path.read_text(encoding="utf-8").split("---", 2)
-        for ref in yaml.safe_load(front).get("references", []):
-            references.setdefault(ref["citation"], {k: v for k, v in ref.items() if k != "key"})
         for line in body.splitlines():
             if not line or line[0] in "#|-*!<>`0123456789" or line.startswith("    "):
                 continue
@@ -225,7 +224,7 @@ def corpus() -> tuple[list[str], list[dict[str, Any]]]:
             for sentence in re.split(r"(?<=[.!?])\s+", plain):
                 if len(sentence.split()) >= 6 and sentence[-1] in ".!?":
                     sentences.append(sentence)
-    return sentences, list(references.values())
+    return sentences, sorted(library)
 
 
 def title_for(n: int) -> str:
@@ -242,14 +241,13 @@ def topic_markdown(
     total: int,
     rng: random.Random,
     sentences: list[str],
-    references: list[dict[str, Any]],
+    references: list[str],
     section_keys: list[str],
     author: str,
 ) -> str:
     """One topic: front matter as editors write it, then about 1,500 words under headings."""
     title = title_for(n)
-    refs = rng.sample(references, min(len(references), rng.randint(5, 10)))
-    keys = [f"ref{i}" for i in range(1, len(refs) + 1)]
+    keys = rng.sample(references, min(len(references), rng.randint(5, 10)))
     initials = "".join(w[0] for w in title.split() if w[0].isalpha()).upper()
     others = [i for i in rng.sample(range(total), min(total, 4)) if i != n][:3]
     meta = {
@@ -262,7 +260,6 @@ def topic_markdown(
         "next_review": "2028-01-15",
         "aliases": [f"{initials}-{n}", f"{title.split()[1]} of {title.split()[0].lower()} ({n})"],
         "related": [f"topic-{i:05d}" for i in others],
-        "references": [{"key": k, **r} for k, r in zip(keys, refs, strict=True)],
     }
     words, uncited, parts = 0, list(keys), []
     per_heading = WORDS_PER_TOPIC // len(HEADINGS)
@@ -303,7 +300,14 @@ def write_project(root: Path, topics: int, seed: int = 11) -> None:
     sentences, references = corpus()
     content = root / "content"
     (content / "topics").mkdir(parents=True)
-    for name in ("authors.yml", "about.md", "terms.md", "index.md", "whats-new.md"):
+    for name in (
+        "authors.yml",
+        "references.yml",
+        "about.md",
+        "terms.md",
+        "index.md",
+        "whats-new.md",
+    ):
         shutil.copy(ROOT / "content" / name, content / name)
     sections = {
         s.lower().replace(" ", "-"): {"title": s, "summary": f"Topics in {s.lower()}."}
@@ -399,10 +403,47 @@ end
     return float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
 
 
+def published_in(ours: Path, base: str, topic: str, change: str, wanted: str) -> tuple[float, str]:
+    """Seconds from saving an edit to `topic`'s source until a running server serves `wanted` on
+    its page (`change`: "body" appends a sentence, "title" renames it); and what the build said
+    it rendered."""
+    path = ours / "content" / "topics" / f"{topic}.md"
+    text = path.read_text(encoding="utf-8")
+    if change == "body":
+        path.write_text(text + f"\n{wanted}\n", encoding="utf-8")
+    else:
+        path.write_text(re.sub(r"^title: .*$", f"title: {wanted}", text, count=1, flags=re.M))
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "SITE_SITE_DIR": str(ours / "site")}
+    t0 = time.monotonic()
+    done = subprocess.run(
+        [SITE_API, "build", "-f", str(ours / "mkdocs.yml")],
+        cwd=ours,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        sys.exit(f"site-api build failed:\n{done.stderr[-3000:]}")
+    with httpx.Client(base_url=base) as client:
+        while wanted not in client.get(f"/topics/{topic}/").text:  # a fresh visitor each time
+            if time.monotonic() - t0 > 600:
+                sys.exit(f"{wanted!r} was never served")
+            time.sleep(0.02)
+    seconds = time.monotonic() - t0
+    said = re.search(r"parsed \d+ and rendered \d+ of \d+", done.stderr)
+    return seconds, said.group(0) if said else "full build"
+
+
 def serve(
-    site: Path, topics: list[str], tmp: Path, requests: int, wrk_seconds: int
-) -> dict[str, float]:
-    """Start `site-api serve` on `site`; start seconds, worker RSS, req/s for random topics."""
+    site: Path,
+    topics: list[str],
+    tmp: Path,
+    requests: int,
+    wrk_seconds: int,
+    ours: Path | None = None,
+) -> dict[str, Any]:
+    """Start `site-api serve` on `site`; start seconds, worker RSS, req/s for random topics; with
+    `ours` (the project), how soon a body edit and a title change are served."""
     port = free_port()
     env = {
         **os.environ,
@@ -427,6 +468,15 @@ def serve(
                 if response.status_code != 200:
                     sys.exit(f"{response.url}: {response.status_code}")
         rss = rss_of_group(proc.pid)
+        publish: dict[str, tuple[float, str]] = {}
+        if ours is not None:
+            victim = topics[len(topics) // 2].strip("/").rsplit("/", 1)[1]
+            publish["body"] = published_in(
+                ours, base, victim, "body", "An edited sentence the benchmark looks for."
+            )
+            publish["title"] = published_in(
+                ours, base, victim, "title", "Zz renamed by the benchmark"
+            )
         paths = tmp / "paths.txt"
         paths.write_text("\n".join(topics) + "\n", encoding="utf-8")
         rps = wrk_random(base, paths, tmp, wrk_seconds)
@@ -439,6 +489,7 @@ def serve(
         "rss": rss,
         "rss_wrk": rss_after_wrk,
         "rps": rps,
+        "publish": publish,
     }
 
 
@@ -546,7 +597,7 @@ def main() -> None:
         topic = "topics/topic-00000/index.html"
         topics = [f"/topics/topic-{n:05d}/" for n in range(args.topics)]
         print("serving: site-api serve, then nginx on the same files")
-        served = serve(site, topics, tmp, args.requests, args.wrk_seconds)
+        served = serve(site, topics, tmp, args.requests, args.wrk_seconds, ours)
         (tmp / "nginx").mkdir(exist_ok=True)
         with plain_nginx(nginx, tmp / "nginx", site, topics[0]) as (url, _):
             base = url.split("/topics/", 1)[0]
@@ -589,6 +640,15 @@ def main() -> None:
                 f"{links_s / links_old_s:.3f}×",
             ),
             ("server start (until /healthz answers)", f"{served['start']:.2f} s", "", ""),
+            *(
+                (
+                    f"one-topic {kind} published (save to served; {said})",
+                    f"{seconds:.2f} s",
+                    "",
+                    f"{seconds / ours_s:.3f}× the full build",
+                )
+                for kind, (seconds, said) in served["publish"].items()
+            ),
             (
                 f"worker RSS: at start / after {args.requests:,} random topics / after wrk",
                 f"{served['rss_start'] / mb:.0f} / {served['rss'] / mb:.0f} / "

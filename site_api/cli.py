@@ -1,4 +1,4 @@
-"""`site-api serve / build / builds / publish / new / review / preview / db upgrade / search-report / user ...`."""
+"""`site-api serve / build / builds / publish / new / review / cite / preview / db upgrade / search-report / user ...`."""
 
 from __future__ import annotations
 
@@ -144,12 +144,13 @@ def _build_and_publish(
     (`SITE_KEEP_BUILDS`; the default when None).
     """
     from site_api.content.engine import check_build, engine_env
-    from site_api.content.incremental import REUSE_ENV
+    from site_api.content.incremental import CACHE_ENV, REUSE_ENV
     from site_api.search.index import SearchIndex
     from site_api.serving.builds import docs_dir_of, record_build
     from site_api.serving.pages import SiteIndex
     from site_api.serving.publishing import (
         KEEP_BUILDS,
+        build_cache_dir,
         build_site_dir,
         new_build_dir,
         prune,
@@ -163,6 +164,7 @@ def _build_and_publish(
     site_dir = build_site_dir(build_dir, site_link)
     env = engine_env()
     env.pop(REUSE_ENV, None)
+    env[CACHE_ENV] = str(build_cache_dir(site_link))
     if live is not None and live.is_dir() and not full:
         # --dirty: MkDocs then skips what the hook marks unchanged (into an empty directory).
         env[REUSE_ENV] = str(live)
@@ -428,11 +430,12 @@ def new(
 def review(within: int, fail_overdue: bool, content_dir: str) -> None:
     """Topics overdue for review or due within --within days, soonest first."""
     from site_api.content.currency import due_for_review, due_label, long_date
+    from site_api.content.sources import content_authors
 
     pages, problems = _topic_sources(Path(content_dir))
     for problem in problems:
         click.echo(f"skipped: {problem}", err=True)
-    due = due_for_review(pages, date.today(), within)
+    due = due_for_review(pages, date.today(), within, content_authors(Path(content_dir)))
     if not due:
         click.echo(f"No topic is overdue or due within {within} days.")
     for item in due:
@@ -446,6 +449,62 @@ def review(within: int, fail_overdue: bool, content_dir: str) -> None:
         click.echo(f"{overdue} topic(s) overdue for review", err=True)
         if fail_overdue:
             sys.exit(1)
+
+
+@main.command()
+@click.option("--doi", help="The work's DOI, e.g. 10.1002/art.39332 (looked up at Crossref).")
+@click.option("--pmid", help="The work's PubMed id, e.g. 28562511 (looked up at PubMed).")
+@click.option("--content-dir", default="content", show_default=True, type=click.Path())
+def cite(doi: str | None, pmid: str | None, content_dir: str) -> None:
+    """Print a reference library entry for a work, from its Crossref or PubMed record."""
+    from site_api.content import cite as lookup
+    from site_api.content.references import REFERENCES_FILE, load_library
+
+    if (doi is None) == (pmid is None):
+        raise click.UsageError("give --doi or --pmid (one of them)")
+    settings = _settings()
+    library_file = Path(content_dir) / REFERENCES_FILE
+    text = library_file.read_text(encoding="utf-8") if library_file.is_file() else ""
+    library, _ = load_library(str(library_file), text)
+
+    def known_as(found_doi: str | None, found_pmid: str | None) -> str | None:
+        for key, entry in library.entries.items():
+            if found_doi and entry.doi and entry.doi.lower() == found_doi.lower():
+                return key
+            if found_pmid and entry.pmid == found_pmid:
+                return key
+        return None
+
+    wanted_doi = lookup.normal_doi(doi) if doi is not None else None
+    wanted_pmid = lookup.normal_pmid(pmid) if pmid is not None else None
+    if doi is not None and wanted_doi is None:
+        raise click.UsageError(f"--doi {doi!r} is not a DOI (10.NNNN/suffix, no spaces)")
+    if pmid is not None and wanted_pmid is None:
+        raise click.UsageError(f"--pmid {pmid!r} is not a PubMed id (digits only)")
+    # A work the library holds needs no lookup (and none while offline); one found by its other
+    # identifier is caught after the lookup.
+    key = known_as(wanted_doi, wanted_pmid)
+    if key is None:
+        try:
+            if wanted_doi is not None:
+                record = lookup.crossref(
+                    wanted_doi, settings.crossref_url, settings.cite_timeout_seconds
+                )
+            else:
+                assert wanted_pmid is not None
+                record = lookup.pubmed(
+                    wanted_pmid, settings.ncbi_eutils_url, settings.cite_timeout_seconds
+                )
+        except lookup.CiteError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.code)
+        key = known_as(record.doi, record.pmid)
+    if key is not None:
+        click.echo(f"already in {library_file} as '{key}': cite it as [@{key}]")
+        return
+    click.echo(f"# From {'Crossref' if doi else 'PubMed'}: check it against the article, then add")
+    click.echo(f"# it to {library_file} and cite it as [@key].")
+    click.echo(lookup.entry_yaml(lookup.suggested_key(record, library.known()), record), nl=False)
 
 
 @main.group()

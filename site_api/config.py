@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     shares_per_day: int = Field(default=20, ge=0, le=1000)
     funnel_flush_seconds: float = Field(default=10.0, ge=0.05, le=300)
     content_dir: Path = Path("content")
+    crossref_url: str = "https://api.crossref.org"
+    ncbi_eutils_url: str = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
+    cite_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     build_engine: BuildEngineName = "mkdocs"
     cpd_min_seconds: int = Field(default=180, ge=1, le=86_400)
     cpd_credits_per_topic: float = Field(default=0.05, gt=0, le=24)

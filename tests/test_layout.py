@@ -86,6 +86,7 @@ PURE = [
     "site_api/serving/institutions.py",
     "site_api/serving/address.py",
     "site_api/content/structured_data.py",
+    "site_api/content/spreadsheet.py",
 ]
 IO_MODULES = {
     "sqlalchemy",

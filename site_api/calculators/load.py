@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from site_api.calculators.checks import check_calculator
 from site_api.calculators.schema import Calculator
+from site_api.content.citations import Citation
 from site_api.content.model import ContentError, load_yaml, yaml_field_errors, yaml_line
 
 #: Under the docs directory; MkDocs is told to leave it out of the site (mkdocs.yml).
@@ -99,6 +100,28 @@ def _untagged(error: ContentError, node: yaml.Node | None) -> ContentError:
         "see the README's front matter table", "see the README's calculator fields"
     )
     return ContentError(error.path, yaml_line(node, loc), f"inputs.{index}.{rest}: {message}")
+
+
+def calculator_citations(
+    directory: Path, shown: Callable[[Path], str] = str
+) -> list[tuple[str, list[Citation]]]:
+    """(path, citations) of each calculator file's `references:` keys, with their lines, for
+    the reference library's check (an unknown key fails the build as a topic's would)."""
+    found = []
+    for path in sorted(directory.glob("*.yml")) if directory.is_dir() else []:
+        try:
+            node, data = load_yaml(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError:
+            continue  # reported by load_calculators
+        refs = data.get("references") if isinstance(data, dict) else None
+        if isinstance(refs, list):
+            citations = [
+                Citation([key], yaml_line(node, ["references", i]))
+                for i, key in enumerate(refs)
+                if isinstance(key, str)
+            ]
+            found.append((shown(path), citations))
+    return found
 
 
 def calculator_ids(directory: Path) -> list[str]:

@@ -114,11 +114,13 @@ def pending_text(calc: Calculator, outcome: Outcome) -> str:
 
 def form_html(
     calc: Calculator,
+    sources: list[dict[str, Any]],
     raw: Mapping[str, str] | None = None,
     outcome: Outcome | None = None,
     standalone: bool = True,
 ) -> Markup:
-    """The calculator's form (answers and errors filled when `raw` and `outcome` are given)."""
+    """The calculator's form (answers and errors filled when `raw` and `outcome` are given);
+    `sources`: the reference library's view of the works it cites."""
     raw = raw or {}
     numbers = [s for s in calc.inputs if isinstance(s, NumberInput)]
     units = {}
@@ -134,6 +136,7 @@ def form_html(
     }
     html = _env.get_template("form.html").render(
         calc=calc,
+        sources=sources,
         definition=Markup(script_json(client_definition(calc))),
         standalone=standalone,
         action=page_url(calc.id) + "#" + calc.id + "-result",

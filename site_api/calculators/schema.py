@@ -6,9 +6,12 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
-from site_api.content.model import PageId, Reference, StrictModel, Text
+from site_api.content.model import PageId, StrictModel, Text
+from site_api.content.references import KEY_RE
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+#: A key of the reference library (content/references.yml).
+RefKey = Annotated[str, StringConstraints(pattern=f"^{KEY_RE.pattern}$")]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 #: The units a calculator may name: a closed list, so a typo (`mg/dl`, `umol/L`) fails the build.
 Unit = Literal[
@@ -219,7 +222,7 @@ class Calculator(StrictModel):
     result_label: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)]
     inputs: Annotated[list[Input], Field(min_length=1)]
     bands: Annotated[list[ResultBand], Field(min_length=1)]
-    references: Annotated[list[Reference], Field(min_length=1)]
+    references: Annotated[list[RefKey], Field(min_length=1)]  # keys of content/references.yml
     notes: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]] = Field(
         default_factory=list
     )

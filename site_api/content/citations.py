@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
 
 from markdown import Markdown
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
 from markdown.postprocessors import Postprocessor
-
-
-class Keyed(Protocol):
-    """Anything cited by key: a topic's references."""
-
-    key: str
-
-
-Ref = TypeVar("Ref", bound=Keyed)
 
 #: `[@key]` or `[@a; @b]` in a page body.
 CITATION_RE = re.compile(
@@ -51,17 +41,6 @@ def find_citations(body: str, first_line: int) -> list[Citation]:
             keys = [k.strip().lstrip("@") for k in match.group(1).split(";")]
             found.append(Citation(keys, number))
     return found
-
-
-def order_references(references: list[Ref], citations: list[Citation]) -> list[tuple[int, Ref]]:
-    """References numbered by order of first citation."""
-    by_key = {r.key: r for r in references}
-    order: list[str] = []
-    for citation in citations:
-        for key in citation.keys:
-            if key in by_key and key not in order:
-                order.append(key)
-    return [(n, by_key[key]) for n, key in enumerate(order, start=1)]
 
 
 class CitationExtension(Extension):

@@ -9,14 +9,18 @@ from __future__ import annotations
 import posixpath
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from xml.sax.saxutils import escape, quoteattr
 
-from site_api.content.model import SourcePage, TopicMeta
+from site_api.content.model import Author, SourcePage, TopicMeta
 
 #: How many changes the What's new page and the feed list.
 WHATS_NEW_LIMIT = 50
+#: The What's new Atom feed, at the site's root, and the type it is served as (both doors).
+FEED_FILE = "whats-new.xml"
+FEED_TYPE = "application/atom+xml"
 
 
 def long_date(value: date) -> str:
@@ -50,11 +54,10 @@ def new_topic_text(
         "aliases: []\n"
         "related: []\n"
         "changes: []\n"
-        "references: []\n"
         "---\n"
         "## Overview\n\n"
-        "Write the topic here, in your own words. List each source under references: in the\n"
-        "front matter and cite it after the statement it supports (README: Citations).\n"
+        "Write the topic here, in your own words. Add each source to content/references.yml\n"
+        "and cite its key after the statement it supports (README: Citations).\n"
     )
 
 
@@ -69,7 +72,7 @@ class DueTopic:
 
     title: str
     path: str
-    authors: list[str]
+    authors: list[str]  # as shown: `Name (key)`, see author_label
     due: date
     days_overdue: int  # negative: days left
 
@@ -81,14 +84,28 @@ def due_label(days_overdue: int) -> str:
     return "due today" if days_overdue == 0 else f"due in {-days_overdue} days"
 
 
-def due_for_review(pages: list[SourcePage], today: date, within_days: int) -> list[DueTopic]:
-    """Topics overdue or due within `within_days`, soonest (most overdue) first."""
+def author_label(key: str, authors: Mapping[str, Author]) -> str:
+    """`Rheumatology editor (rheumatology-editor)`: the name a colleague knows, and the key the
+    front matter and `--author` use; a key `authors.yml` lacks, as written."""
+    author = authors.get(key)
+    return f"{author.name} ({key})" if author is not None else key
+
+
+def due_for_review(
+    pages: list[SourcePage],
+    today: date,
+    within_days: int,
+    authors: Mapping[str, Author] | None = None,
+) -> list[DueTopic]:
+    """Topics overdue or due within `within_days`, soonest (most overdue) first, their authors
+    named from `authors` (content/authors.yml)."""
     horizon = today + timedelta(days=within_days)
+    known = authors or {}
     due = [
         DueTopic(
             p.meta.title,
             p.path,
-            list(p.meta.authors),
+            [author_label(a, known) for a in p.meta.authors],
             p.meta.next_review,
             (today - p.meta.next_review).days,
         )
@@ -107,6 +124,16 @@ class Change:
     title: str
     url: str  # site-absolute, for the feed
     src_uri: str  # the topic's Markdown file, for links between pages
+    page_id: str = ""  # the topic's id: with the date, the feed entry's id
+    # Older changes of this topic on the same date (its entry id then needs a number too).
+    same_day_before: int = 0
+
+    def entry_id(self, site_url: str) -> str:
+        """The feed entry's id: the topic's id and the change's date, never its wording, so an
+        edited summary is the same entry to a feed reader (and a moved topic too)."""
+        number = f"/{self.same_day_before + 1}" if self.same_day_before else ""
+        page = self.page_id or self.src_uri
+        return f"{site_url.rstrip('/')}/{FEED_FILE}#{page}/{self.date.isoformat()}{number}"
 
 
 def site_changes(entries: list[Change], limit: int = WHATS_NEW_LIMIT) -> list[Change]:
@@ -145,7 +172,7 @@ def atom_feed(changes: list[Change], site_url: str, title: str, updated: date) -
     for change in changes:
         link = base + change.url
         stamp = f"{change.date.isoformat()}T00:00:00Z"
-        entry_id = f"{link}#{change.date.isoformat()}-{slug_for(change.summary)[:40]}"
+        entry_id = change.entry_id(base)
         entries.append(
             "  <entry>\n"
             f"    <title>{escape(change.title)}</title>\n"
@@ -160,8 +187,8 @@ def atom_feed(changes: list[Change], site_url: str, title: str, updated: date) -
         '<feed xmlns="http://www.w3.org/2005/Atom">\n'
         f"  <title>{escape(title)}: what's new</title>\n"
         f"  <link href={quoteattr(base + '/whats-new/')}/>\n"
-        f'  <link rel="self" href={quoteattr(base + "/whats-new.xml")}/>\n'
-        f"  <id>{escape(base + '/whats-new.xml')}</id>\n"
+        f'  <link rel="self" type="{FEED_TYPE}" href={quoteattr(f"{base}/{FEED_FILE}")}/>\n'
+        f"  <id>{escape(f'{base}/{FEED_FILE}')}</id>\n"
         f"  <updated>{updated.isoformat()}T00:00:00Z</updated>\n"
         f"  <author><name>{escape(title)} editorial team</name></author>\n"
         + "".join(entries)

@@ -27,6 +27,9 @@ from site_api.content.csp import html_hashes
 
 #: Set by `site-api build` for MkDocs' run: the live build's site directory, to reuse from.
 REUSE_ENV = "SITE_API_REUSE_BUILD"
+#: Set by `site-api build`: a directory kept across builds for what only speeds a build up
+#: (compiled templates), never for what a page says.
+CACHE_ENV = "SITE_API_BUILD_CACHE"
 DEPS_VERSION = 1
 #: What renders a page besides our code: their versions are part of the fingerprint.
 ENGINE_PACKAGES = (
@@ -66,7 +69,7 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def _tree(root: Path, suffixes: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
+def tree(root: Path, suffixes: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
     """(relative path, digest) of every file under `root`, sorted; `suffixes` filters."""
     if not root.is_dir():
         return []
@@ -97,26 +100,29 @@ def site_fingerprint(
     navigation: Any,
     docs_assets: Iterable[str],
     engine: str,
+    settings: Mapping[str, Any] | None = None,
 ) -> str:
     """One digest of everything every page may depend on: any change rebuilds every page.
 
     `navigation` is what the navigation shows of its pages (every page carries it);
     `docs_assets` the names of the non-page files under the docs dir (links are rewritten
     differently to a file that exists and to one that does not); `engine` the package running
-    the build (`mkdocs`, or a continuation of it such as `properdocs`).
+    the build (`mkdocs`, or a continuation of it such as `properdocs`); `settings` what the
+    configuration says after the environment had its say (the public address every page prints).
     """
     return digest(
         {
             "version": DEPS_VERSION,
             "config": file_digest(config_file),
-            "theme": _tree(theme_dir) if theme_dir is not None else [],
+            "theme": tree(theme_dir) if theme_dir is not None else [],
             "vocabularies": [
                 (p.name, file_digest(p) if p.is_file() else None) for p in vocabularies
             ],
-            "code": _tree(code_dir, (".py",)),
+            "code": tree(code_dir, (".py",)),
             "engine": engine_versions(engine),
             "navigation": navigation,
             "docs_assets": sorted(docs_assets),
+            "settings": dict(settings or {}),
         }
     )
 
@@ -131,6 +137,8 @@ class Deps:
     #: Page source (docs-relative) -> its inputs, readable: source digest, topics it relates to
     #: or lists, its section, its review-overdue date.
     inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Topic page source -> a digest of what its inputs are made from (see the hook's `_inputs`).
+    keys: dict[str, str] = field(default_factory=dict)
     #: HTML output -> indexes into `hashes` (its inline scripts' and styles' CSP hashes).
     csp: dict[str, list[int]] = field(default_factory=dict)
     hashes: list[str] = field(default_factory=list)
@@ -138,6 +146,8 @@ class Deps:
     terms: dict[str, list[str]] = field(default_factory=dict)
     #: The pages this build rendered (the others were reused).
     rendered: list[str] = field(default_factory=list)
+    #: The sources this build parsed (the others' front matter came from the live build's record).
+    parsed: list[str] = field(default_factory=list)
     #: The build reused from, if any (its site directory).
     reused_from: str | None = None
 

@@ -184,8 +184,55 @@ class Suggestions:
         return best[1] if best else None
 
 
+@dataclass(frozen=True)
+class Link:
+    """One relative link to a page of the site, as written."""
+
+    line: int
+    target: str  # as written: topics/x.md#y
+    uri: str  # the page it names, docs-relative (the page itself for `#y`)
+    anchor: str
+
+
+@dataclass(frozen=True)
+class PageLinks:
+    """What links see of one page: its links to pages and its own anchors (one pass over the
+    body, and a pure function of it: a build keeps it for the next one, by the source's digest).
+    """
+
+    path: str
+    src_uri: str
+    links: tuple[Link, ...]
+    anchors: frozenset[str]
+
+
+def page_links(page: LinkSource) -> PageLinks:
+    """The page's relative `.md` links and the anchors its headings give."""
+    here = posixpath.dirname(page.src_uri)
+    links: list[Link] = []
+    for number, line in _outside_fences(page.body, page.body_line):
+        if "(" not in line:
+            continue  # no link can start here (most lines): skip the regular expressions
+        for match in LINK_RE.finditer(INLINE_CODE_RE.sub("", line)):
+            target = match.group(1)
+            if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", target):
+                continue  # http:, mailto: ... are not ours to check
+            file_part, _, anchor = target.partition("#")
+            file_part = file_part.split("?", 1)[0]
+            if file_part.startswith("/"):
+                continue  # MkDocs' absolute_links validation reports these
+            if not file_part:
+                uri = page.src_uri
+            else:
+                uri = posixpath.normpath(posixpath.join(here, file_part))
+                if not uri.endswith(".md"):
+                    continue  # an asset or a directory link: MkDocs checks those
+            links.append(Link(number, target, uri, anchor))
+    return PageLinks(page.path, page.src_uri, tuple(links), frozenset(anchors_of(page.body)))
+
+
 def check_links(
-    pages: list[LinkSource],
+    pages: Iterable[LinkSource | PageLinks],
     extra_files: Iterable[str] = (),
     names: Mapping[str, Iterable[str]] | None = None,
 ) -> list[ContentError]:
@@ -193,9 +240,9 @@ def check_links(
 
     `names`: each page's title and aliases by its `src_uri`, so that `[MAS](mas.md)` finds the
     page whose alias is MAS."""
-    by_uri = {p.src_uri: p for p in pages}
+    found = [p if isinstance(p, PageLinks) else page_links(p) for p in pages]
+    by_uri = {p.src_uri: p for p in found}
     files = set(by_uri) | set(extra_files)
-    anchors: dict[str, set[str]] = {}
     suggestions: list[Suggestions] = []  # built at the first broken link, if there is one
 
     def nearest(uri: str) -> str | None:
@@ -203,54 +250,34 @@ def check_links(
             suggestions.append(Suggestions(files, names))
         return suggestions[0].nearest(uri)
 
-    def anchors_for(uri: str) -> set[str]:
-        if uri not in anchors:
-            anchors[uri] = anchors_of(by_uri[uri].body)
-        return anchors[uri]
-
     errors: list[ContentError] = []
-    for page in pages:
+    for page in found:
         here = posixpath.dirname(page.src_uri)
-        for number, line in _outside_fences(page.body, page.body_line):
-            for match in LINK_RE.finditer(INLINE_CODE_RE.sub("", line)):
-                target = match.group(1)
-                if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", target):
-                    continue  # http:, mailto: ... are not ours to check
-                file_part, _, anchor = target.partition("#")
-                file_part = file_part.split("?", 1)[0]
-                if file_part.startswith("/"):
-                    continue  # MkDocs' absolute_links validation reports these
-                if not file_part:
-                    uri = page.src_uri
-                else:
-                    uri = posixpath.normpath(posixpath.join(here, file_part))
-                    if not uri.endswith(".md"):
-                        continue  # an asset or a directory link: MkDocs checks those
-                    if uri not in files:
-                        errors.append(_missing_page(page, number, target, here, nearest(uri)))
-                        continue
-                if anchor and uri in by_uri and anchor not in anchors_for(uri):
-                    errors.append(_missing_anchor(page, number, target, anchor, anchors_for(uri)))
+        for link in page.links:
+            if link.uri not in files:
+                errors.append(_missing_page(page, link, here, nearest(link.uri)))
+                continue
+            target = by_uri.get(link.uri)
+            if link.anchor and target is not None and link.anchor not in target.anchors:
+                errors.append(_missing_anchor(page, link, target.anchors))
     return errors
 
 
-def _missing_page(
-    page: LinkSource, line: int, target: str, here: str, near: str | None
-) -> ContentError:
+def _missing_page(page: PageLinks, link: Link, here: str, near: str | None) -> ContentError:
     hint = ""
     if near is not None:
         rel = posixpath.relpath(near, here or ".")
         hint = f"; did you mean '{rel}'?"
     return ContentError(
-        page.path, line, f"link: '{target}' points to a page that does not exist{hint}"
+        page.path, link.line, f"link: '{link.target}' points to a page that does not exist{hint}"
     )
 
 
-def _missing_anchor(
-    page: LinkSource, line: int, target: str, anchor: str, known: set[str]
-) -> ContentError:
-    near = _nearest(anchor, sorted(known))
+def _missing_anchor(page: PageLinks, link: Link, known: frozenset[str]) -> ContentError:
+    near = _nearest(link.anchor, sorted(known))
     hint = f"; did you mean '#{near}'?" if near else ""
     return ContentError(
-        page.path, line, f"anchor: '{target}' names a heading '#{anchor}' that is not there{hint}"
+        page.path,
+        link.line,
+        f"anchor: '{link.target}' names a heading '#{link.anchor}' that is not there{hint}",
     )

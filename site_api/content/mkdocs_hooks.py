@@ -11,8 +11,12 @@ else (the manifest, the feed, the sitemap, the search index's changed rows) is w
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
+import pickle
+import sys
+import zlib
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -20,17 +24,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import mkdocs
+from jinja2 import Environment, FileSystemBytecodeCache
 from mkdocs.commands.build import get_context
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.nav import Navigation
 from mkdocs.structure.pages import Page
+from pydantic import ValidationError
 
 import site_api
-from site_api.calculators.artifact import write_calculators
+from site_api.calculators.artifact import built, write_calculators
 from site_api.calculators.load import (
     CALCULATORS_DIR,
+    calculator_citations,
     calculator_ids,
     check_markers,
     load_calculators,
@@ -39,6 +46,7 @@ from site_api.calculators.load import (
 )
 from site_api.calculators.render import form_html, search_entry
 from site_api.calculators.schema import Calculator
+from site_api.config import Settings
 from site_api.content.browse import (
     A_TO_Z_DIR,
     LETTERS_MARKER,
@@ -49,8 +57,9 @@ from site_api.content.browse import (
     check_a_to_z,
     letter_slug,
 )
-from site_api.content.citations import CitationExtension, order_references
+from site_api.content.citations import Citation, CitationExtension
 from site_api.content.currency import (
+    FEED_FILE,
     Change,
     atom_feed,
     long_date,
@@ -60,6 +69,7 @@ from site_api.content.currency import (
 )
 from site_api.content.engine import running_engine
 from site_api.content.incremental import (
+    CACHE_ENV,
     REUSE_ENV,
     Deps,
     csp_per_file,
@@ -72,7 +82,7 @@ from site_api.content.incremental import (
     site_fingerprint,
     text_digest,
 )
-from site_api.content.links import LinkSource, check_links
+from site_api.content.links import LinkSource, PageLinks, check_links, page_links
 from site_api.content.manifest import Manifest, ManifestPage, manifest_path_for
 from site_api.content.model import (
     ContentError,
@@ -82,9 +92,17 @@ from site_api.content.model import (
     load_authors,
     load_sections,
     parse_page,
-    raw_citation_errors,
+    raw_citations,
     raw_id,
     split_front_matter,
+)
+from site_api.content.parse_cache import ParseCache, source_key, write_cache
+from site_api.content.references import (
+    REFERENCES_FILE,
+    Library,
+    check_citations,
+    cited_entries,
+    load_library,
 )
 from site_api.content.search_index import (
     SYNONYMS_FILE,
@@ -102,7 +120,6 @@ from site_api.content.structured_data import page_jsonld, script_json
 AUTHORS_FILE = "authors.yml"
 SECTIONS_FILE = "sections.yml"
 WHATS_NEW_MARKER = "<!-- whats-new -->"
-FEED_FILE = "whats-new.xml"
 SHELL_TEMPLATE = "shell.html"
 MARKERS = (LETTERS_MARKER, SECTIONS_MARKER, WHATS_NEW_MARKER)
 
@@ -118,9 +135,13 @@ def _fail(errors: list[ContentError]) -> None:
     raise PluginError(f"{len(errors)} content error(s) in {pages} file(s):\n{lines}")
 
 
-def _display(path: Path) -> str:
+def _display(path: Path, here: Path | None = None) -> str:
+    """A path as the editor sees it: relative to where the build runs, when it is beneath it."""
+    here = here or Path.cwd()
+    if not path.is_absolute() or not path.is_relative_to(here):
+        path = path.resolve()  # a link or `..` on the way: resolve only then (it costs a stat each)
     try:
-        return str(path.resolve().relative_to(Path.cwd()))
+        return str(path.relative_to(here))
     except ValueError:
         return str(path)
 
@@ -133,9 +154,14 @@ def _not_the_dirty_warning(record: logging.LogRecord) -> bool:
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     _state.clear()
-    # The site's public address, when the build is given one, is the one pages print and link
-    # canonically (the same setting the server builds share links and emails from).
-    public_url = os.environ.get("SITE_PUBLIC_URL", "").strip()
+    # The site's public address is the one pages print and link canonically and the feed links
+    # to: the setting the server builds share links and emails from, never mkdocs.yml's own.
+    try:
+        public_url = Settings().public_url.strip()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "SITE_" + "_".join(str(p) for p in first["loc"]).upper()
+        raise PluginError(f"{name}: {first['msg']}") from None
     if public_url.startswith(("http://", "https://")):
         config.site_url = public_url.rstrip("/") + "/"
     if os.environ.get(REUSE_ENV):
@@ -162,50 +188,117 @@ def _load(
     return found
 
 
+def _library(docs: Path) -> tuple[Library, list[ContentError]]:
+    """The reference library and its problems (none when a site has no library: it cites nothing)."""
+    path = docs / REFERENCES_FILE
+    shown = _display(path)
+    if not path.is_file():
+        return Library(shown, {}, {}, set()), []
+    return load_library(shown, path.read_text(encoding="utf-8"))
+
+
 def on_files(files: Files, config: MkDocsConfig) -> Files:
+    live = os.environ.get(REUSE_ENV)
+    cache = ParseCache.load(Path(live) if live else None)
+    pages = _validated(files, config, cache)
+    if pages is None:  # an error found with pages from the record: again, with every line
+        cache = ParseCache()
+        pages = _validated(files, config, cache)
+        assert pages is not None  # without a record's pages, errors fail the build
+    # Written now (the build directory is removed if the build fails): not held to the end.
+    write_cache(Path(config.site_dir), cache.dumps())
+    return _catalogued(files, config, pages)
+
+
+def _validated(files: Files, config: MkDocsConfig, cache: ParseCache) -> list[SourcePage] | None:
+    """Every page validated, each alone and across the site, all errors at once (they fail the
+    build); None when errors were found with pages taken from `cache` (they lack their front
+    matter's text, which an error's line comes from)."""
     docs = Path(config.docs_dir)
     authors = _load(docs, AUTHORS_FILE, "topics name their authors from this file", load_authors)
     sections = _load(docs, SECTIONS_FILE, "topics name their section from this file", load_sections)
-
+    _state["authors"] = authors
+    _state["sections"] = sections
+    library, errors = _library(docs)
+    _state["library"] = library.entries
     calculators = load_calculators(docs / CALCULATORS_DIR, _display)
     calculator_files = calculator_ids(docs / CALCULATORS_DIR)  # a broken one's markers are fine
+    if isinstance(calculators, list):
+        errors += calculators
+    _state["calculators"] = calculators if isinstance(calculators, dict) else {}
     pages: list[SourcePage] = []
-    errors: list[ContentError] = calculators if isinstance(calculators, list) else []
-    known_calculators = calculators if isinstance(calculators, dict) else {}
-    by_uri: dict[str, File] = {}
-    bodies: list[LinkSource] = []
+    links: list[PageLinks] = []
     failed_ids: list[str] = []
     sources: dict[str, str] = {}
+    cited: list[tuple[str, list[Citation]]] = []
     markers: dict[str, list[str]] = {}
+    by_uri: dict[str, File] = {}
+    parsed_now: list[str] = []
+    here = Path.cwd()
     for file in files.documentation_pages():
-        shown = _display(Path(file.abs_src_path or docs / file.src_uri))
+        shown = _display(Path(file.abs_src_path or docs / file.src_uri), here)
         text = file.content_string
         sources[file.src_uri] = text_digest(text)
         markers[file.src_uri] = [m for m in MARKERS if m in text] + markers_in(text)
-        parts = split_front_matter(text)
-        if parts is not None:
-            bodies.append(LinkSource(shown, file.src_uri, parts[1], parts[2]))
+        if markers[file.src_uri] and (parts := split_front_matter(text)) is not None:
             errors += check_markers(shown, parts[1], parts[2], calculator_files)
+        key = source_key(shown, file.src_uri, sources[file.src_uri])
+        cached = cache.get(key)
+        if cached is not None:
+            pages.append(cached[0])
+            links.append(cached[1])
+            by_uri[file.src_uri] = file
+            cited.append((shown, cached[0].citations))
+            continue
+        parsed_now.append(file.src_uri)
+        parts = split_front_matter(text)
+        found = page_links(LinkSource(shown, file.src_uri, parts[1], parts[2])) if parts else None
+        if found is not None:
+            links.append(found)
         parsed = parse_page(shown, file.src_uri, text)
         if isinstance(parsed, list):
             errors.extend(parsed)
             failed_ids.extend(filter(None, [raw_id(text)]))
-            errors.extend(raw_citation_errors(shown, text))
+            cited.append((shown, raw_citations(text)))
         else:
             pages.append(parsed)
             by_uri[file.src_uri] = file
+            if found is not None:
+                cache.put(key, parsed, found)
+            parsed.body = ""  # its links and citations are taken; MkDocs reads the file again
+            cited.append((shown, parsed.citations))
     # Every check runs whatever the others found, so one build reports every problem at once.
     errors += check_site(pages, authors, date.today(), sections, failed_ids) + check_a_to_z(pages)
     others = [f.src_uri for f in files if not f.is_documentation_page()]
     names = {p.src_uri: [p.meta.title, *getattr(p.meta, "aliases", [])] for p in pages}
-    errors += check_links(bodies, others, names)
+    errors += check_links(links, others, names)
+    # A calculator's references are the library's keys too, checked with the topics' citations.
+    cited += calculator_citations(docs / CALCULATORS_DIR, _display)
+    unknown, unused = check_citations(cited, library)
+    errors += unknown
+    if errors and cache.hits:
+        return None
+    for warning in unused:
+        # Not MkDocs' logger: a strict build fails on its warnings, and an unused entry is not
+        # worth refusing a build for.
+        sys.stderr.write(f"{warning} (warning)\n")
     if errors:
         _fail(sorted(set(errors), key=lambda e: (e.path, e.line, e.message)))
+    _state["sources"] = sources
+    _state["markers"] = markers
+    _state["files"] = by_uri
+    _state["parsed_now"] = parsed_now
+    return pages
 
+
+def _catalogued(files: Files, config: MkDocsConfig, pages: list[SourcePage]) -> Files:
+    """Add the generated browsing pages and keep what the rest of the build needs."""
+    docs = Path(config.docs_dir)
+    sections = _state["sections"]
+    sources: dict[str, str] = _state["sources"]
+    by_uri: dict[str, File] = _state["files"]
     for page in pages:
-        # Checked: the YAML trees and bodies are not needed again, and at thousands of topics
-        # they were most of the build's memory beyond MkDocs' own.
-        page.node, page.body = None, ""
+        page.front = ""  # checked: only an error needed it
     catalogue = Catalogue(pages, sections)
     crumbs: dict[str, tuple[Crumb, ...]] = {
         p.src_uri: catalogue.topic_crumbs(p) for p in catalogue.topics
@@ -225,32 +318,53 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         by_uri[file.src_uri] = file
         crumbs[file.src_uri] = generated.crumbs
 
-    _state["authors"] = authors
-    _state["calculators"] = known_calculators
     _state["today"] = date.today()
-    _state["sections"] = sections
     _state["catalogue"] = catalogue
     _state["crumbs"] = crumbs
     # Pages that list other pages' titles or changes: not what a search for their words means.
     _state["listings"] = {g.src_uri for g in browsing}
     _state["pages"] = {p.src_uri: p for p in pages}
     _state["ids"] = {p.meta.id: p for p in pages}
-    _state["files"] = by_uri
-    _state["markers"] = markers
-    _state["inputs"] = _inputs(config, sources)
+    _state["sources"] = sources
+    _state["wanted"] = _wanted(docs)
+    _state["new_terms"] = {}
+    _state["rows"] = {}
+    _state["html"] = {}
     return files
 
 
-def _inputs(config: MkDocsConfig, sources: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """Each page's inputs, readable, with `digest`: of everything the hook hands MkDocs for it."""
+def _inputs(
+    config: MkDocsConfig, sources: dict[str, str], previous: Deps | None
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Each page's inputs, readable, with `digest`: of everything the hook hands MkDocs for it;
+    and per topic a key of what those inputs are made from.
+
+    A topic's additions come from its own source, the sources of the topics it relates to, the
+    library entries it cites, the day (only whether its review is overdue) and what the
+    site-wide fingerprint covers. When the
+    key of all that is the one `previous` (a build with the same fingerprint) recorded, its
+    inputs are taken from there instead of being made again (at 30,000 topics, seconds).
+    """
     catalogue: Catalogue = _state["catalogue"]
+    ids: dict[str, SourcePage] = _state["ids"]
     lists: dict[str, list[str]] = {}
     for letter, entries in catalogue.by_letter.items():
         lists[f"{A_TO_Z_DIR}/{letter_slug(letter)}.md"] = [e.topic.meta.id for e in entries]
     for key, topics in catalogue.by_section.items():
         lists[f"{SECTIONS_DIR}/{key}.md"] = [t.meta.id for t in topics]
     inputs: dict[str, dict[str, Any]] = {}
+    keys: dict[str, str] = {}
+    works = {k: digest(e.model_dump(mode="json")) for k, e in _state["library"].items()}
     for uri, source in _state["pages"].items():
+        meta_of = source.meta
+        if isinstance(meta_of, TopicMeta) and not _state["markers"].get(uri):
+            due = overdue_since(meta_of, _state["today"])
+            related = [(r, ids[r].src_uri, sources[ids[r].src_uri]) for r in meta_of.related]
+            cites = [(k, works[k]) for _, k, _ in cited_entries(source, _state["library"])]
+            keys[uri] = digest([sources[uri], uri, str(due), related, cites])
+            if previous is not None and previous.keys.get(uri) == keys[uri]:
+                inputs[uri] = previous.inputs[uri]
+                continue
         meta, replacements = _additions(source, _state["files"][uri], config)
         if WHATS_NEW_MARKER in replacements:
             _state["listings"].add(uri)
@@ -260,11 +374,12 @@ def _inputs(config: MkDocsConfig, sources: dict[str, str]) -> dict[str, dict[str
             readable["related"] = list(source.meta.related)
             readable["section"] = source.meta.section
             readable["overdue"] = meta["topic"]["overdue"]
+            readable["references"] = [r["key"] for r in meta["topic"]["references"]]
         if uri in lists:
             readable["lists"] = lists[uri]
         readable["digest"] = digest([sources[uri], meta, replacements])
         inputs[uri] = readable
-    return inputs
+    return inputs, keys
 
 
 def _unchanged() -> bool:
@@ -283,18 +398,14 @@ def on_nav(nav: Navigation, config: MkDocsConfig, files: Files) -> Navigation:
     navigation = [
         (uri, pages[uri].meta.model_dump(mode="json")) for uri in sorted(in_nav) if uri in pages
     ]
-    outputs: dict[str, str] = {}
-    assets: list[str] = []
-    for file in files:
-        if file.inclusion.is_excluded():
-            continue
-        if file.is_documentation_page():
-            outputs[file.dest_uri] = _state["inputs"][file.src_uri]["digest"]
-        elif file.abs_src_path and Path(file.abs_src_path).is_relative_to(docs):
-            assets.append(file.src_uri)
-            outputs[file.dest_uri] = file_digest(Path(file.abs_src_path))
-        else:
-            outputs[file.dest_uri] = "theme"  # the fingerprint covers the theme and its version
+    assets = [
+        file.src_uri
+        for file in files
+        if not file.inclusion.is_excluded()
+        and not file.is_documentation_page()
+        and file.abs_src_path
+        and Path(file.abs_src_path).is_relative_to(docs)
+    ]
     theme = config.theme.custom_dir
     fingerprint = site_fingerprint(
         Path(config.config_file_path or "mkdocs.yml"),
@@ -304,11 +415,25 @@ def on_nav(nav: Navigation, config: MkDocsConfig, files: Files) -> Navigation:
         navigation,
         assets,
         type(config).__module__.partition(".")[0],
+        {"site_url": config.site_url, "site_name": config.site_name},
     )
-    reused: set[str] = set()
     live = os.environ.get(REUSE_ENV)
     previous = load_deps(Path(live)) if live else None
-    if live and previous is not None and previous.fingerprint == fingerprint:
+    if previous is not None and previous.fingerprint != fingerprint:
+        previous = None
+    _state["inputs"], _state["keys"] = _inputs(config, _state["sources"], previous)
+    outputs: dict[str, str] = {}
+    for file in files:
+        if file.inclusion.is_excluded():
+            continue
+        if file.is_documentation_page():
+            outputs[file.dest_uri] = _state["inputs"][file.src_uri]["digest"]
+        elif file.abs_src_path and Path(file.abs_src_path).is_relative_to(docs):
+            outputs[file.dest_uri] = file_digest(Path(file.abs_src_path))
+        else:
+            outputs[file.dest_uri] = "theme"  # the fingerprint covers the theme and its version
+    reused: set[str] = set()
+    if live and previous is not None:
         fresh = {p.file.dest_uri for p in nav.pages}
         reused = reuse(Path(live), Path(config.site_dir), outputs, previous, fresh)
         for file in files:
@@ -339,9 +464,9 @@ def _topic_view(page: SourcePage) -> dict[str, Any]:
         # Decided at build time: a nightly build keeps it true without any request-time logic.
         "overdue": _dated(due) if (due := overdue_since(meta, _state["today"])) else None,
         "changes": [{**_dated(c.date), "summary": c.summary} for c in meta.changes],
+        # The cited entries' text itself: a page depends on exactly the entries it cites.
         "references": [
-            {"n": n, **ref.model_dump(mode="json")}
-            for n, ref in order_references(meta.references, page.citations)
+            {"n": n, **entry.view(key)} for n, key, entry in cited_entries(page, _state["library"])
         ],
         "related": [
             {"title": r.meta.title, "summary": r.meta.summary, "url": files[r.src_uri].url}
@@ -386,8 +511,20 @@ def _additions(
     for written in present:
         if (calc := calculators.get(marker_id(written))) is not None:
             # Part of the body, so a gated topic gates its calculator with it.
-            replacements[written] = f"\n\n{form_html(calc, standalone=False)}\n\n"
+            sources = built({calc.id: calc}, _state["library"]).sources(calc)
+            replacements[written] = f"\n\n{form_html(calc, sources, standalone=False)}\n\n"
     return meta, replacements
+
+
+def on_env(env: Environment, config: MkDocsConfig, files: Files) -> Environment:
+    """Compiled templates kept between builds (Jinja checks each against its source), so a
+    one-page build does not compile the theme again."""
+    kept = os.environ.get(CACHE_ENV)
+    if kept:
+        directory = Path(kept) / "templates"
+        directory.mkdir(parents=True, exist_ok=True)
+        env.bytecode_cache = FileSystemBytecodeCache(str(directory))
+    return env
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
@@ -407,21 +544,79 @@ def _changes() -> list[Change]:
     """The newest changes across the site (What's new and its feed)."""
     files: dict[str, File] = _state["files"]
     entries = [
-        Change(c.date, c.summary, page.meta.title, "/" + files[uri].url, uri)
+        Change(
+            c.date,
+            c.summary,
+            page.meta.title,
+            "/" + files[uri].url,
+            uri,
+            page.meta.id,
+            sum(1 for older in page.meta.changes[i + 1 :] if older.date == c.date),
+        )
         for uri, page in _state["pages"].items()
         if isinstance(page.meta, TopicMeta)
-        for c in page.meta.changes
+        for i, c in enumerate(page.meta.changes)
     ]
     return site_changes(entries)
 
 
+def _entry(page: SourcePage, file: File) -> ManifestPage:
+    """A page's row of the manifest."""
+    return ManifestPage(
+        id=page.meta.id,
+        url="/" + file.url.removeprefix("./"),
+        file=file.dest_uri,
+        title=page.meta.title,
+        summary=page.meta.summary,
+        access=page.meta.access,
+        aliases=list(getattr(page.meta, "aliases", [])),
+    )
+
+
 def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    """Keep each page's headings and text for the search index (not of pages listing others)."""
+    """Take each page's search-index row (headings and text, not of pages listing others) and
+    set its HTML aside, compressed, until its template is rendered.
+
+    MkDocs converts every page before it renders any template, so every page's Markdown and HTML
+    would otherwise be held at once: at 30,000 topics that was most of a full build's memory.
+    """
+    uri = page.file.src_uri
+    source: SourcePage = _state["pages"][uri]
     headings, text = text_of_html(html)
-    if page.file.src_uri in _state["listings"]:
+    if uri in _state["listings"]:
         headings, text = [], ""
-    _state.setdefault("text", {})[page.file.src_uri] = (headings, text)
-    return html
+    entry = _entry(source, page.file)
+    row = IndexedPage(
+        page_id=entry.id,
+        url=entry.url,
+        access=entry.access,
+        title=entry.title,
+        summary=entry.summary,
+        aliases=entry.aliases,
+        headings=headings,
+        body=text,
+        section=_section_title(source),
+    )
+    if found := provided_terms(row, _state["wanted"]):
+        _state["new_terms"][entry.id] = found
+    _state["rows"][uri] = zlib.compress(pickle.dumps(row, pickle.HIGHEST_PROTOCOL), 1)
+    _state["html"][uri] = zlib.compress(html.encode("utf-8"), 1)
+    page.markdown = ""  # converted: MkDocs does not read it again
+    return ""
+
+
+def on_page_context(
+    context: dict[str, Any], page: Page, config: MkDocsConfig, nav: Navigation
+) -> dict[str, Any]:
+    """The page's HTML back, just before its template is rendered."""
+    page.content = zlib.decompress(_state["html"].pop(page.file.src_uri)).decode("utf-8")
+    return context
+
+
+def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
+    """Written once this returns: let go of the page's HTML."""
+    page.content = None
+    return output
 
 
 def on_template_context(context: Any, template_name: str, config: MkDocsConfig) -> Any:
@@ -435,46 +630,26 @@ def on_template_context(context: Any, template_name: str, config: MkDocsConfig) 
 def on_post_build(config: MkDocsConfig) -> None:
     site = Path(config.site_dir)
     files: dict[str, File] = _state["files"]
-    rendered: dict[str, tuple[list[str], str]] = _state.get("text", {})
+    rendered: dict[str, bytes] = _state["rows"]
     previous: tuple[Path, Deps] | None = _state["previous"]
     entries = []
-    indexed = []
     kept: set[str] = set()  # ids of the pages whose index rows the live build's index holds
     for uri, page in sorted(_state["pages"].items()):
-        file = files[uri]
-        entry = ManifestPage(
-            id=page.meta.id,
-            url="/" + file.url.removeprefix("./"),
-            file=file.dest_uri,
-            title=page.meta.title,
-            summary=page.meta.summary,
-            access=page.meta.access,
-            aliases=list(getattr(page.meta, "aliases", [])),
-        )
+        entry = _entry(page, files[uri])
         entries.append(entry)
         if uri not in rendered:
             kept.add(entry.id)
-            continue
-        headings, text = rendered[uri]
-        indexed.append(
-            IndexedPage(
-                page_id=entry.id,
-                url=entry.url,
-                access=entry.access,
-                title=entry.title,
-                summary=entry.summary,
-                aliases=entry.aliases,
-                headings=headings,
-                body=text,
-                section=_section_title(page),
-            )
-        )
+    # One row at a time, in the pages' order: never every page's text at once.
+    rows = (pickle.loads(zlib.decompress(rendered[uri])) for uri in sorted(rendered))  # noqa: S301
     calculators: dict[str, Calculator] = _state["calculators"]
     # Their pages are the server's, so their rows are written anew by every build, like changes.
-    indexed += [search_entry(calculators[key]) for key in sorted(calculators)]
-    write_calculators(site, calculators)
+    indexed = itertools.chain(rows, (search_entry(calculators[k]) for k in sorted(calculators)))
+    write_calculators(site, built(calculators, _state["library"]))
     docs = Path(config.docs_dir)
-    terms = _terms(docs, indexed, previous[1] if previous else None, kept)
+    terms = dict(_state["new_terms"])
+    if previous is not None:
+        terms.update({pid: found for pid, found in previous[1].terms.items() if pid in kept})
+    terms = dict(sorted(terms.items()))
     synonyms = _synonyms(docs, {t: set() for found in terms.values() for t in found})
     per_file = csp_per_file(site, _state["reused"], previous[1] if previous else None)
     scripts = sorted(set().union(*(s for s, _ in per_file.values())))
@@ -495,38 +670,32 @@ def on_post_build(config: MkDocsConfig) -> None:
         fingerprint=_state["fingerprint"],
         outputs=_state["outputs"],
         inputs=_state["inputs"],
+        keys=_state["keys"],
         csp=table,
         hashes=hashes,
         terms=terms,
         rendered=sorted(rendered),
+        parsed=sorted(_state["parsed_now"]),
         reused_from=str(previous[0]) if previous else None,
     )
     deps_path_for(site).write_text(deps.to_json(), encoding="utf-8")
     if previous is not None:
         log.info(
-            "incremental build: rendered %d of %d pages, reused the rest from %s",
+            "incremental build: parsed %d and rendered %d of %d pages, reused the rest from %s",
+            len(_state["parsed_now"]),
             len(rendered),
             len(entries),
             previous[0],
         )
 
 
-def _terms(
-    docs: Path, indexed: list[IndexedPage], previous: Deps | None, kept: set[str]
-) -> dict[str, list[str]]:
-    """Per page id, the synonyms' terms its text provides: enough to check synonyms.yml exactly
-    as against every indexed word, without the reused pages' text."""
+def _wanted(docs: Path) -> set[str]:
+    """The terms synonyms.yml names: which of them each page provides is recorded, so the file
+    is checked exactly as against every indexed word, without the reused pages' text."""
     path = docs / SYNONYMS_FILE
     if not path.is_file():
-        return {}
-    wanted = synonym_terms(_display(path), path.read_text(encoding="utf-8"))
-    terms: dict[str, list[str]] = {}
-    if previous is not None:
-        terms.update({pid: found for pid, found in previous.terms.items() if pid in kept})
-    for page in indexed:
-        if found := provided_terms(page, wanted):
-            terms[page.page_id] = found
-    return terms
+        return set()
+    return synonym_terms(_display(path), path.read_text(encoding="utf-8"))
 
 
 def _section_title(page: SourcePage) -> str:

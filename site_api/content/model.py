@@ -16,7 +16,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    HttpUrl,
     StringConstraints,
     ValidationError,
     model_validator,
@@ -25,11 +24,19 @@ from pydantic import (
 from site_api.content.citations import Citation, find_citations
 
 PageId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
-RefKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_:-]{0,63}$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Access = Literal["metered", "free"]
 
 FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
+
+
+def _moved_to_library(entries: list[Any]) -> list[Any]:
+    if entries:
+        raise ValueError(
+            "a topic no longer lists its references: move each entry to content/references.yml "
+            "(README, The reference library) and cite it by key as [@key]"
+        )
+    return entries
 
 
 def _no_duplicates(values: list[str]) -> list[str]:
@@ -88,16 +95,6 @@ class Section(StrictModel):
     summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 
 
-class Reference(StrictModel):
-    """One entry of a topic's reference list."""
-
-    key: RefKey
-    citation: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10)]
-    doi: Annotated[str, StringConstraints(pattern=r"^10\.\d{4,9}/\S+$")] | None = None
-    pmid: Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,9}$")] | None = None
-    url: HttpUrl | None = None
-
-
 class ChangeEntry(StrictModel):
     """One line of a topic's update history: when, and what changed, in a sentence."""
 
@@ -126,7 +123,11 @@ class TopicMeta(PageMeta):
     next_review: date
     aliases: Annotated[list[Text], AfterValidator(_no_duplicates)] = Field(default_factory=list)
     related: Annotated[list[PageId], AfterValidator(_no_duplicates)] = Field(default_factory=list)
-    references: list[Reference] = Field(default_factory=list)
+    # Cited works live in the reference library (site_api/content/references.py); a topic cites
+    # them by key in its body. Kept only to say where its entries went.
+    references: Annotated[list[Any], AfterValidator(_moved_to_library)] = Field(
+        default_factory=list
+    )
     changes: list[ChangeEntry] = Field(default_factory=list)  # newest first; see _check_changes
 
     @model_validator(mode="after")
@@ -135,7 +136,6 @@ class TopicMeta(PageMeta):
             raise ValueError(
                 f"next_review: {self.next_review} must be after reviewed ({self.reviewed})"
             )
-        _no_duplicates([r.key for r in self.references])
         return self
 
 
@@ -161,12 +161,18 @@ class SourcePage:
     body: str
     body_line: int  # 1-based line of the first body line
     citations: list[Citation] = field(default_factory=list)
-    # The front matter's YAML tree, kept so cross-page checks find lines without parsing again.
+    # The front matter's YAML tree, when a caller has one.
     node: yaml.Node | None = field(default=None, repr=False)
+    # The front matter's text: its tree is composed again only when an error needs a line (at
+    # 30,000 topics, keeping every tree until the cross-page checks had run took a gigabyte).
+    front: str = field(default="", repr=False)
 
     def line_of(self, *loc: int | str) -> int:
         """Line of a front matter field (or item), for an error message; 2 when absent."""
-        return _line_of(self.node, loc, 2)
+        node = self.node
+        if node is None and self.front:
+            node = load_yaml(self.front)[0]
+        return _line_of(node, loc, 2)
 
     @property
     def is_topic(self) -> bool:
@@ -265,30 +271,10 @@ def raw_id(text: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def raw_citation_errors(path: str, text: str) -> list[ContentError]:
-    """Unknown citation keys of a page whose front matter failed validation (best effort)."""
+def raw_citations(text: str) -> list[Citation]:
+    """The citations of a page whose front matter failed validation (they are still checked)."""
     parts = split_front_matter(text)
-    refs = _raw_front_matter(text).get("references")
-    if parts is None or not isinstance(refs, list):
-        return []
-    known = {str(r["key"]) for r in refs if isinstance(r, dict) and "key" in r}
-    return [
-        ContentError(
-            path, c.line, f"citation: unknown reference key '{key}'{_key_hint(key, known)}"
-        )
-        for c in find_citations(parts[1], parts[2])
-        for key in c.keys
-        if key not in known
-    ]
-
-
-def _key_hint(key: str, known: Iterable[str]) -> str:
-    near = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.5)
-    return (
-        f"; did you mean '@{near[0]}'?"
-        if near
-        else "; add it under references: in the front matter"
-    )
+    return [] if parts is None else find_citations(parts[1], parts[2])
 
 
 def parse_page(path: str, src_uri: str, text: str) -> SourcePage | list[ContentError]:
@@ -312,7 +298,7 @@ def parse_page(path: str, src_uri: str, text: str) -> SourcePage | list[ContentE
         meta = model.model_validate(data)
     except ValidationError as exc:
         return _field_errors(exc, node, path)
-    page = SourcePage(path, src_uri, meta, body, body_line, node=node)
+    page = SourcePage(path, src_uri, meta, body, body_line, front=raw)
     page.citations = find_citations(body, body_line)
     return page
 
@@ -394,24 +380,6 @@ def _check_topic(
     if meta.reviewed > today:
         errors.append(err(["reviewed"], f"reviewed: {meta.reviewed} is in the future"))
     errors.extend(_check_changes(meta, today, err))
-    known = {r.key for r in meta.references}
-    cited: set[str] = set()
-    for citation in page.citations:
-        for key in citation.keys:
-            if key not in known:
-                errors.append(
-                    ContentError(
-                        page.path,
-                        citation.line,
-                        f"citation: unknown reference key '{key}'{_key_hint(key, known)}",
-                    )
-                )
-            cited.add(key)
-    errors.extend(
-        err(["references", i], f"references: '{ref.key}' is never cited in the body")
-        for i, ref in enumerate(meta.references)
-        if ref.key not in cited
-    )
     return errors
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
-from site_api.content.model import ContentError, SourcePage, parse_page
+from site_api.content.model import Author, ContentError, SourcePage, load_authors, parse_page
 
 TOPICS = "topics"
+AUTHORS = "authors.yml"
 
 #: What each source parsed to, by path, with the (mtime, size) it had then: the desk's review
 #: queue re-reads a catalogue of 30,000 topics on every view, and only changed files need parsing
@@ -57,3 +58,13 @@ def _scan(
             problems.extend(str(e) for e in parsed)
         else:
             pages.append(parsed)
+
+
+def content_authors(content: Path) -> dict[str, Author]:
+    """The authors of `content/authors.yml` by key; none when it is missing or broken (names are
+    then shown as keys: the build, not a list, is where that file's errors are reported)."""
+    path = content / AUTHORS
+    if not path.is_file():
+        return {}
+    found = load_authors(str(path), path.read_text(encoding="utf-8"))
+    return found if isinstance(found, dict) else {}

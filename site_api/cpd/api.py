@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -172,12 +171,22 @@ async def beacon(request: Request, user: CurrentUser) -> JSONResponse:
     return _json(Credited(credited=credited))
 
 
-class LatestEntry(BaseModel):
-    """The reader's latest counted entry on a topic, for the topic page's "Reflect" link."""
+def draft_key(user_id: int, page_id: str, day: date) -> str:
+    """Where a browser keeps an unsaved reflection (localStorage): one per reader and entry, so
+    a second reader on the same browser is never offered the first one's text."""
+    return f"cpd-draft:{user_id}:{day.isoformat()}:{page_id}"
 
+
+class LatestEntry(BaseModel):
+    """The reader's latest counted entry on a topic, for the reflection form in the topic's
+    panel: its reflection (to edit, with the version a save is based on) and its draft key."""
+
+    page_id: str
     day: date
     claimed: bool
     reflect_url: str
+    reflection: ReflectionOut | None
+    draft_key: str
 
 
 class EntryState(BaseModel):
@@ -194,7 +203,8 @@ def latest_entry(
     engine: EngineDep,
     settings: SettingsDep,
 ) -> JSONResponse:
-    """The reader's most recent counted entry on a topic (cpd.js links it from the topic)."""
+    """The reader's most recent counted entry on a topic (cpd.js offers its reflection form in
+    the topic's panel)."""
     assert user.id is not None
     site = request.app.state.live.site
     found = [
@@ -203,9 +213,13 @@ def latest_entry(
     if not found:
         return _json(EntryState(entry=None))
     latest = found[0]  # newest first
-    query = urlencode({"page": latest.page_id, "day": latest.day.isoformat()})
     entry = LatestEntry(
-        day=latest.day, claimed=latest.claimed, reflect_url="/account/cpd/reflect?" + query
+        page_id=latest.page_id,
+        day=latest.day,
+        claimed=latest.claimed,
+        reflect_url=latest.reflect_href,
+        reflection=_out(latest.reflection) if latest.reflection else None,
+        draft_key=draft_key(user.id, latest.page_id, latest.day),
     )
     return _json(EntryState(entry=entry))
 

@@ -3,17 +3,17 @@ clearing; and the only view of it others get, the desk's aggregates."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 from sqlalchemy import Engine, delete, func
 from sqlmodel import Session, col, select
 
 from site_api.config import Settings
+from site_api.content import spreadsheet
 from site_api.models import CpdReading, CpdReflection, User
 from site_api.serving.pages import SiteIndex
 
@@ -30,8 +30,6 @@ CSV_FIELDS = (
     "change",
     "further",
 )
-# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -73,6 +71,13 @@ class Entry:
     def minutes(self) -> int:
         """Whole minutes read."""
         return self.seconds // 60
+
+    @property
+    def reflect_href(self) -> str:
+        """The entry's reflection form (/account/cpd/reflect, which works without JavaScript)."""
+        return "/account/cpd/reflect?" + urlencode(
+            {"page": self.page_id, "day": self.day.isoformat()}
+        )
 
 
 def hours(value: Decimal) -> str:
@@ -206,24 +211,9 @@ def export_rows(items: list[Entry]) -> list[dict[str, Any]]:
     return rows
 
 
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
 def csv_bytes(rows: list[dict[str, Any]]) -> bytes:
-    """The log as CSV (RFC 4180 quoting), safe to open in a spreadsheet, UTF-8 with a BOM."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_FIELDS)
-    for row in rows:
-        writer.writerow([_cell(row[field]) for field in CSV_FIELDS])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    """The log as CSV, safe to open in a spreadsheet (content.spreadsheet), UTF-8 with a BOM."""
+    return spreadsheet.csv_bytes(CSV_FIELDS, rows)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,9 @@ LABELS: dict[str, str] = {
 }
 #: The daily plot's lines: what reaches the gate, and what comes out of it.
 DAILY_LINES = ("view", "gate", "gate_account", "gate_sign_in")
+#: Its panels, each on its own scale: views are hundreds of times the gate's numbers.
+DAILY_PANELS = (("view",), ("gate", "gate_account", "gate_sign_in"))
+PANEL_TITLES = ("Anonymous topic views", "The gate, and accounts and sign-ins after it")
 #: Colour-blind-safe (Okabe-Ito), each line also dashed its own way.
 COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7")
 DASHES = ("", "6 3", "2 3", "8 3 2 3")
@@ -140,47 +143,63 @@ def _nice_top(value: int) -> int:
 
 
 def daily_svg(funnel: Funnel, plot_id: str) -> str:
-    """Lines per day for `DAILY_LINES`; the table beside it holds the same numbers."""
-    width, height, left, right, top, bottom = 640, 260, 48, 28, 12, 56
+    """Lines per day for `DAILY_LINES`, in two panels sharing the days: anonymous views on their
+    own scale, and the gate and what comes out of it on theirs (on one axis, a few gate pages and
+    accounts lay flat under thousands of views). The table beside it holds the same numbers."""
+    width, left, right, top, panel_h, gap, bottom = 640, 48, 28, 24, 100, 40, 60
+    height = top + 2 * panel_h + gap + bottom
     days = funnel.range.days
-    peak = _nice_top(max([1, *(max(funnel.daily[e]) for e in DAILY_LINES)]))
-    inner_w, inner_h = width - left - right, height - top - bottom
-    step = inner_w / max(len(days) - 1, 1)
+    step = (width - left - right) / max(len(days) - 1, 1)
 
     def x(i: int) -> float:
         return left + i * step
-
-    def y(n: int) -> float:
-        return top + inner_h - inner_h * n / peak
 
     parts = [
         f'<svg class="desk-plot" viewBox="0 0 {width} {height}" role="img" '
         f'aria-labelledby="{plot_id}-title {plot_id}-desc" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{plot_id}-title">Funnel per day, {funnel.range.start} to {funnel.range.end}</title>',
-        f'<desc id="{plot_id}-desc">Lines for '
-        + ", ".join(escape(LABELS[e]) for e in DAILY_LINES)
-        + "; the table beside the plot gives every number.</desc>",
+        f'<desc id="{plot_id}-desc">Two panels, each with its own scale: '
+        + "; ".join(", ".join(escape(LABELS[e]) for e in panel) for panel in DAILY_PANELS)
+        + ". The table beside the plot gives every number.</desc>",
     ]
-    for fraction in (0, 0.5, 1):
-        value = round(peak * fraction)
+    for p, panel in enumerate(DAILY_PANELS):
+        panel_top = top + p * (panel_h + gap)
+        peak = _nice_top(max([1, *(max(funnel.daily[e]) for e in panel)]))
+
+        def y(n: float, panel_top: int = panel_top, peak: int = peak) -> float:
+            return panel_top + panel_h - panel_h * n / peak
+
+        title = PANEL_TITLES[p]
         parts.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
-            f'stroke="#999" stroke-width="0.5"/>'
-            f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end" font-size="11" '
-            f'fill="#333">{value}</text>'
+            f'<g class="desk-panel" data-peak="{peak}" data-top="{panel_top}" '
+            f'data-height="{panel_h}"><text x="{left}" y="{panel_top - 8}" font-size="11" '
+            f'font-weight="bold" fill="#333">{escape(title)}</text>'
         )
+        for value in sorted({0, peak // 2, peak}):
+            parts.append(
+                f'<line x1="{left}" x2="{width - right}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
+                f'stroke="#999" stroke-width="0.5"/>'
+                f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end" font-size="11" '
+                f'fill="#333">{value:,}</text>'
+            )
+        for event in panel:
+            n = DAILY_LINES.index(event)
+            points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(funnel.daily[event]))
+            dash = f' stroke-dasharray="{DASHES[n]}"' if DASHES[n] else ""
+            parts.append(
+                f'<polyline data-event="{event}" points="{points}" fill="none" '
+                f'stroke="{COLOURS[n]}" stroke-width="2"{dash}/>'
+            )
+        parts.append("</g>")
+    axis = top + 2 * panel_h + gap + 16
     ticks = sorted({0, len(days) - 1, *range(0, len(days), max(len(days) // 6, 1))})
     for i in ticks[:8] if len(ticks) <= 8 else [0, len(days) - 1]:
         parts.append(
-            f'<text x="{x(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11" '
+            f'<text x="{x(i):.1f}" y="{axis}" text-anchor="middle" font-size="11" '
             f'fill="#333">{days[i]:%d %b}</text>'
         )
     for n, event in enumerate(DAILY_LINES):
-        points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(funnel.daily[event]))
         dash = f' stroke-dasharray="{DASHES[n]}"' if DASHES[n] else ""
-        parts.append(
-            f'<polyline points="{points}" fill="none" stroke="{COLOURS[n]}" stroke-width="2"{dash}/>'
-        )
         lx = left + (n % 2) * 300
         ly = height - 22 + (n // 2) * 14
         parts.append(

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from site_api.content.currency import DueTopic, due_for_review
-from site_api.content.sources import topic_sources
+from site_api.content.sources import content_authors, topic_sources
 from site_api.search.misses import top_misses
 
 #: As `site-api review` by default: overdue, or due within this many days.
@@ -22,10 +22,10 @@ MISS_LIMIT = 20
 def review_queue(
     content_dir: Path, today: date, within: int = REVIEW_WITHIN
 ) -> tuple[list[DueTopic], list[str]]:
-    """Topics overdue or due within `within` days, soonest first, and the sources that did not
-    parse (each one line, as `site-api review` prints them)."""
+    """Topics overdue or due within `within` days, soonest first, with their authors' names, and
+    the sources that did not parse (each one line, as `site-api review` prints them)."""
     pages, problems = topic_sources(content_dir)
-    return due_for_review(pages, today, within), problems
+    return due_for_review(pages, today, within, content_authors(content_dir)), problems
 
 
 def unanswered(engine: Engine) -> dict[int, list[tuple[str, int]]]:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
+from site_api.content.spreadsheet import cell
 from site_api.models import ProblemReport
 
 #: A report's life on the desk, stored as the key and shown as the label.
@@ -84,11 +85,6 @@ def update(engine: Engine, report_id: int, status: str, remark: str) -> ProblemR
         return report
 
 
-def _cell(value: str) -> str:
-    # A spreadsheet would run a cell that begins like a formula (CSV injection): make it text.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def reports_csv(rows: list[ProblemReport], title_of: Callable[[str], str]) -> str:
     """The reports as CSV, one row each, every cell plain text."""
     out = io.StringIO()
@@ -112,12 +108,12 @@ def reports_csv(rows: list[ProblemReport], title_of: Callable[[str], str]) -> st
                 r.id,
                 r.created_at.isoformat(timespec="seconds"),
                 r.page_id,
-                _cell(title_of(r.page_id)),
+                cell(title_of(r.page_id)),
                 r.status,
-                _cell(r.what),
-                _cell(r.reference),
-                _cell(r.email),
-                _cell(r.remark),
+                cell(r.what),
+                cell(r.reference),
+                cell(r.email),
+                cell(r.remark),
             ]
         )
     return out.getvalue()

@@ -44,6 +44,11 @@ def builds_root(site_link: Path) -> Path:
     return site_link.with_name(site_link.name + "-builds")
 
 
+def build_cache_dir(site_link: Path) -> Path:
+    """What builds keep for each other's speed only (compiled templates): `site-cache/`."""
+    return site_link.with_name(site_link.name + "-cache")
+
+
 def new_build_dir(site_link: Path) -> Path:
     """A fresh, empty directory for the next build; MkDocs writes `<it>/<site name>/`."""
     root = builds_root(site_link)

@@ -10,6 +10,8 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from site_api.content.currency import FEED_FILE, FEED_TYPE
+
 # Material names its bundles like main.57a0d79d.min.css: the name changes when the bytes do.
 FINGERPRINTED = re.compile(r"\.[0-9a-f]{8,}\.(?:min\.)?(?:css|js|json)$")
 # HTML only ever leaves through the page lookup, so a page cannot be fetched as a plain file.
@@ -46,4 +48,7 @@ class SiteAssets(StaticFiles):
             "public, max-age=31536000, immutable" if immutable else "public, no-cache"
         )
         response.headers.update(SECURITY_HEADERS)
+        if os.path.basename(full_path) == FEED_FILE:
+            # Python's types table says application/xml; feed readers and browsers want Atom's.
+            response.headers["content-type"] = FEED_TYPE
         return response

@@ -107,6 +107,8 @@ def test_scale_smoke(tmp_path: Path) -> None:
         "| search index (site-search.sqlite, server-side) |",
         "| link check, 50 broken links with suggestions",
         "| random topics, req/s (nginx on the same files) |",
+        "| one-topic body published (save to served; parsed 1 and rendered ",
+        "| one-topic title published (save to served; parsed 1 and rendered ",
     ):
         assert row in out, row
 

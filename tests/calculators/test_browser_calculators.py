@@ -38,7 +38,7 @@ JS_CONVERT = """([id, input, text, from, to]) => {
 
 @pytest.fixture(scope="module")
 def calculators(built_site: Path) -> dict[str, Calculator]:
-    return read_calculators(built_site)
+    return read_calculators(built_site).calculators
 
 
 @pytest.fixture(scope="module")

@@ -46,7 +46,7 @@ def test_home_links_the_index_and_the_index_lists_every_calculator(
     assert 'href="/calculators/"' in (built_site / "index.html").read_text(encoding="utf-8")
     response = client.get("/calculators/")
     assert response.status_code == 200
-    for calc_id, calc in read_calculators(built_site).items():
+    for calc_id, calc in read_calculators(built_site).calculators.items():
         assert f'href="/calculators/{calc_id}/"' in response.text
         assert str(escape(calc.title)) in response.text
     assert client.get("/calculators", follow_redirects=False).status_code == 200
@@ -69,7 +69,7 @@ def test_the_empty_form_has_no_errors_and_is_never_cached(client: httpx.Client) 
 def test_every_worked_example_through_the_form(
     client: httpx.Client, built_site: Path, calc_id: str
 ) -> None:
-    calc = read_calculators(built_site)[calc_id]
+    calc = read_calculators(built_site).calculators[calc_id]
     for example in calc.examples:
         response = client.get(
             f"/calculators/{calc_id}/?" + urlencode(example_answers(calc, example))
@@ -92,7 +92,7 @@ def test_every_worked_example_through_the_form(
 def test_bad_answers_show_next_to_their_field_with_no_result(
     client: httpx.Client, built_site: Path
 ) -> None:
-    calc = read_calculators(built_site)["hscore"]
+    calc = read_calculators(built_site).calculators["hscore"]
     answers = example_answers(calc, calc.examples[7])
     answers.update(ferritin="lots", triglycerides="300", marrow="", temperature_unit="°F")
     response = client.get("/calculators/hscore/?" + urlencode(answers))

@@ -35,7 +35,12 @@ def test_each_topic_embeds_its_calculator_and_the_build_writes_them(built_site: 
         assert f'<div class="calculator" id="calculator-{calc_id}"' in body, topic
         assert f'action="/calculators/{calc_id}/#{calc_id}-result"' in body
         assert "<!-- calculator:" not in html
-    assert sorted(read_calculators(built_site)) == sorted(TOPICS.values())
+    dic = (
+        built_site / "topics" / "disseminated-intravascular-coagulation" / "index.html"
+    ).read_text()
+    assert "Taylor FB Jr, Toh CH, Hoots WK, Wada H, Levi M. Towards definition" in dic
+    assert 'href="https://doi.org/10.1055/s-0037-1616068"' in dic
+    assert sorted(read_calculators(built_site).calculators) == sorted(TOPICS.values())
     assert not (built_site / "calculators").exists()  # the YAML files are not published
 
 
@@ -63,7 +68,10 @@ def test_a_broken_calculator_and_marker_fail_the_build_with_every_other_error(
 ) -> None:
     calc = content_copy / "content" / "calculators" / "isth-overt-dic.yml"
     text = calc.read_text(encoding="utf-8")
-    calc.write_text(text.replace("    score: 8\n", "    score: 7\n"), encoding="utf-8")
+    broken = text.replace("    score: 8\n", "    score: 7\n").replace(
+        "[taylor2001]", "[taylor2010]"
+    )
+    calc.write_text(broken, encoding="utf-8")
     other = content_copy / "content" / "calculators" / "hscore.yml"
     other.write_text(
         other.read_text(encoding="utf-8").replace("unit: ng/mL,", "unit: ng/ml,"), encoding="utf-8"
@@ -81,6 +89,11 @@ def test_a_broken_calculator_and_marker_fail_the_build_with_every_other_error(
     assert (
         f"content/calculators/isth-overt-dic.yml:{example_line}: examples.3 "
         "('Every finding at its worst: 8'): evaluates to 8 (overt), the example says 7 (overt)"
+    ) in out
+    ref_line = text[: text.index("references: [taylor2001]")].count("\n") + 1
+    assert (
+        f"content/calculators/isth-overt-dic.yml:{ref_line}: citation: unknown reference key "
+        "'taylor2010'; did you mean '@taylor2001'?"
     ) in out
     assert "content/calculators/hscore.yml:" in out and "other_units.0.unit: Input should be" in out
     assert (

@@ -39,6 +39,7 @@ def test_manifest_and_sources_are_outside_the_site(built_site: Path) -> None:
     assert not list(built_site.rglob("*.md"))
     assert not list(built_site.rglob("*manifest*"))
     assert not (built_site / "authors.yml").exists()
+    assert not (built_site / "references.yml").exists()
 
 
 def test_mas_page_renders_numbered_citations_in_order_of_first_use(built_site: Path) -> None:
@@ -98,7 +99,7 @@ def test_search_index_holds_every_page_with_its_fields(built_site: Path) -> None
         )
     }
     # Every built page, and each calculator's page (the server's: tests/calculators/).
-    calculators = {f"calculator-{c}" for c in read_calculators(built_site)}
+    calculators = {f"calculator-{c}" for c in read_calculators(built_site).calculators}
     assert set(rows) == {p.id for p in manifest.pages} | calculators
     url, title, aliases, headings, summary, body = rows["haemophagocytic-lymphohistiocytosis"]
     assert (url, title) == (

@@ -7,7 +7,7 @@ from datetime import date
 import markdown
 import pytest
 
-from site_api.content.citations import CitationExtension, order_references
+from site_api.content.citations import CitationExtension
 from site_api.content.model import (
     Author,
     Section,
@@ -17,6 +17,7 @@ from site_api.content.model import (
     load_sections,
     parse_page,
 )
+from site_api.content.references import LibraryEntry, cited_entries
 
 TODAY = date(2026, 11, 25)
 AUTHORS = {"rheum": Author(name="Rheumatology editor", role="Author", profession="Rheumatology")}
@@ -33,13 +34,6 @@ reviewed: 2026-01-10
 next_review: 2028-01-10
 aliases: [EX]
 related: []
-references:
-  - key: first
-    citation: "First A. A first paper. J Test. 2001;1:1-2."
-    doi: "10.1000/xyz123"
-  - key: second
-    citation: "Second B. A second paper. J Test. 2002;2:3-4."
-    pmid: "12345"
 section: rheumatology
 ---
 ## Overview
@@ -115,9 +109,10 @@ def test_pages_outside_topics_are_free_and_need_no_authors() -> None:
             f"{PATH}:10: access: Input should be 'metered' or 'free'",
         ),
         (
-            '    doi: "10.1000/xyz123"',
-            '    doi: "not-a-doi"',
-            f"{PATH}:13: references.0.doi: String should match pattern",
+            "related: []\n",
+            'related: []\nreferences:\n  - key: first\n    citation: "First A. A paper."\n',
+            f"{PATH}:11: references: a topic no longer lists its references: move each entry "
+            "to content/references.yml",
         ),
         (
             "next_review: 2028-01-10",
@@ -151,21 +146,6 @@ def test_unknown_author() -> None:
     assert found == [f"{PATH}:7: authors: unknown author 'jdoe'; add them to content/authors.yml"]
 
 
-def test_citation_of_unknown_key_names_body_line() -> None:
-    found = errors_of(VALID.replace("A claim [@second].", "A claim [@second].\n\nNew [@third]."))
-    assert found == [
-        f"{PATH}:23: citation: unknown reference key 'third'; "
-        "add it under references: in the front matter"
-    ]
-
-
-def test_reference_never_cited() -> None:
-    found = errors_of(
-        VALID.replace("A claim [@second]. Another claim [@first; @second].", "A claim [@second].")
-    )
-    assert found == [f"{PATH}:11: references: 'first' is never cited in the body"]
-
-
 def test_reviewed_in_the_future() -> None:
     found = errors_of(VALID.replace("reviewed: 2026-01-10", "reviewed: 2027-01-10"))
     assert found == [f"{PATH}:6: reviewed: 2027-01-10 is in the future"]
@@ -192,9 +172,10 @@ def test_authors_file_errors_name_the_line() -> None:
 
 def test_references_numbered_by_first_citation_and_rendered_as_links() -> None:
     parsed = page()
-    ordered = order_references(parsed.meta.references, parsed.citations)  # type: ignore[attr-defined]
-    assert [(n, ref.key) for n, ref in ordered] == [(1, "second"), (2, "first")]
-    numbers = {ref.key: n for n, ref in ordered}
+    entry = LibraryEntry(authors=["First A"], title="A paper", journal="J Test", year=2001)
+    ordered = cited_entries(parsed, {"first": entry, "second": entry, "unused": entry})
+    assert [(n, key) for n, key, _ in ordered] == [(1, "second"), (2, "first")]
+    numbers = {key: n for n, key, _ in ordered}
     html = markdown.markdown(parsed.body, extensions=[CitationExtension(numbers)])
     assert (
         'A claim <sup class="citation">[<a href="#ref-second" id="cite-second" '
@@ -220,7 +201,7 @@ def test_first_citation_id_follows_reading_order_across_lists_and_paragraphs() -
 
 def test_unknown_section_names_file_line_and_field() -> None:
     found = errors_of(VALID.replace("section: rheumatology", "section: cardiology"))
-    assert found == [f"{PATH}:17: section: unknown section 'cardiology' (known: rheumatology)"]
+    assert found == [f"{PATH}:10: section: unknown section 'cardiology' (known: rheumatology)"]
 
 
 def test_a_topic_needs_a_section() -> None:

@@ -29,7 +29,7 @@ SITE_API = str(ROOT / ".venv" / "bin" / "site-api")
 
 
 def with_changes(block: str) -> str:
-    return VALID.replace("references:\n", f"changes:\n{block}references:\n", 1)
+    return VALID.replace("section:", f"changes:\n{block}section:", 1)
 
 
 @pytest.mark.parametrize(
@@ -160,7 +160,7 @@ def test_site_api_new_writes_a_topic_that_builds_and_never_overwrites(project: P
     text = path.read_text()
     assert f"reviewed: {date.today().isoformat()}" in text
     assert f"next_review: {(date.today() + timedelta(days=400)).isoformat()}" in text
-    assert "references: []" in text
+    assert "references:" not in text and "content/references.yml" in text
     path.write_text(text + "\nEdited by hand.\n")
     again = run_cli(
         project,
@@ -222,7 +222,7 @@ def test_review_lists_due_topics_and_fails_on_overdue_for_ci(project: Path) -> N
     assert len(lines) == 2
     assert lines[0].startswith(f"{(today - timedelta(6)).isoformat()}  6 days overdue")
     assert "Kawasaki disease" in lines[0] and "content/topics/kawasaki-disease.md" in lines[0]
-    assert "paediatrics-editor" in lines[0]
+    assert "Paediatrics section editor (paediatrics-editor)" in lines[0]
     assert "due in 30 days" in lines[1] and "Pancytopenia" in lines[1]
     assert run_cli(project, "review", "--fail-overdue").returncode == 1
     assert run_cli(project, "review", "--within", "0").stdout.count("\n") == 1

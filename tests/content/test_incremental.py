@@ -33,6 +33,11 @@ from site_api.search.index import EVERY_BODY, FREE_BODIES_ONLY, SearchIndex
 NAV_PAGES = {"index.md", "a-z/index.md", "sections/index.md", "about.md", "terms.md"}
 QUERIES = ["synthetic", "topic 3", "zymosan", "overview", "alpha", "zeta", "notes", "gen", "t00"]
 SYNONYMS = "zymo: [zymosan]\n"
+#: Two works of the reference library, cited by t011 and t012 only.
+LIBRARY = {
+    "alpha2020": {"authors": ["Alpha A"], "title": "A first work", "journal": "J", "year": 2020},
+    "beta2021": {"authors": ["Beta B"], "title": "A second work", "journal": "J", "year": 2021},
+}
 #: The synthetic topics' review date (a change is dated on or before it).
 reviewed = date.today() - timedelta(days=30)
 
@@ -43,7 +48,16 @@ def make_project(root: Path, topics: int) -> Path:
     shutil.copy(ROOT / "content" / "whats-new.md", root / "content" / "whats-new.md")
     (root / "content" / "synonyms.yml").write_text(SYNONYMS, encoding="utf-8")
     edit(root, "t001", body=lambda b: b + "\nZymosan was used to provoke inflammation.\n")
+    write_library(root, LIBRARY)
+    if topic_path(root, "t012").exists():
+        edit(root, "t011", body=lambda b: b + "\nA cited claim [@alpha2020].\n")
+        edit(root, "t012", body=lambda b: b + "\nAnother cited claim [@beta2021].\n")
     return config
+
+
+def write_library(root: Path, entries: dict[str, dict[str, Any]]) -> None:
+    path = root / "content" / "references.yml"
+    path.write_text(yaml.safe_dump(entries, allow_unicode=True), encoding="utf-8")
 
 
 def topic_path(root: Path, page_id: str) -> Path:
@@ -95,7 +109,9 @@ def record(site: Path) -> dict[str, Any]:
     """The dependency record without what says how it was built (reused or not)."""
     deps = load_deps(site)
     assert deps is not None
-    return {k: v for k, v in deps.__dict__.items() if k not in ("rendered", "reused_from")}
+    return {
+        k: v for k, v in deps.__dict__.items() if k not in ("rendered", "parsed", "reused_from")
+    }
 
 
 def assert_same(root: Path) -> None:
@@ -170,6 +186,23 @@ def test_named_edits_build_incrementally_equal_to_full_builds(project: Path) -> 
     assert {"topics/t006.md", "topics/t007.md"} <= rendered
     assert "topics/t008.md" not in rendered
 
+    # A library entry is an input of exactly the topics citing it.
+    write_library(root, {**LIBRARY, "alpha2020": {**LIBRARY["alpha2020"], "title": "Retitled"}})
+    assert set(step(root)) == {"topics/t011.md", *NAV_PAGES}
+    html = (root / "site" / "topics" / "t011" / "index.html").read_text(encoding="utf-8")
+    assert "Alpha A. Retitled. J. 2020." in html
+    deps = load_deps(Path(os.path.realpath(root / "site")))
+    assert deps is not None and deps.inputs["topics/t011.md"]["references"] == ["alpha2020"]
+    # An entry no topic cites yet (a warning, not an error) renders no topic.
+    retitled = {**LIBRARY, "alpha2020": {**LIBRARY["alpha2020"], "title": "Retitled"}}
+    write_library(root, {**retitled, "gamma2022": {**LIBRARY["beta2021"], "year": 2022}})
+    assert set(step(root)) == NAV_PAGES
+    # A cited entry removed from the library fails the build, as in a full build.
+    write_library(root, {"beta2021": LIBRARY["beta2021"]})
+    fails_and_keeps_the_live_build(root, "unknown reference key 'alpha2020'")
+    write_library(root, LIBRARY)
+    assert set(step(root)) == {"topics/t011.md", *NAV_PAGES}
+
     new = topic_path(root, "t013")
     shutil.copy(topic_path(root, "t012"), new)
     edit(root, "t013", id="t013", title="Brand new topic", related=["t001"])
@@ -213,7 +246,7 @@ def test_unchanged_outputs_are_hard_links_to_the_live_build(project: Path) -> No
     new = Path(os.path.realpath(project / "site"))
     assert files_of(live.parent) == before, "the live build was written to"
     assert new != live
-    assert "rendered 6 of" in out
+    assert "parsed 1 and rendered 6 of" in out
     same = (new / "topics" / "t004" / "index.html").stat()
     assert same.st_ino == (live / "topics" / "t004" / "index.html").stat().st_ino
     asset = "assets/stylesheets/site.css"
@@ -224,6 +257,28 @@ def test_unchanged_outputs_are_hard_links_to_the_live_build(project: Path) -> No
     assert b"One more sentence." not in (live / "topics" / "t003" / "index.html").read_bytes()
     # The live build's artifacts are its own: the new index is a new file.
     assert deps_path_for(new).stat().st_ino != deps_path_for(live).stat().st_ino
+
+
+def test_only_changed_sources_are_parsed_and_errors_still_name_their_lines(project: Path) -> None:
+    edit(project, "t006", related=["t007"])
+    step(project)
+    edit(project, "t003", body=lambda b: b + "\nA sentence more.\n")
+    step(project)
+    deps = load_deps(Path(os.path.realpath(project / "site")))
+    assert deps is not None and deps.parsed == ["topics/t003.md"]
+    # t006 comes from the record (no YAML tree): its error must still name its own line.
+    topic_path(project, "t007").unlink()
+    found = {}
+    for link, full in (("site", False), ("full", True)):
+        code, out = build(project, link, full)
+        assert code != 0, out
+        found[link] = sorted({line for line in out.splitlines() if "t006.md:" in line})
+    source = topic_path(project, "t006").read_text(encoding="utf-8").splitlines()
+    related = 1 + next(n for n, text in enumerate(source) if text.startswith("related:"))
+    assert found["site"] == found["full"]
+    assert found["site"] and all(
+        f"t006.md:{related}:" in line or f"t006.md:{related + 1}:" in line for line in found["site"]
+    ), found
 
 
 def test_full_flag_and_a_missing_record_render_everything(project: Path) -> None:

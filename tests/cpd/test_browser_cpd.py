@@ -1,6 +1,7 @@
 """CPD reading time in a real Chromium: only foreground time counts, a hidden tab adds nothing,
 two tabs are not counted twice, the cap holds, nothing is sent for a reader who does not record;
-and the certificate prints (print media) without the site's chrome.
+the certificate prints (print media) without the site's chrome; and reflections are kept as
+notes are (a draft in the browser until saved, versions) on their page and in a topic's panel.
 
 Time is Playwright's fake clock in the page (`page.clock`: Date and performance.now), so no test
 waits minutes; the server credits on its real clock. Hiding a tab is the page's own
@@ -15,18 +16,19 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TEST_KEY
+from conftest import TEST_KEY, inject_axe
 from cpd_helpers import TOPICS
 from servers import SITE_API, free_port, start, stop, wait_http
 from sqlmodel import Session, select
 
 from site_api.cpd.recorder import CpdRecorder
 from site_api.db import make_engine
-from site_api.models import CpdReading, User
+from site_api.models import CpdReading, CpdReflection, User
 
 pytestmark = pytest.mark.browser
 PASSWORD = "a sturdy cpd passphrase 7"
@@ -248,3 +250,149 @@ def test_certificate_prints_without_the_sites_chrome(
             expect(hidden.first).to_be_hidden()
     pdf = log.pdf(format="A4")
     assert pdf.startswith(b"%PDF") and len(pdf) > 1000
+
+
+ELSEWHERE = 'Changed elsewhere <img src=x onerror="window.pwned=1">'
+DRAFTS = "() => Object.keys(localStorage).filter((key) => key.startsWith('cpd-draft:')).sort()"
+
+
+def counted_entry(engine: Any, user_id: int, topic: str) -> str:
+    """A counted entry today (200 s, over the 180 s minimum) put straight into the log; its day."""
+    day = datetime.now(UTC).date()
+    with Session(engine) as db:
+        db.add(CpdReading(user_id=user_id, page_id=topic, day=day, seconds=200))
+        db.commit()
+    return day.isoformat()
+
+
+def reflections(engine: Any, user_id: int) -> list[tuple[str, str, int]]:
+    """(topic, what was learned, version) of each reflection the reader saved."""
+    with Session(engine) as db:
+        rows = db.exec(select(CpdReflection).where(CpdReflection.user_id == user_id)).all()
+    return [(r.page_id, r.learned, r.version) for r in rows]
+
+
+def serious_axe_findings(page: Any, axe_source: str) -> list[str]:
+    """What axe finds serious or critical on the page as it is now."""
+    inject_axe(page, axe_source)
+    violations = page.evaluate("async () => (await axe.run()).violations")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_a_reflection_draft_survives_a_reload_and_goes_on_save(
+    server: tuple[str, Any], reader: Callable[..., Any], axe_source: str
+) -> None:
+    """Typed on the reflection page and left unsaved: after a reload (and after leaving and
+    coming back) it is offered back under the reader's and entry's own key; saving it claims
+    the entry and leaves no draft behind; a second reader on the same browser is offered
+    nothing."""
+    from playwright.sync_api import expect
+
+    base, engine = server
+    context, user_id = reader()
+    day = counted_entry(engine, user_id, TOPICS[1])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("dialog", lambda d: d.accept())  # "leave the page?" while text is unsaved
+    form_url = f"{base}/account/cpd/reflect?page={TOPICS[1]}&day={day}"
+    page.goto(form_url)
+    page.locator("#learned").press_sequentially("Ferritin trend matters more than one value")
+    page.locator("#further").press_sequentially("Read the HLH-2004 criteria")
+    key = f"cpd-draft:{user_id}:{day}:{TOPICS[1]}"
+    assert page.evaluate(DRAFTS) == [key]
+    page.reload()
+    # Offered back, as a note's draft is, never applied unasked.
+    expect(page.locator(".cpd-reflect__draft")).to_contain_text("unsaved draft")
+    expect(page.locator("#learned")).to_have_value("")
+    assert not serious_axe_findings(page, axe_source)
+    page.get_by_role("button", name="Restore draft").click()
+    expect(page.locator("#learned")).to_have_value("Ferritin trend matters more than one value")
+    expect(page.locator("#further")).to_have_value("Read the HLH-2004 criteria")
+    page.goto(f"{base}/account/cpd")
+    page.goto(form_url)
+    expect(page.locator("#learned")).to_have_value("")
+    expect(page.locator(".cpd-reflect__draft")).to_contain_text("unsaved draft")
+    page.get_by_role("button", name="Restore draft").click()
+    expect(page.locator("#learned")).to_have_value("Ferritin trend matters more than one value")
+    expect(page.locator("#further")).to_have_value("Read the HLH-2004 criteria")
+    assert reflections(engine, user_id) == []  # a draft is never sent anywhere
+    page.get_by_role("button", name="Save reflection").click()
+    expect(page).to_have_url(f"{base}/account/cpd?done=reflected")
+    assert page.evaluate(DRAFTS) == []
+    assert reflections(engine, user_id) == [
+        (TOPICS[1], "Ferritin trend matters more than one value", 1)
+    ]
+    expect(page.locator("[data-cpd-year-totals]")).to_contain_text("0.05 hours claimed")
+    # Editing it later starts from the saved text and version 1.
+    page.goto(form_url)
+    expect(page.locator("#learned")).to_have_value("Ferritin trend matters more than one value")
+    expect(page.locator(".cpd-reflect__draft")).to_have_count(0)
+    # Another reader's unsaved text on the same browser is not offered to this one.
+    page.evaluate(
+        "(key) => localStorage.setItem(key, JSON.stringify({learned: 'not mine', change: '', "
+        "further: '', version: null}))",
+        f"cpd-draft:{user_id + 1000}:{day}:{TOPICS[1]}",
+    )
+    page.reload()
+    expect(page.locator("#learned")).to_have_value("Ferritin trend matters more than one value")
+    expect(page.locator(".cpd-reflect__draft")).to_have_count(0)
+    assert errors == []
+
+
+def test_the_topic_panel_offers_the_reflection_form(
+    server: tuple[str, Any], reader: Callable[..., Any], axe_source: str
+) -> None:
+    """On a topic in the reader's log the notes panel has a button that opens the reflection
+    form in place: a draft there survives a reload, saving claims the entry, and a reflection
+    changed in another tab is shown, not overwritten, until the reader saves theirs again."""
+    from playwright.sync_api import expect
+
+    base, engine = server
+    context, user_id = reader()
+    day = counted_entry(engine, user_id, TOPICS[2])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("dialog", lambda d: d.accept())
+    page.goto(f"{base}/topics/{TOPICS[2]}/")
+    toggle = page.locator("section.page-notes [data-cpd-panel]")
+    expect(toggle).to_have_text("Reflect for CPD")
+    expect(page.locator("#cpd-reflect-panel")).to_be_hidden()
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    page.locator("#cpd-panel-learned").press_sequentially("Echo at diagnosis and at six weeks")
+    page.reload()
+    expect(page.locator("#cpd-reflect-panel")).to_be_visible()  # opened to offer the draft
+    expect(page.locator(".cpd-reflect__draft")).to_contain_text("unsaved draft")
+    assert not serious_axe_findings(page, axe_source)
+    page.get_by_role("button", name="Restore draft").click()
+    page.get_by_role("button", name="Save reflection").click()
+    expect(page.locator("#cpd-reflect-panel .cpd-reflect__status")).to_have_text(
+        "Reflection saved: the entry is claimed."
+    )
+    expect(toggle).to_have_text("CPD reflection")
+    assert reflections(engine, user_id) == [(TOPICS[2], "Echo at diagnosis and at six weeks", 1)]
+    assert page.evaluate(DRAFTS) == []
+
+    # Changed in another tab meanwhile: this tab's save is refused and the saved one shown.
+    other = context.request.put(
+        f"{base}/api/cpd/reflections/{day}/{TOPICS[2]}",
+        data={"learned": ELSEWHERE, "version": 1},
+    )
+    assert other.status == 200, other.text()
+    page.locator("#cpd-panel-change").press_sequentially("Book the echo myself")
+    page.get_by_role("button", name="Save reflection").click()
+    expect(page.locator(".cpd-saved")).to_contain_text(ELSEWHERE)  # as text, not markup
+    assert page.locator(".cpd-saved img").count() == 0
+    assert page.evaluate("window.pwned") is None
+    assert not serious_axe_findings(page, axe_source)
+    assert reflections(engine, user_id) == [(TOPICS[2], ELSEWHERE, 2)]
+    page.get_by_role("button", name="Save reflection").click()  # keep mine
+    expect(page.locator(".cpd-saved")).to_have_count(0)
+    assert reflections(engine, user_id) == [(TOPICS[2], "Echo at diagnosis and at six weeks", 3)]
+    assert errors == []

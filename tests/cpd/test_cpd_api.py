@@ -428,15 +428,33 @@ def test_the_latest_entry_on_a_topic_is_the_readers_own(
     assert alice.get(f"/api/cpd/entries/{TOPICS[0]}").json() == {"entry": None}
     read(alice, clock, TOPICS[0], 200, "view-e001")
     recorder(client).flush()
+    assert bob.get(f"/api/cpd/entries/{TOPICS[0]}").json() == {"entry": None}
+    recorder(client).flush()
     day = _utc_day(clock)
     entry = alice.get(f"/api/cpd/entries/{TOPICS[0]}").json()["entry"]
+    alice_id = entry["draft_key"].split(":")[1]
     assert entry == {
+        "page_id": TOPICS[0],
         "day": day,
         "claimed": False,
         "reflect_url": f"/account/cpd/reflect?page={TOPICS[0]}&day={day}",
+        "reflection": None,
+        # The browser keeps an unsaved reflection per reader and entry.
+        "draft_key": f"cpd-draft:{alice_id}:{day}:{TOPICS[0]}",
     }
     form = client.get(entry["reflect_url"], headers=alice.headers)
     assert form.status_code == 200 and "What did you learn?" in form.text
-    assert bob.get(f"/api/cpd/entries/{TOPICS[0]}").json() == {"entry": None}
+    assert f'data-draft-key="{entry["draft_key"]}"' in form.text
+    saved = alice.reflect_json(day, TOPICS[0], learned="Check ferritin daily", version=None)
+    assert saved.status_code == 201, saved.text
+    entry = alice.get(f"/api/cpd/entries/{TOPICS[0]}").json()["entry"]
+    assert entry["claimed"] is True
+    assert entry["reflection"]["learned"] == "Check ferritin daily"
+    assert entry["reflection"]["version"] == 1
+    bob.switch(True)
+    read(bob, clock, TOPICS[0], 200, "view-e002")
+    recorder(client).flush()
+    bobs = bob.get(f"/api/cpd/entries/{TOPICS[0]}").json()["entry"]
+    assert bobs["reflection"] is None and bobs["draft_key"] != entry["draft_key"]
     assert client.get(f"/api/cpd/entries/{TOPICS[0]}").status_code == 401
     assert alice.get("/api/cpd/entries/Not_An_Id").status_code == 422

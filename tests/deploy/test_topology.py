@@ -218,6 +218,17 @@ def test_static_assets_never_reach_python(front: Front, built_site: Path) -> Non
     assert [(r["path"], r["status"]) for r in asked] == [("/about/", 200)]
 
 
+def test_nginx_serves_the_feed_as_atom_as_the_embedded_server_does(front: Front) -> None:
+    response = httpx.get(front.base + "/whats-new.xml")
+    assert response.status_code == 200 and response.headers["server"] == "nginx"
+    assert response.headers["content-type"] == "application/atom+xml"
+    assert response.headers["cache-control"] == "public, no-cache"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.content.startswith(b'<?xml version="1.0" encoding="utf-8"?>')
+    sitemap = httpx.get(front.base + "/sitemap.xml")
+    assert sitemap.status_code == 200 and "atom" not in sitemap.headers["content-type"]
+
+
 def gate_questions(front: Front, uri: str, count: int, path: str = "/api/gate") -> list[int]:
     """For the last `count` page views of `uri` (nginx's log), how many requests to the API's
     `path` each made (the gate question by default)."""

@@ -263,7 +263,7 @@ def test_review_queue_lists_an_overdue_topic(
     text = source.read_text(encoding="utf-8")
     overdue = re.sub(r"(?m)^next_review: .*$", "next_review: 2020-01-01", text)
     overdue = re.sub(r"(?m)^reviewed: .*$", "reviewed: 2019-01-01", overdue)
-    overdue = re.sub(r"(?ms)^changes:.*?(?=^\w)", "", overdue)
+    overdue = re.sub(r"(?m)^changes:\n(?:  .*\n)*", "", overdue)
     (tmp_path / "topics").mkdir()
     (tmp_path / "topics" / f"{TOPICS[0]}.md").write_text(overdue, encoding="utf-8")
     with TestClient(

@@ -18,7 +18,7 @@ from site_api.accounts.users import utcnow
 from site_api.config import Settings
 from site_api.content.currency import long_date
 from site_api.cpd import log
-from site_api.cpd.api import ReflectionIn, find_reflection, save_reflection
+from site_api.cpd.api import ReflectionIn, draft_key, find_reflection, save_reflection
 from site_api.cpd.recorder import CpdRecorder
 from site_api.deps import EngineDep, SettingsDep
 from site_api.models import CpdReflection, User
@@ -43,7 +43,28 @@ class BadFilter(ValueError):
 
 
 def _to_sign_in(back: str = "/account/cpd") -> RedirectResponse:
-    return RedirectResponse(f"/sign-in?next={back}", status_code=303, headers=NO_STORE)
+    return _see_other(f"/sign-in?next={back}")
+
+
+def _see_other(target: str) -> RedirectResponse:
+    return RedirectResponse(target, status_code=303, headers=NO_STORE)
+
+
+def _done(key: str) -> RedirectResponse:
+    return _see_other(f"/account/cpd?done={key}")
+
+
+def _problem(request: Request, status_code: int, title: str, heading: str, text: str) -> Response:
+    """A message page with a way back to the log (a bad form, period or entry)."""
+    return page(
+        request,
+        title,
+        "message.html",
+        status_code=status_code,
+        heading=heading,
+        paragraphs=[text],
+        link={"href": "/account/cpd", "text": "Back to your CPD log"},
+    )
 
 
 def _date(raw: str, name: str) -> date | None:
@@ -73,12 +94,11 @@ def _year(raw: str, settings: Settings) -> int:
 
 
 def _entry_view(entry: log.Entry) -> dict[str, Any]:
-    query = urlencode({"page": entry.page_id, "day": entry.day.isoformat()})
     return {
         "entry": entry,
         "date_text": long_date(entry.day),
         "hours": log.hours(entry.credits),
-        "reflect_href": "/account/cpd/reflect?" + query,
+        "reflect_href": entry.reflect_href,
     }
 
 
@@ -185,8 +205,7 @@ def switch(
         recorder: CpdRecorder = request.app.state.cpd
         recorder.forget_user(user.id)
     done = "on" if on else "off"
-    target = f"/account?done=cpd-{done}#cpd" if back == "account" else f"/account/cpd?done={done}"
-    return RedirectResponse(target, status_code=303, headers=NO_STORE)
+    return _see_other(f"/account?done=cpd-{done}#cpd") if back == "account" else _done(done)
 
 
 @router.post("/account/cpd/details")
@@ -204,20 +223,13 @@ def details(
         return _to_sign_in()
     name, registration = " ".join(name.split()), " ".join(registration.split())
     if len(name) > MAX_NAME or len(registration) > MAX_REGISTRATION:
-        return page(
-            request,
-            "Your CPD log",
-            "message.html",
-            status_code=400,
-            heading="Not saved",
-            paragraphs=[
-                f"A name is at most {MAX_NAME} characters and a registration number at most "
-                f"{MAX_REGISTRATION}."
-            ],
-            link={"href": "/account/cpd", "text": "Back to your CPD log"},
+        limits = (
+            f"A name is at most {MAX_NAME} characters and a registration number at most "
+            f"{MAX_REGISTRATION}."
         )
+        return _problem(request, 400, "Your CPD log", "Not saved", limits)
     _set_user(engine, user.id, cpd_name=name, cpd_registration=registration)
-    return RedirectResponse("/account/cpd?done=details", status_code=303, headers=NO_STORE)
+    return _done("details")
 
 
 @router.post("/account/cpd/clear")
@@ -231,11 +243,12 @@ def clear(
     recorder: CpdRecorder = request.app.state.cpd
     recorder.forget_user(user.id)
     log.clear(engine, user.id)
-    return RedirectResponse("/account/cpd?done=cleared", status_code=303, headers=NO_STORE)
+    return _done("cleared")
 
 
 def _reflect_page(
     request: Request,
+    user_id: int,
     entry: log.Entry,
     form: dict[str, Any],
     version: int | None,
@@ -249,6 +262,7 @@ def _reflect_page(
         "account_cpd_reflect.html",
         status_code=status_code,
         view=_entry_view(entry),
+        draft_key=draft_key(user_id, entry.page_id, entry.day),
         form=form,
         version=version or "",
         messages=messages or [],
@@ -271,14 +285,12 @@ def _entry_or_404(
         else None
     )
     if entry is None:
-        return page(
+        return _problem(
             request,
+            404,
             "No such entry",
-            "message.html",
-            status_code=404,
-            heading="There is no such entry in your CPD log",
-            paragraphs=["A topic appears in your log once you have read it long enough in a day."],
-            link={"href": "/account/cpd", "text": "Back to your CPD log"},
+            "There is no such entry in your CPD log",
+            "A topic appears in your log once you have read it long enough in a day.",
         )
     return entry
 
@@ -304,7 +316,7 @@ def reflect_form(
         "change": r.change if r else "",
         "further": r.further if r else "",
     }
-    return _reflect_page(request, found, form, r.version if r else None)
+    return _reflect_page(request, user.id, found, form, r.version if r else None)
 
 
 @router.post("/account/cpd/reflect")
@@ -335,7 +347,7 @@ def reflect(
     except ValidationError as exc:
         first = exc.errors()[0]
         message = f"{first['loc'][0]}: {first['msg'].removeprefix('Value error, ')}"
-        return _reflect_page(request, found, form, base, 400, [message])
+        return _reflect_page(request, user.id, found, form, base, 400, [message])
     if not save_reflection(engine, user.id, found.page_id, found.day, body):
         current = find_reflection(engine, user.id, found.page_id, found.day)
         message = (
@@ -343,9 +355,16 @@ def reflect(
             "it. Your text below is not saved yet: save it to replace the one shown, or go back."
         )
         return _reflect_page(
-            request, found, form, current.version if current else None, 409, [message], current
+            request,
+            user.id,
+            found,
+            form,
+            current.version if current else None,
+            409,
+            [message],
+            current,
         )
-    return RedirectResponse("/account/cpd?done=reflected", status_code=303, headers=NO_STORE)
+    return _done("reflected")
 
 
 @router.get("/account/cpd/certificate")
@@ -364,15 +383,7 @@ def certificate(
     try:
         first, last, _ = _filters(start, end, "")
     except BadFilter as exc:
-        return page(
-            request,
-            "Not a period",
-            "message.html",
-            status_code=400,
-            heading="Not a period",
-            paragraphs=[str(exc)],
-            link={"href": "/account/cpd", "text": "Back to your CPD log"},
-        )
+        return _problem(request, 400, "Not a period", "Not a period", str(exc))
     if first is None or last is None:
         year_first, year_last = log.appraisal_year(
             log.current_year_start(utcnow().date(), rule.year_start_month), rule.year_start_month

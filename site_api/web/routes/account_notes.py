@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
@@ -11,6 +9,7 @@ from urllib.parse import urlencode
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
+from site_api.content import spreadsheet
 from site_api.models import Note
 from site_api.notes.api import search
 from site_api.serving.pages import SiteIndex
@@ -18,8 +17,6 @@ from site_api.serving.pages import SiteIndex
 PER_PAGE = 50
 MAX_QUERY = 200  # as GET /api/notes
 CSV_FIELDS = ("page_id", "title", "url", "text", "version", "created_at", "updated_at")
-# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MONTHS = (
     "January",
     "February",
@@ -95,20 +92,6 @@ def context(site: SiteIndex, engine: Engine, user_id: int, q: str, raw_page: str
     }
 
 
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
 def csv_bytes(rows: Iterable[dict[str, Any]]) -> bytes:
-    """Notes as CSV (RFC 4180 quoting), safe to open in a spreadsheet, UTF-8 with a BOM."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_FIELDS)
-    for row in rows:
-        writer.writerow([_cell(row[field]) for field in CSV_FIELDS])
-    # The byte order mark makes Excel read UTF-8 (µmol/L, ≥) instead of the local code page.
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    """Notes as CSV, safe to open in a spreadsheet (content.spreadsheet), UTF-8 with a BOM."""
+    return spreadsheet.csv_bytes(CSV_FIELDS, rows)

@@ -14,10 +14,9 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from site_api.calculators.artifact import read_calculators
+from site_api.calculators.artifact import BuiltCalculators, read_calculators
 from site_api.calculators.evaluate import UNIT_SUFFIX, evaluate
 from site_api.calculators.render import form_html, page_url
-from site_api.calculators.schema import Calculator
 from site_api.serving.publishing import LiveSite
 from site_api.web.routes.forms import page
 
@@ -34,10 +33,10 @@ class LiveCalculators:
         self.live = live
         self._lock = threading.Lock()
         self._path: Path | None = None
-        self._found: dict[str, Calculator] = {}
+        self._found = BuiltCalculators()
 
-    def current(self) -> dict[str, Calculator]:
-        """Every calculator of the live build by id."""
+    def current(self) -> BuiltCalculators:
+        """Every calculator of the live build, with the works they cite."""
         path = self.live.current().path
         if path != self._path:
             with self._lock:
@@ -46,7 +45,7 @@ class LiveCalculators:
         return self._found
 
 
-def _calculators(request: Request) -> dict[str, Calculator]:
+def _calculators(request: Request) -> BuiltCalculators:
     live: LiveCalculators = request.app.state.calculators
     return live.current()
 
@@ -55,7 +54,7 @@ def _calculators(request: Request) -> dict[str, Calculator]:
 @router.get("/calculators/")
 def index(request: Request) -> HTMLResponse:
     """Every calculator, by title, with what it is for."""
-    found = _calculators(request)
+    found = _calculators(request).calculators
     listed = [
         {"title": c.title, "summary": c.summary, "url": page_url(c.id)}
         for c in sorted(found.values(), key=lambda c: c.title.lower())
@@ -66,7 +65,8 @@ def index(request: Request) -> HTMLResponse:
 @router.get("/calculators/{calc_id}/")
 def calculator(request: Request, calc_id: str) -> HTMLResponse:
     """The calculator's form; with answers in the query, their result (or what to correct)."""
-    calc = _calculators(request).get(calc_id)
+    found = _calculators(request)
+    calc = found.calculators.get(calc_id)
     if calc is None:
         raise HTTPException(404, "There is no calculator at this address: see /calculators/.")
     names = {s.id for s in calc.inputs} | {s.id + UNIT_SUFFIX for s in calc.inputs}
@@ -79,7 +79,7 @@ def calculator(request: Request, calc_id: str) -> HTMLResponse:
         "calculator.html",
         status_code=status,
         calc=calc,
-        form=form_html(calc, raw, outcome),
+        form=form_html(calc, found.sources(calc), raw, outcome),
     )
     response.headers.update(ANSWER_HEADERS)
     return response

@@ -14,7 +14,7 @@
   "use strict";
 
   const slot = document.querySelector("[data-notes-slot]");
-  if (!slot || !window.fetch || !slot.replaceChildren) {
+  if (!slot || !window.fetch || !slot.replaceChildren || !window.textDraft) {
     if (slot) slot.hidden = true; // an old browser: no notes rather than an empty box
     return;
   }
@@ -31,45 +31,22 @@
   let editing = null; // the open editor's textarea and the text it started from, if any
 
   /* Drafts: what the reader typed and has not saved, kept in this browser per page until it is
-     saved or discarded, so a link clicked mid-edit loses nothing. Storage may be absent or
-     full, and a stored draft may be anything: every failure reads as "no draft". */
-  const DRAFT_KEY = "note-draft:" + (slot.dataset.pageId || "");
-  let memoryDraft = null; // the draft when this browser's storage refuses it
+     saved or discarded (drafts.js, shared with CPD reflections). */
+  const drafts = window.textDraft("note-draft:" + (slot.dataset.pageId || ""), (draft) =>
+    typeof draft.text === "string" && draft.text.trim() !== "" &&
+    (draft.version === null || Number.isInteger(draft.version)));
   function readDraft() {
-    if (memoryDraft) return memoryDraft;
-    try {
-      const draft = JSON.parse(localStorage.getItem(DRAFT_KEY) || "null");
-      if (draft && typeof draft.text === "string" && draft.text.trim() &&
-          (draft.version === null || Number.isInteger(draft.version))) return draft;
-    } catch (error) {
-      /* corrupt or unavailable: ignored */
-    }
-    return null;
+    return drafts.read();
   }
   function keepDraft(text, base) {
-    memoryDraft = null;
-    try {
-      localStorage.setItem(DRAFT_KEY, JSON.stringify({ text, version: base ? base.version : null }));
-    } catch (error) {
-      // Storage full or disabled: kept for this page view; the beforeunload prompt still warns.
-      memoryDraft = { text, version: base ? base.version : null };
-    }
+    drafts.keep({ text, version: base ? base.version : null });
   }
   function dropDraft() {
     editing = null;
-    memoryDraft = null;
-    try {
-      localStorage.removeItem(DRAFT_KEY);
-    } catch (error) {
-      /* nothing kept */
-    }
+    drafts.drop();
   }
-  window.addEventListener("beforeunload", (event) => {
-    if (editing && editing.area.isConnected && editing.area.value !== editing.start) {
-      event.preventDefault();
-      event.returnValue = ""; // older Chromium needs a value to ask
-    }
-  });
+  window.warnBeforeLeaving(() =>
+    Boolean(editing && editing.area.isConnected && editing.area.value !== editing.start));
 
   /* h("button", {class: "x", type: "button", onclick: f}, "text", node…): attribute values
      come from this file only; note text only ever goes in as text nodes. */
@@ -112,6 +89,9 @@
   /* --- The panel ------------------------------------------------------------------------- */
 
   const inner = h("div", { class: "page-notes__inner" });
+  /* Actions other scripts put in the heading row (cpd.js: the CPD reflection button): one node
+     carried from heading to heading as the panel redraws, so theirs survive every redraw. */
+  const extras = h("span", { class: "page-notes__extras" });
   const status = h("p", { class: "page-notes__status", role: "status", "aria-live": "polite" });
   slot.replaceChildren(inner, status);
 
@@ -156,7 +136,7 @@
         h("h2", { class: "page-notes__title", id: "page-notes-title" }, "My notes",
           h("span", { class: "page-notes__title-rest" }, " for this page")),
         ...beside),
-      h("div", { class: "page-notes__actions" }, ...actions, saveToggle()),
+      h("div", { class: "page-notes__actions" }, ...actions, extras, saveToggle()),
     );
   }
 
@@ -525,10 +505,12 @@
       showAnonymous();
     } else if (result.status === 200 && result.data) {
       // cpd.js reports reading time only for a reader who records CPD.
-      document.dispatchEvent(new CustomEvent("reader-state", { detail: { cpd: Boolean(result.data.cpd) } }));
       note = result.data.note || null;
       saved = Boolean(result.data.saved);
       showNote();
+      // With the panel drawn, cpd.js may add to it: `extras` is in its heading row.
+      document.dispatchEvent(new CustomEvent("reader-state",
+        { detail: { cpd: Boolean(result.data.cpd), extras, panel: slot, status } }));
       offerDraft();
       say("");
     } else {

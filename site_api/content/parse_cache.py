@@ -1,0 +1,96 @@
+"""What one build learnt from each source, kept for the next: the validated page and its links.
+
+Validating front matter (YAML with line numbers, then the model) and finding a page's links are
+pure functions of the source's text, its path and our code. A build records both for every page
+beside its manifest (`<site>-parsed.pickle`); the next incremental build takes them back for every
+source whose digest is unchanged and parses only the rest. The record is only ever read from the
+live build that `site-api build` itself wrote, and is ignored when our code or the libraries that
+parse change (the stamp), so it can never answer for a source it did not see.
+
+Pages taken from the record carry no YAML tree: a cross-page error found with them is reported
+after parsing every page again, so each error still names its line.
+"""
+
+from __future__ import annotations
+
+import functools
+import pickle
+from dataclasses import dataclass, field, replace
+from importlib import metadata
+from pathlib import Path
+
+import site_api
+from site_api.content.incremental import digest, tree
+from site_api.content.links import PageLinks
+from site_api.content.model import SourcePage
+
+CACHE_VERSION = 1
+#: Libraries whose behaviour a parsed page depends on, besides our own code.
+PARSERS = ("pyyaml", "pydantic", "pydantic-core", "markdown")
+
+
+def cache_path_for(site_dir: Path) -> Path:
+    """The record sits beside the site directory, like the manifest and the dependencies."""
+    return site_dir.with_name(site_dir.name + "-parsed.pickle")
+
+
+@functools.cache
+def code_stamp() -> str:
+    """A digest of our code and the parsing libraries' versions: a change voids every record."""
+    versions: dict[str, str | None] = {}
+    for name in PARSERS:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return digest([CACHE_VERSION, tree(Path(site_api.__file__).parent, (".py",)), versions])
+
+
+def source_key(path: str, src_uri: str, text_digest: str) -> str:
+    """What a parsed page is a function of: where it is shown, where it lives, what it says."""
+    return digest([path, src_uri, text_digest])
+
+
+@dataclass
+class ParseCache:
+    """Parsed pages by `source_key`: those of the live build, and those of this one."""
+
+    previous: dict[str, tuple[SourcePage, PageLinks]] = field(default_factory=dict)
+    current: dict[str, tuple[SourcePage, PageLinks]] = field(default_factory=dict)
+    hits: int = 0
+
+    @classmethod
+    def load(cls, live_site: Path | None) -> ParseCache:
+        """The live build's record, if it has one written by this code; else an empty cache."""
+        if live_site is None:
+            return cls()
+        try:
+            with cache_path_for(live_site).open("rb") as source:
+                stamp, entries = pickle.load(source)  # noqa: S301 (our own build's file)
+        except (OSError, EOFError, ValueError, TypeError, pickle.UnpicklingError, AttributeError):
+            return cls()
+        return cls(previous=entries) if stamp == code_stamp() else cls()
+
+    def get(self, key: str) -> tuple[SourcePage, PageLinks] | None:
+        """The page and links recorded for this source, or None; kept for the next record."""
+        found = self.previous.get(key)
+        if found is not None:
+            self.hits += 1
+            self.current[key] = found
+        return found
+
+    def put(self, key: str, page: SourcePage, links: PageLinks) -> None:
+        """Record a freshly parsed page (without its front matter's text and its body, which
+        it no longer needs)."""
+        self.current[key] = (replace(page, node=None, body="", front=""), links)
+
+    def dumps(self) -> bytes:
+        """This build's record, taken now (later steps of the build change the pages)."""
+        return pickle.dumps((code_stamp(), self.current), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def write_cache(site_dir: Path, record: bytes) -> None:
+    """Write the record beside the site directory."""
+    path = cache_path_for(site_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)  # written before MkDocs makes the site dir
+    path.write_bytes(record)

@@ -27,6 +27,8 @@ def test_editing_a_calculator_re_renders_its_topic_only(tmp_path: Path) -> None:
     calculators = tmp_path / "content" / "calculators"
     calculators.mkdir()
     shutil.copy(ROOT / "content" / "calculators" / "hscore.yml", calculators / "hscore.yml")
+    # Its reference is a key of the library (the synthetic topics cite none of it).
+    shutil.copy(ROOT / "content" / "references.yml", tmp_path / "content" / "references.yml")
     first = topic_ids(6)[0]
     topic = tmp_path / "content" / "topics" / f"{first}.md"
     topic.write_text(topic.read_text(encoding="utf-8") + "\n<!-- calculator: hscore -->\n")

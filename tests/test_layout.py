@@ -193,3 +193,12 @@ def test_no_import_cycles_between_modules() -> None:
     for node in sorted(graph):
         if node not in seen:
             visit(node, [node])
+
+
+def test_only_the_mkdocs_hook_of_content_imports_calculators() -> None:
+    """content may import calculators for its hook alone (an adapter), never for the model."""
+    for path in sorted((PACKAGE / "content").glob("*.py")):
+        if path.name == "mkdocs_hooks.py":
+            continue
+        for line, target, _ in imports(path):
+            assert not target.startswith("site_api.calculators"), f"{path.name}:{line}: {target}"

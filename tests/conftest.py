@@ -17,6 +17,7 @@ import pytest
 from servers import CHROMIUM, CHROMIUM_ARGS, SITE_API, free_port, start, stop, wait_http
 from sqlalchemy import Engine
 
+from site_api.calculators.artifact import calculators_path_for
 from site_api.config import BuildEngineName, Settings
 from site_api.content.engine import engine_command, engine_env
 from site_api.content.manifest import manifest_path_for
@@ -60,7 +61,7 @@ def copy_config(root: Path) -> Path:
 def copy_build(built_site: Path, site: Path) -> None:
     """A copy of a build: its site directory and the artifacts beside it (manifest, search index)."""
     shutil.copytree(built_site, site)
-    for artifact in (manifest_path_for, search_index_path_for):
+    for artifact in (manifest_path_for, search_index_path_for, calculators_path_for):
         shutil.copy(artifact(built_site), artifact(site))
 
 

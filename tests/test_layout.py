@@ -18,7 +18,10 @@ ALLOWED: dict[str, set[str]] = {
     "deps": {"config"},
     "health": FOUNDATION,
     "migrations": FOUNDATION,
-    "content": {"config"},
+    # The MkDocs hook (an adapter in content) runs the calculators' build checks and renders
+    # their forms into topics; calculators read content's YAML loader: no module cycle.
+    "content": {"config", "calculators"},
+    "calculators": {"config", "content"},
     "accounts": FOUNDATION,
     "serving": FOUNDATION | {"content", "accounts"},
     "notes": FOUNDATION | {"content", "accounts", "serving"},
@@ -39,6 +42,7 @@ ALLOWED: dict[str, set[str]] = {
         "reports",
         "editorial",
         "cpd",
+        "calculators",
     },
     "preview": FOUNDATION
     | {
@@ -51,6 +55,7 @@ ALLOWED: dict[str, set[str]] = {
         "reports",
         "editorial",
         "cpd",
+        "calculators",
         "web",
     },
     "cli": FOUNDATION
@@ -65,6 +70,7 @@ ALLOWED: dict[str, set[str]] = {
         "reports",
         "editorial",
         "cpd",
+        "calculators",
         "web",
         "preview",
     },
@@ -187,3 +193,12 @@ def test_no_import_cycles_between_modules() -> None:
     for node in sorted(graph):
         if node not in seen:
             visit(node, [node])
+
+
+def test_only_the_mkdocs_hook_of_content_imports_calculators() -> None:
+    """content may import calculators for its hook alone (an adapter), never for the model."""
+    for path in sorted((PACKAGE / "content").glob("*.py")):
+        if path.name == "mkdocs_hooks.py":
+            continue
+        for line, target, _ in imports(path):
+            assert not target.startswith("site_api.calculators"), f"{path.name}:{line}: {target}"

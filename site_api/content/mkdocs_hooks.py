@@ -11,6 +11,7 @@ else (the manifest, the feed, the sitemap, the search index's changed rows) is w
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import pickle
@@ -33,6 +34,18 @@ from mkdocs.structure.pages import Page
 from pydantic import ValidationError
 
 import site_api
+from site_api.calculators.artifact import built, write_calculators
+from site_api.calculators.load import (
+    CALCULATORS_DIR,
+    calculator_citations,
+    calculator_ids,
+    check_markers,
+    load_calculators,
+    marker_id,
+    markers_in,
+)
+from site_api.calculators.render import form_html, search_entry
+from site_api.calculators.schema import Calculator
 from site_api.config import Settings
 from site_api.content.approval import (
     ApprovalView,
@@ -225,6 +238,11 @@ def _validated(files: Files, config: MkDocsConfig, cache: ParseCache) -> list[So
     _state["sections"] = sections
     library, errors = _library(docs)
     _state["library"] = library.entries
+    calculators = load_calculators(docs / CALCULATORS_DIR, _display)
+    calculator_files = calculator_ids(docs / CALCULATORS_DIR)  # a broken one's markers are fine
+    if isinstance(calculators, list):
+        errors += calculators
+    _state["calculators"] = calculators if isinstance(calculators, dict) else {}
     pages: list[SourcePage] = []
     links: list[PageLinks] = []
     failed_ids: list[str] = []
@@ -239,7 +257,9 @@ def _validated(files: Files, config: MkDocsConfig, cache: ParseCache) -> list[So
         shown = _display(Path(file.abs_src_path or docs / file.src_uri), here)
         text = file.content_string
         sources[file.src_uri] = text_digest(text)
-        markers[file.src_uri] = [m for m in MARKERS if m in text]
+        markers[file.src_uri] = [m for m in MARKERS if m in text] + markers_in(text)
+        if markers[file.src_uri] and (parts := split_front_matter(text)) is not None:
+            errors += check_markers(shown, parts[1], parts[2], calculator_files)
         key = source_key(shown, file.src_uri, sources[file.src_uri])
         cached = cache.get(key)
         if cached is not None:
@@ -298,6 +318,8 @@ def _validated(files: Files, config: MkDocsConfig, cache: ParseCache) -> list[So
     # Drafts are built only into the preview: a published page must not link to one.
     drafts = set() if is_preview_build() else {p.src_uri for p in pages if is_draft(p)}
     errors += check_links(links, others, names, drafts)
+    # A calculator's references are the library's keys too, checked with the topics' citations.
+    cited += calculator_citations(docs / CALCULATORS_DIR, _display)
     unknown, unused = check_citations(cited, library)
     errors += unknown
     if errors and cache.hits:
@@ -579,6 +601,12 @@ def _additions(
         replacements[SECTIONS_MARKER] = catalogue.home_sections(source.src_uri)
     if WHATS_NEW_MARKER in present:
         replacements[WHATS_NEW_MARKER] = whats_new_markdown(_changes(), source.src_uri)
+    calculators: dict[str, Calculator] = _state["calculators"]
+    for written in present:
+        if (calc := calculators.get(marker_id(written))) is not None:
+            # Part of the body, so a gated topic gates its calculator with it.
+            sources = built({calc.id: calc}, _state["library"]).sources(calc)
+            replacements[written] = f"\n\n{form_html(calc, sources, standalone=False)}\n\n"
     return meta, replacements
 
 
@@ -706,7 +734,11 @@ def on_post_build(config: MkDocsConfig) -> None:
         if uri not in rendered:
             kept.add(entry.id)
     # One row at a time, in the pages' order: never every page's text at once.
-    indexed = (pickle.loads(zlib.decompress(rendered[uri])) for uri in sorted(rendered))  # noqa: S301
+    rows = (pickle.loads(zlib.decompress(rendered[uri])) for uri in sorted(rendered))  # noqa: S301
+    calculators: dict[str, Calculator] = _state["calculators"]
+    # Their pages are the server's, so their rows are written anew by every build, like changes.
+    indexed = itertools.chain(rows, (search_entry(calculators[k]) for k in sorted(calculators)))
+    write_calculators(site, built(calculators, _state["library"]))
     docs = Path(config.docs_dir)
     terms = dict(_state["new_terms"])
     if previous is not None:

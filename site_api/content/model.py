@@ -226,7 +226,9 @@ def _line_of(node: yaml.Node | None, loc: Iterable[int | str], offset: int) -> i
     return offset + (best.start_mark.line if best is not None else 0)
 
 
-def _field_errors(exc: ValidationError, node: yaml.Node | None, path: str) -> list[ContentError]:
+def _field_errors(
+    exc: ValidationError, node: yaml.Node | None, path: str, offset: int = 2
+) -> list[ContentError]:
     errors = []
     for err in exc.errors():
         loc = [p for p in err["loc"] if not (isinstance(p, str) and "[" in p)]
@@ -236,8 +238,20 @@ def _field_errors(exc: ValidationError, node: yaml.Node | None, path: str) -> li
             loc, msg = [named.group(1)], msg[named.end() :]
         where = ".".join(str(p) for p in loc) or "front matter"
         msg = _with_hint(err["type"], msg, err.get("input"), err.get("ctx") or {})
-        errors.append(ContentError(path, _line_of(node, loc, 2), f"{where}: {msg}"))
+        errors.append(ContentError(path, _line_of(node, loc, offset), f"{where}: {msg}"))
     return errors
+
+
+def yaml_field_errors(
+    exc: ValidationError, node: yaml.Node | None, path: str
+) -> list[ContentError]:
+    """A whole YAML file's validation errors as `path:line: field: message` (other content files)."""
+    return _field_errors(exc, node, path, 1)
+
+
+def yaml_line(node: yaml.Node | None, loc: Iterable[int | str]) -> int:
+    """Line of a field (or item) in a whole YAML file, for an error message."""
+    return _line_of(node, loc, 1)
 
 
 def _with_hint(kind: str, msg: str, value: Any, ctx: dict[str, Any]) -> str:

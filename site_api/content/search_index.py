@@ -126,6 +126,8 @@ class _TextOf(HTMLParser):
 
     SKIP = {"sup", "script", "style"}
     HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+    #: Elements without an end tag, not counted in the depth of a skipped calculator.
+    VOID = {"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -133,9 +135,15 @@ class _TextOf(HTMLParser):
         self.text: list[str] = []
         self._heading: list[str] | None = None
         self._skip = 0
+        # Inside a calculator placed in a topic (`<div class="calculator">`): its form is indexed
+        # as the calculator's own free page, so it is not this page's text.
+        self._calculator = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         classes = (dict(attrs).get("class") or "").split()
+        if self._calculator or (tag == "div" and "calculator" in classes):
+            self._calculator += tag not in self.VOID
+            return
         if tag in self.SKIP or (tag == "a" and "headerlink" in classes):
             self._skip += 1
         elif tag in self.HEADINGS:
@@ -144,6 +152,9 @@ class _TextOf(HTMLParser):
             self.text.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
+        if self._calculator:
+            self._calculator -= tag not in self.VOID
+            return
         if tag in self.SKIP or (tag == "a" and self._skip):
             self._skip = max(self._skip - 1, 0)
         elif tag in self.HEADINGS and self._heading is not None:
@@ -152,7 +163,7 @@ class _TextOf(HTMLParser):
         self.text.append(" ")
 
     def handle_data(self, data: str) -> None:
-        if self._skip:
+        if self._skip or self._calculator:
             return
         if self._heading is not None:
             self._heading.append(data)

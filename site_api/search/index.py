@@ -271,6 +271,11 @@ class SearchIndex:
             self._browsing = frozenset(
                 r for (r,) in db.execute("SELECT rowid FROM page WHERE url NOT LIKE '/topics/%'")
             )
+            #: Calculators: before topics when the query names one (`hscore`, `DIC score`), else
+            #: after them like the browsing pages (a word of a calculator's text means a topic).
+            self._calculators = frozenset(
+                r for (r,) in db.execute("SELECT rowid FROM page WHERE url LIKE '/calculators/%'")
+            )
             self.pages = db.execute("SELECT count(*) FROM page").fetchone()[0]
             db.execute("SELECT rowid FROM search WHERE search MATCH '\"x\"' LIMIT 1").fetchall()
         except sqlite3.DatabaseError as exc:
@@ -424,7 +429,8 @@ class SearchIndex:
 
         def key(item: tuple[int, int]) -> tuple[bool, bool, bool, int]:
             position, rowid = item
-            return (rowid in self._browsing, rowid not in named, not in_names(rowid), position)
+            after = rowid in self._browsing and not (rowid in self._calculators and rowid in named)
+            return (after, rowid not in named, not in_names(rowid), position)
 
         present = [(p, r) for p, r in enumerate(rowids) if r in rows]
         return [rowid for _, rowid in sorted(present, key=key)]

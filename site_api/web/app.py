@@ -42,6 +42,7 @@ from site_api.web.routes import (
     account_cpd,
     account_shares,
     auth,
+    calculators,
     editorial,
     email_flows,
     report,
@@ -71,6 +72,7 @@ API_ROOTS = frozenset(
         "readyz",
         "search",
         "editorial",
+        "calculators",
     }
 )
 #: nginx's auth_request and error_page ask these (see deploy/nginx.conf); raw ASGI, no FastAPI
@@ -278,6 +280,7 @@ def create_app(settings: Settings) -> SiteApp:
     api.state.views = views
     api.state.pages = pages
     api.state.search = search_index
+    api.state.calculators = calculators.LiveCalculators(live)
     api.state.search_misses = misses
     api.state.client_address = lambda scope: client_address(scope, settings.trusted_proxies)
     api.state.funnel = funnel
@@ -292,6 +295,7 @@ def create_app(settings: Settings) -> SiteApp:
     api.include_router(notes_api.router)
     api.include_router(search_api.router)
     api.include_router(search.router)
+    api.include_router(calculators.router)
     api.include_router(shares_api.router)
     api.include_router(account_shares.router)
     api.include_router(cpd_api.router)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, copy_config, mkdocs_build
 
+from site_api.calculators.artifact import read_calculators
 from site_api.content.manifest import load_manifest, manifest_path_for
 from site_api.content.search_index import search_index_path_for
 
@@ -97,7 +98,9 @@ def test_search_index_holds_every_page_with_its_fields(built_site: Path) -> None
             "SELECT page_id, url, title, aliases, headings, summary, body FROM page"
         )
     }
-    assert set(rows) == {p.id for p in manifest.pages}
+    # Every built page, and each calculator's page (the server's: tests/calculators/).
+    calculators = {f"calculator-{c}" for c in read_calculators(built_site).calculators}
+    assert set(rows) == {p.id for p in manifest.pages} | calculators
     url, title, aliases, headings, summary, body = rows["haemophagocytic-lymphohistiocytosis"]
     assert (url, title) == (
         "/topics/haemophagocytic-lymphohistiocytosis/",

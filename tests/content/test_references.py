@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import ROOT, copy_config, mkdocs_build
 
 from site_api.content.citations import Citation
@@ -218,6 +219,8 @@ def test_the_library_of_this_site_is_clean_and_every_entry_is_cited() -> None:
         body = topic.read_text(encoding="utf-8").split("---\n", 2)[2]
         for group in re.findall(r"\[(@[^\]]+)\]", body):
             cited.update(k.strip().lstrip("@") for k in group.split(";"))
+    for calculator in (ROOT / "content" / "calculators").glob("*.yml"):  # they cite by key too
+        cited.update(yaml.safe_load(calculator.read_text(encoding="utf-8"))["references"])
     assert set(library.entries) == cited
 
 

@@ -232,10 +232,16 @@ def csp_per_file(
     """Each HTML file's inline-script and style hashes: read from the files this build wrote,
     taken from the live build's record for the files it reused (never read again)."""
     found: dict[str, tuple[set[str], set[str]]] = {}
-    for path in site_dir.rglob("*.html"):
-        name = path.relative_to(site_dir).as_posix()
-        if previous is not None and name in reused:
-            found[name] = csp_of(previous, name)
-        else:
-            found[name] = html_hashes(path.read_text(encoding="utf-8"))
+    root = str(site_dir)
+    # os.walk and string paths: at 30,000 topics pathlib's rglob was seconds of a publish.
+    for folder, _, names in os.walk(root):
+        prefix = folder[len(root) + 1 :].replace(os.sep, "/")
+        for file_name in names:
+            if not file_name.endswith(".html"):
+                continue
+            name = f"{prefix}/{file_name}" if prefix else file_name
+            if previous is not None and name in reused:
+                found[name] = csp_of(previous, name)
+            else:
+                found[name] = html_hashes(Path(folder, file_name).read_text(encoding="utf-8"))
     return found

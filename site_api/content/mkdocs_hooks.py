@@ -155,6 +155,9 @@ def _fail(errors: list[ContentError]) -> None:
 def _display(path: Path, here: Path | None = None) -> str:
     """A path as the editor sees it: relative to where the build runs, when it is beneath it."""
     here = here or Path.cwd()
+    text, base = str(path), str(here).rstrip(os.sep) + os.sep
+    if text.startswith(base) and f"{os.sep}..{os.sep}" not in text:
+        return text[len(base) :]  # the usual case, without pathlib's parsing (30,000 a build)
     if not path.is_absolute() or not path.is_relative_to(here):
         path = path.resolve()  # a link or `..` on the way: resolve only then (it costs a stat each)
     try:

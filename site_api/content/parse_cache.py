@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 import site_api
+from site_api.content.citations import Citation
 from site_api.content.incremental import digest, tree
 from site_api.content.links import PageLinks
 from site_api.content.model import SourcePage
@@ -82,11 +83,29 @@ class ParseCache:
     def put(self, key: str, page: SourcePage, links: PageLinks) -> None:
         """Record a freshly parsed page (without its front matter's text and its body, which
         it no longer needs)."""
-        self.current[key] = (replace(page, node=None, body="", front=""), links)
+        self.current[key] = (
+            replace(page, node=None, body="", front="", citations=first_citations(page.citations)),
+            links,
+        )
 
     def dumps(self) -> bytes:
         """This build's record, taken now (later steps of the build change the pages)."""
         return pickle.dumps((code_stamp(), self.current), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def first_citations(citations: list[Citation]) -> list[Citation]:
+    """Each cited key once, where it is first cited, in that order: all a later build needs of a
+    page that built cleanly (which keys, in what order, the first line). A topic cites a work
+    many times; at 30,000 topics every citation kept was millions of objects to read back. An
+    error found with recorded pages has every page parsed again, so it still names each line."""
+    seen: set[str] = set()
+    kept: list[Citation] = []
+    for citation in citations:
+        new = [key for key in citation.keys if key not in seen]
+        if new:
+            seen.update(new)
+            kept.append(Citation(keys=new, line=citation.line))
+    return kept
 
 
 def write_cache(site_dir: Path, record: bytes) -> None:

@@ -418,22 +418,31 @@ def published_in(ours: Path, base: str, topic: str, change: str, wanted: str) ->
         path.write_text(re.sub(r"^title: .*$", f"title: {wanted}", text, count=1, flags=re.M))
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "SITE_SITE_DIR": str(ours / "site")}
     t0 = time.monotonic()
-    done = subprocess.run(
-        [SITE_API, "build", "-f", str(ours / "mkdocs.yml")],
-        cwd=ours,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode:
-        sys.exit(f"site-api build failed:\n{done.stderr[-3000:]}")
-    with httpx.Client(base_url=base) as client:
-        while wanted not in client.get(f"/topics/{topic}/").text:  # a fresh visitor each time
-            if time.monotonic() - t0 > 600:
-                sys.exit(f"{wanted!r} was never served")
-            time.sleep(0.02)
-    seconds = time.monotonic() - t0
-    said = re.search(r"parsed \d+ and rendered \d+ of \d+", done.stderr)
+    # Served is published: the build's own tidying after the switch (old builds removed) is
+    # not waited for, but a build that fails or ends without the text served is an error.
+    log = ours / "publish.log"
+    with log.open("w+", encoding="utf-8") as out:  # a file, not a pipe: MkDocs may say a lot
+        building = subprocess.Popen(
+            [SITE_API, "build", "-f", str(ours / "mkdocs.yml")],
+            cwd=ours,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=out,
+        )
+        with httpx.Client(base_url=base) as client:
+            while wanted not in client.get(f"/topics/{topic}/").text:  # a fresh visitor each time
+                if building.poll() is not None and building.returncode:
+                    break
+                if time.monotonic() - t0 > 900:
+                    sys.exit(f"{wanted!r} was never served")
+                time.sleep(0.02)
+        seconds = time.monotonic() - t0
+        building.wait()
+        out.seek(0)
+        stderr = out.read()
+    if building.returncode:
+        sys.exit(f"site-api build failed:\n{stderr[-3000:]}")
+    said = re.search(r"parsed \d+ and rendered \d+ of \d+", stderr)
     return seconds, said.group(0) if said else "full build"
 
 
@@ -475,10 +484,10 @@ def serve(
         if ours is not None:
             victim = topics[len(topics) // 2].strip("/").rsplit("/", 1)[1]
             publish["body"] = published_in(
-                ours, base, victim, "body", "An edited sentence the benchmark looks for."
+                ours, base, victim, "body", f"An edited sentence, {secrets.token_hex(4)}."
             )
             publish["title"] = published_in(
-                ours, base, victim, "title", "Zz renamed by the benchmark"
+                ours, base, victim, "title", f"Zz renamed {secrets.token_hex(4)}"
             )
         paths = tmp / "paths.txt"
         paths.write_text("\n".join(topics) + "\n", encoding="utf-8")

@@ -209,6 +209,17 @@ def inject_axe(page: Any, source: str) -> None:
     assert page.evaluate("typeof axe") == "object"
 
 
+def serious_axe_findings(page: Any, source: str) -> list[str]:
+    """What axe finds serious or critical on the page as it is now, one line each."""
+    inject_axe(page, source)
+    violations = page.evaluate("async () => (await axe.run()).violations")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
 @pytest.fixture(scope="session")
 def axe_source() -> str:
     """axe-core from npm (installed by `make test` with `npm ci`)."""

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from conftest import inject_axe
+from conftest import serious_axe_findings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -285,16 +285,6 @@ def test_the_form_without_javascript_is_answered_by_the_server(
         context.close()
 
 
-def axe(page: Any, axe_source: str) -> list[str]:
-    inject_axe(page, axe_source)
-    violations = page.evaluate("async () => (await axe.run()).violations")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_calculators_are_accessible_in_both_schemes(
     browser: Any, live_server: str, axe_source: str, scheme: str
@@ -312,6 +302,6 @@ def test_calculators_are_accessible_in_both_schemes(
         ]:
             page.goto(live_server + path)
             page.wait_for_load_state("networkidle")
-            assert not axe(page, axe_source), (path, scheme)
+            assert not serious_axe_findings(page, axe_source), (path, scheme)
     finally:
         context.close()

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TEST_KEY, inject_axe
+from conftest import TEST_KEY, serious_axe_findings
 from cpd_helpers import TOPICS
 from servers import SITE_API, free_port, start, stop, wait_http
 from sqlmodel import Session, select
@@ -276,17 +276,6 @@ def reflections(engine: Any, user_id: int) -> list[tuple[str, str, int]]:
     with Session(engine) as db:
         rows = db.exec(select(CpdReflection).where(CpdReflection.user_id == user_id)).all()
     return [(r.page_id, r.learned, r.version) for r in rows]
-
-
-def serious_axe_findings(page: Any, axe_source: str) -> list[str]:
-    """What axe finds serious or critical on the page as it is now."""
-    inject_axe(page, axe_source)
-    violations = page.evaluate("async () => (await axe.run()).violations")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def test_a_reflection_draft_survives_a_reload_and_goes_on_save(

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import inject_axe
+from conftest import serious_axe_findings
 from xss_corpus import PAYLOADS
 
 pytestmark = pytest.mark.browser
@@ -258,7 +258,7 @@ def test_anonymous_invitation(browser: Any, live_server: str, engine: Any, axe_s
         link = notes.get_by_role("link", name="Sign in")
         expect(link).to_have_attribute("href", f"/sign-in?next={MAS}")
         assert y(page.locator(".topic-header")) < y(notes) < y(page.locator(".topic-body"))
-        assert not run_axe(page, axe_source)
+        assert not serious_axe_findings(page, axe_source)
 
         email = f"notes-{uuid.uuid4().hex[:12]}@example.org"
         create_user(engine, email, PASSWORD, verified=True)
@@ -389,16 +389,6 @@ def test_reserved_height_holds(
         anonymous.close()
 
 
-def run_axe(page: Any, axe_source: str) -> list[str]:
-    inject_axe(page, axe_source)
-    violations = page.evaluate("async () => (await axe.run()).violations")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 def test_accessible_with_a_note(
     sign_in: Callable[..., Any], live_server: str, axe_source: str
 ) -> None:
@@ -411,15 +401,15 @@ def test_accessible_with_a_note(
     put_note(page, live_server, NOTE)
     notes = open_mas(page, live_server)
     assert notes.get_attribute("aria-labelledby") == "page-notes-title"
-    found = {"view": run_axe(page, axe_source)}
+    found = {"view": serious_axe_findings(page, axe_source)}
 
     notes.get_by_role("button", name="Edit").click()
-    found["edit"] = run_axe(page, axe_source)
+    found["edit"] = serious_axe_findings(page, axe_source)
     notes.get_by_role("button", name="Cancel").click()
     expect(notes.get_by_role("button", name="Edit")).to_be_focused()
 
     notes.get_by_role("button", name="Delete").click()
-    found["delete"] = run_axe(page, axe_source)
+    found["delete"] = serious_axe_findings(page, axe_source)
     notes.get_by_role("button", name="Keep note").click()
 
     notes.get_by_role("button", name="Edit").click()
@@ -428,7 +418,7 @@ def test_accessible_with_a_note(
     notes.get_by_role("button", name="Save note").click()
     expect(notes.locator(".page-notes__conflict")).to_be_visible()
     expect(notes.locator(".page-notes__alert")).to_be_focused()
-    found["conflict"] = run_axe(page, axe_source)
+    found["conflict"] = serious_axe_findings(page, axe_source)
     assert not any(found.values()), found
 
 

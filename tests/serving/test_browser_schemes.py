@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import inject_axe
+from conftest import serious_axe_findings
 from reading import GATED, READ, url
 
 pytestmark = pytest.mark.browser
@@ -16,16 +16,6 @@ pytestmark = pytest.mark.browser
 PASSWORD = "a sturdy scheme passphrase 4"
 MAS = url("macrophage-activation-syndrome")
 SCHEMES = {"light": "default", "dark": "slate"}
-
-
-def axe(page: Any, axe_source: str) -> list[str]:
-    inject_axe(page, axe_source)  # the page CSP (issue 15) blocks add_script_tag
-    violations = page.evaluate("async () => (await axe.run()).violations")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:3]]}"
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def console_errors(page: Any) -> list[str]:
@@ -71,12 +61,12 @@ def test_every_page_type_is_accessible_and_quiet(
             page.goto(live_server + path)
             expect(page.locator("body")).to_have_attribute("data-md-color-scheme", SCHEMES[scheme])
             page.wait_for_load_state("networkidle")
-            assert not axe(page, axe_source), (path, scheme)
+            assert not serious_axe_findings(page, axe_source), (path, scheme)
         for slug in READ:
             page.goto(live_server + url(slug))
         page.goto(live_server + url(GATED))
         expect(page.locator("section.gate")).to_be_visible()
-        assert not axe(page, axe_source), ("gate", scheme)
+        assert not serious_axe_findings(page, axe_source), ("gate", scheme)
 
         email = f"scheme-{uuid.uuid4().hex[:10]}@example.org"
         create_user(
@@ -88,16 +78,16 @@ def test_every_page_type_is_accessible_and_quiet(
         page.get_by_role("button", name="Sign in", exact=True).click()
         expect(page).to_have_url(live_server + MAS)
         expect(page.get_by_role("button", name="Add a note")).to_be_visible()
-        assert not axe(page, axe_source), ("signed-in topic", scheme)
+        assert not serious_axe_findings(page, axe_source), ("signed-in topic", scheme)
         page.get_by_role("button", name="What are notes for?").click()
-        assert not axe(page, axe_source), ("notes explanation open", scheme)
+        assert not serious_axe_findings(page, axe_source), ("notes explanation open", scheme)
         page.goto(f"{live_server}/search?q=ferritin")
-        assert not axe(page, axe_source), ("signed-in results", scheme)
+        assert not serious_axe_findings(page, axe_source), ("signed-in results", scheme)
         page.goto(live_server + MAS)
         page.locator(".account-menu__who").click()
-        assert not axe(page, axe_source), ("account menu open", scheme)
+        assert not serious_axe_findings(page, axe_source), ("account menu open", scheme)
         page.goto(live_server + "/account")
-        assert not axe(page, axe_source), ("account", scheme)
+        assert not serious_axe_findings(page, axe_source), ("account", scheme)
         assert errors == [], errors
     finally:
         context.close()

@@ -187,6 +187,13 @@ def _build_and_publish(
             if not _is_content_error(line) and not CONTENT_ERRORS_RE.search(line)
         )
     try:
+        if result.returncode and not errors:
+            # Not the content: the configuration or the engine (its own message is above).
+            raise click.ClickException(
+                f"the site was not built: {_engine_command()[-1]} stopped with status "
+                f"{result.returncode} before any topic was checked (see its message above; "
+                "the live site is unchanged)"
+            )
         if result.returncode:
             files = len({line.split(":", 1)[0] for line in errors})
             raise click.ClickException(

@@ -171,6 +171,17 @@ def test_a_build_without_our_hook_fails_before_anything_is_published(tmp_path: P
     assert _published(tmp_path) == []
 
 
+def test_a_configuration_the_engine_refuses_is_not_called_a_content_error(tmp_path: Path) -> None:
+    config = yaml.safe_load(write_synthetic_project(tmp_path, 3).read_text(encoding="utf-8"))
+    config["hooks"] = ["no/such/hook.py"]
+    result = _build(tmp_path, config)
+    assert result.returncode == 1, result.stderr
+    assert "no/such/hook.py" in result.stderr  # the engine's own message reaches the editor
+    assert "stopped with status 1 before any topic was checked" in result.stderr
+    assert "content error(s)" not in result.stderr
+    assert _published(tmp_path) == []
+
+
 def test_a_build_with_a_search_plugin_is_not_published(tmp_path: Path) -> None:
     config = yaml.safe_load(write_synthetic_project(tmp_path, 3).read_text(encoding="utf-8"))
     config["plugins"] = ["search"]

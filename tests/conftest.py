@@ -58,6 +58,13 @@ def copy_config(root: Path) -> Path:
     return root / "mkdocs.yml"
 
 
+def copy_project(root: Path) -> Path:
+    """A copy of the real content with the project's config and theme in `root`; returns it."""
+    shutil.copytree(ROOT / "content", root / "content")
+    copy_config(root)
+    return root
+
+
 def copy_build(built_site: Path, site: Path) -> None:
     """A copy of a build: its site directory and the artifacts beside it (manifest, search index)."""
     shutil.copytree(built_site, site)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, copy_config
+from conftest import copy_project
 from servers import SITE_API
 
 from site_api.config import Settings, approval_required
@@ -32,9 +31,7 @@ TODAY = date.today().isoformat()
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "content", tmp_path / "content")
-    copy_config(tmp_path)
-    return tmp_path
+    return copy_project(tmp_path)
 
 
 def run(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -4,12 +4,11 @@ topic changed last (by git), or names both files when that cannot be told."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, copy_config
+from conftest import copy_project
 from servers import SITE_API
 
 TOPICS = "content/topics"
@@ -17,9 +16,7 @@ TOPICS = "content/topics"
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "content", tmp_path / "content")
-    copy_config(tmp_path)
-    return tmp_path
+    return copy_project(tmp_path)
 
 
 def build(project: Path) -> subprocess.CompletedProcess[str]:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import os
 import pty
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, copy_config
+from conftest import copy_project
 from servers import SITE_API
 
 TOPICS = "content/topics"
@@ -19,9 +18,7 @@ TOPICS = "content/topics"
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "content", tmp_path / "content")
-    copy_config(tmp_path)
-    return tmp_path
+    return copy_project(tmp_path)
 
 
 def env(project: Path, **more: str) -> dict[str, str]:

@@ -47,11 +47,26 @@ def page_fingerprint(meta: TopicMeta, body: str) -> str:
     return fingerprint(meta.title, meta.summary, body, refs)
 
 
-def approved_fingerprint(page_print: str, cited: Iterable[tuple[str, LibraryEntry]]) -> str:
+def approved_fingerprint(
+    page_print: str,
+    cited: Iterable[tuple[str, LibraryEntry]],
+    memo: dict[str, str] | None = None,
+) -> str:
     """What an approval records: the topic's own text (`page_fingerprint`) and the library
-    entries it cites as they stand, so an edit to a cited work needs a new approval too."""
-    works = [[key, entry.model_dump(mode="json", exclude_none=True)] for key, entry in cited]
-    text = page_print + "\x1e" + json.dumps(works, sort_keys=True, ensure_ascii=False)
+    entries it cites as they stand, so an edit to a cited work needs a new approval too.
+
+    `memo` keeps each library entry's JSON across the topics of one build (one library: a key
+    names one entry); the text is `json.dumps` of the whole list either way."""
+    works = []
+    for key, entry in cited:
+        work = memo.get(key) if memo is not None else None
+        if work is None:
+            dumped = [key, entry.model_dump(mode="json", exclude_none=True)]
+            work = json.dumps(dumped, sort_keys=True, ensure_ascii=False)
+            if memo is not None:
+                memo[key] = work
+        works.append(work)
+    text = page_print + "\x1e[" + ", ".join(works) + "]"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

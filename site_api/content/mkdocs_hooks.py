@@ -303,9 +303,10 @@ def _validated(files: Files, config: MkDocsConfig, cache: ParseCache) -> list[So
     today = date.today()
     checked = pages + [s.page for s in salvaged]
     # What an approval is of: the topic's own text and the library entries it cites.
+    memo: dict[str, str] = {}
     prints = {
         p.path: approved_fingerprint(
-            p.fingerprint, [(k, e) for _, k, e in cited_entries(p, library.entries)]
+            p.fingerprint, [(k, e) for _, k, e in cited_entries(p, library.entries)], memo
         )
         for p in checked
         if isinstance(p.meta, TopicMeta)

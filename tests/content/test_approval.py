@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import subprocess
@@ -202,3 +204,29 @@ def test_bad_approvals_are_each_reported_in_one_build(project: Path) -> None:
         f"{TOPICS}/systemic-lupus-erythematosus.md:{line(sle, '  fingerprint:')}: "
         f"approval.fingerprint: is the fingerprint of {TOPICS}/stills-disease.md" in err
     )
+
+
+def test_a_build_memo_changes_no_fingerprint() -> None:
+    """The build keeps each library entry's JSON across topics: the fingerprint it gives is the
+    one approvals on disk recorded (json.dumps of the whole list), memo or not."""
+    root = Path(__file__).resolve().parents[2]
+    library, problems = load_library("references.yml", (root / REFERENCES).read_text())
+    assert problems == []
+    works = list(library.entries.items())[:3]
+    recorded = hashlib.sha256(
+        (
+            "p" * 64
+            + "\x1e"
+            + json.dumps(
+                [[k, e.model_dump(mode="json", exclude_none=True)] for k, e in works],
+                sort_keys=True,
+                ensure_ascii=False,
+            )
+        ).encode("utf-8")
+    ).hexdigest()
+    memo: dict[str, str] = {}
+    assert approved_fingerprint("p" * 64, works) == recorded
+    assert approved_fingerprint("p" * 64, works, memo) == recorded
+    assert set(memo) == {k for k, _ in works}
+    assert approved_fingerprint("p" * 64, works, memo) == recorded  # from the memo
+    assert approved_fingerprint("p" * 64, works[:1], memo) != recorded

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import posixpath
 from datetime import date
 
-from site_api.content.browse import Catalogue, a_to_z_entries, check_a_to_z, fold, letter_of
+from hypothesis import given
+from hypothesis import strategies as st
+
+from site_api.content.browse import Catalogue, _link, a_to_z_entries, check_a_to_z, fold, letter_of
 from site_api.content.model import Section, SourcePage, parse_page
 
 SECTIONS = {
@@ -113,3 +117,19 @@ def test_titles_that_collide_in_the_a_to_z_name_file_and_line() -> None:
     assert len(unknown) == 5
     assert "content/topics/sle.md:3: title: 'Systemic lupus erythematosus' collides" in unknown[1]
     assert "is an alias of another topic (content/topics/lupus.md)" in unknown[3]
+
+
+SEGMENTS = st.lists(
+    st.sampled_from(["a-z", "sections", "topics", "x", "b.md", "index.md"]), max_size=3
+)
+
+
+@given(SEGMENTS, SEGMENTS)
+def test_generated_links_are_what_relpath_says(
+    target_dirs: list[str], from_dirs: list[str]
+) -> None:
+    """The A–Z pages' fast relative links are posixpath.relpath's, for any two docs paths."""
+    target = "/".join([*target_dirs, "page.md"])
+    from_uri = "/".join([*from_dirs, "here.md"])
+    expected = posixpath.relpath(target, posixpath.dirname(from_uri) or ".")
+    assert _link(target, from_uri) == expected

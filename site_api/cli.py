@@ -136,6 +136,7 @@ def _build_and_publish(
     keep: int | None = None,
     full: bool = False,
     preview: bool = False,
+    in_process: bool = False,
 ) -> Path:
     """Run strict MkDocs into a fresh build directory; switch `site_link` to it only on success.
 
@@ -143,12 +144,14 @@ def _build_and_publish(
     (site_api/content/incremental.py). `quiet` keeps MkDocs' progress lines to itself (the
     preview); errors always reach the editor. `keep`: builds kept for rollback
     (`SITE_KEEP_BUILDS`; the default when None). `preview`: build drafts too, and never
-    require approval (site_api/content/drafts.py).
+    require approval (site_api/content/drafts.py). `in_process`: run the engine in this
+    process (the preview's long-lived one, site_api/content/inprocess.py), not a child.
     """
     from site_api.config import approval_required
     from site_api.content.drafts import PREVIEW_ENV, REQUIRE_APPROVAL_ENV
-    from site_api.content.engine import check_build, engine_env
+    from site_api.content.engine import ENGINE_QUIET, check_build, engine_env
     from site_api.content.incremental import CACHE_ENV, REUSE_ENV
+    from site_api.content.inprocess import EngineRun, run_build
     from site_api.search.index import SearchIndex
     from site_api.serving.builds import docs_dir_of, record_build
     from site_api.serving.pages import SiteIndex
@@ -166,18 +169,26 @@ def _build_and_publish(
     live = Path(os.path.realpath(site_link)) if site_link.is_symlink() else None
     build_dir = new_build_dir(site_link)
     site_dir = build_site_dir(build_dir, site_link)
-    env = engine_env()
-    env.pop(REUSE_ENV, None)
-    env[PREVIEW_ENV] = "1" if preview else "0"
-    env[REQUIRE_APPROVAL_ENV] = "1" if approval_required(_settings()) else "0"
-    env[CACHE_ENV] = str(build_cache_dir(site_link))
-    if live is not None and live.is_dir() and not full:
+    changes: dict[str, str | None] = {
+        PREVIEW_ENV: "1" if preview else "0",
+        REQUIRE_APPROVAL_ENV: "1" if approval_required(_settings()) else "0",
+        CACHE_ENV: str(build_cache_dir(site_link)),
+        REUSE_ENV: None,
+    }
+    dirty = live is not None and live.is_dir() and not full
+    if dirty:
         # --dirty: MkDocs then skips what the hook marks unchanged (into an empty directory).
-        env[REUSE_ENV] = str(live)
+        changes[REUSE_ENV] = str(live)
         command.append("--dirty")
-    result = subprocess.run(
-        [*command, "-d", str(site_dir.resolve())], env=env, capture_output=True, text=True
-    )
+    if in_process:
+        engine = _settings().build_engine
+        result = run_build(engine, config_file, site_dir.resolve(), ENGINE_QUIET | changes, dirty)
+    else:
+        env = {k: v for k, v in (engine_env() | changes).items() if v is not None}
+        done = subprocess.run(
+            [*command, "-d", str(site_dir.resolve())], env=env, capture_output=True, text=True
+        )
+        result = EngineRun(done.returncode, done.stderr)
     errors = [line for line in result.stderr.splitlines() if _is_content_error(line)]
     if not quiet or result.returncode:
         # Each content error once: in the message below, not also in MkDocs' own output.
@@ -352,7 +363,9 @@ def preview(host: str, port: int | None, config_file: str, unsafe_expose: bool) 
     error_file = preview_dir(base) / ERROR_FILE
     error_file.unlink(missing_ok=True)
     # The preview's builds are never rolled back to: the live one and the one before suffice.
-    _build_and_publish(config_file, settings.site_dir, keep=PREVIEW_KEEP_BUILDS, preview=True)
+    _build_and_publish(
+        config_file, settings.site_dir, keep=PREVIEW_KEEP_BUILDS, preview=True, in_process=True
+    )
     upgrade(settings.database_url)
     config = Path(config_file)
     watched = [config, config.parent / "content", config.parent / "theme"]
@@ -361,7 +374,12 @@ def preview(host: str, port: int | None, config_file: str, unsafe_expose: bool) 
         started = time.monotonic()
         try:
             _build_and_publish(
-                config_file, settings.site_dir, True, PREVIEW_KEEP_BUILDS, preview=True
+                config_file,
+                settings.site_dir,
+                True,
+                PREVIEW_KEEP_BUILDS,
+                preview=True,
+                in_process=True,
             )
         except click.ClickException as exc:
             error_file.write_text(exc.message, encoding="utf-8")

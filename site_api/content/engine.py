@@ -43,9 +43,13 @@ def engine_command(name: BuildEngineName, python: str = sys.executable) -> list[
     return [python, "-m", name]
 
 
+#: What the engine runs with besides our environment: without the engines' advertising on stderr.
+ENGINE_QUIET = {"NO_MKDOCS_2_WARNING": "1", "DISABLE_MKDOCS_2_WARNING": "true"}
+
+
 def engine_env() -> dict[str, str]:
-    """The environment the engine runs in: ours, without the engines' advertising on stderr."""
-    return {**os.environ, "NO_MKDOCS_2_WARNING": "1", "DISABLE_MKDOCS_2_WARNING": "true"}
+    """The environment the engine runs in: ours, quietened (`ENGINE_QUIET`)."""
+    return {**os.environ, **ENGINE_QUIET}
 
 
 def require_engine(name: BuildEngineName) -> None:

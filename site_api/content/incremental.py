@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sys
 from collections.abc import Iterable, Mapping
@@ -42,6 +43,13 @@ ENGINE_PACKAGES = (
     "pygments",
     "pyyaml",
 )
+
+
+def not_the_dirty_warning(record: logging.LogRecord) -> bool:
+    """MkDocs warns that `--dirty` builds go stale; ours are planned so they do not (and a
+    warning would fail the strict build). Defined here, not in the hook, so that a process
+    running many builds (the preview) adds it to MkDocs' logger once, not once per build."""
+    return not record.getMessage().startswith("A 'dirty' build is being performed")
 
 
 def deps_path_for(site_dir: Path) -> Path:

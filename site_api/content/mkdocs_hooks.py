@@ -86,6 +86,7 @@ from site_api.content.incremental import (
     digest,
     file_digest,
     load_deps,
+    not_the_dirty_warning,
     reuse,
     site_fingerprint,
     text_digest,
@@ -166,12 +167,6 @@ def _display(path: Path, here: Path | None = None) -> str:
         return str(path)
 
 
-def _not_the_dirty_warning(record: logging.LogRecord) -> bool:
-    """MkDocs warns that `--dirty` builds go stale; ours are planned so they do not (and a
-    warning would fail the strict build)."""
-    return not record.getMessage().startswith("A 'dirty' build is being performed")
-
-
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     _state.clear()
     # The site's public address is the one pages print and link canonically and the feed links
@@ -185,7 +180,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     if public_url.startswith(("http://", "https://")):
         config.site_url = public_url.rstrip("/") + "/"
     if os.environ.get(REUSE_ENV):
-        logging.getLogger("mkdocs.commands.build").addFilter(_not_the_dirty_warning)
+        logging.getLogger("mkdocs.commands.build").addFilter(not_the_dirty_warning)
     citations = CitationExtension()
     config.markdown_extensions.append(citations)  # type: ignore[arg-type]
     _state["citations"] = citations

@@ -8,24 +8,28 @@ indexes to a fixed set of queries.
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import shutil
 import sqlite3
 import tempfile
 from collections.abc import Callable
+from contextlib import redirect_stderr
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from click import ClickException
 from click.testing import CliRunner
 from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from synthetic_site import topic_ids, write_synthetic_project
 
-from site_api.cli import main
+from site_api.cli import _build_and_publish, main
 from site_api.content.approval import write_approval
 from site_api.content.incremental import deps_path_for, load_deps
 from site_api.content.manifest import editorial_path_for, manifest_path_for
@@ -84,11 +88,19 @@ def edit(root: Path, page_id: str, body: Callable[[str], str] | None = None, **f
     path.write_text(f"---\n{dumped}---\n{text}", encoding="utf-8")
 
 
-def build(root: Path, link: str, full: bool = False) -> tuple[int, str]:
-    """`site-api build [--full]` of the project into the site link `root/link`."""
-    args = ["build", "-f", str(root / "mkdocs.yml"), *(["--full"] if full else [])]
-    result = CliRunner().invoke(main, args, env={"SITE_SITE_DIR": str(root / link)})
-    return result.exit_code, result.output
+def build(root: Path, link: str, full: bool = False, here: bool = False) -> tuple[int, str]:
+    """`site-api build [--full]` of the project into the site link `root/link`; `here`: the
+    preview's way instead, the engine run in this process (site_api/content/inprocess.py)."""
+    if not here:
+        args = ["build", "-f", str(root / "mkdocs.yml"), *(["--full"] if full else [])]
+        result = CliRunner().invoke(main, args, env={"SITE_SITE_DIR": str(root / link)})
+        return result.exit_code, result.output
+    with redirect_stderr(io.StringIO()) as said:
+        try:
+            _build_and_publish(str(root / "mkdocs.yml"), root / link, full=full, in_process=True)
+        except ClickException as exc:
+            return 1, said.getvalue() + exc.message
+    return 0, said.getvalue()
 
 
 def files_of(site: Path) -> dict[str, bytes]:
@@ -136,9 +148,9 @@ def assert_same(root: Path) -> None:
     assert answers(incremental) == answers(full)
 
 
-def step(root: Path) -> list[str]:
+def step(root: Path, here: bool = False) -> list[str]:
     """Build incrementally and in full; both succeed and are equal. Returns what was rendered."""
-    code, out = build(root, "site")
+    code, out = build(root, "site", here=here)
     assert code == 0, out
     code, out = build(root, "full", full=True)
     assert code == 0, out
@@ -266,6 +278,33 @@ def test_named_edits_build_incrementally_equal_to_full_builds(project: Path) -> 
     deps = load_deps(Path(os.path.realpath(root / "site")))
     assert deps is not None
     assert len(step(root)) == len(deps.inputs)
+
+
+def test_builds_in_the_previews_process_equal_full_builds_in_a_child(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preview runs the engine in its own long-lived process: the same builds, the same
+    errors, and a process that builds again and again (one hook, one filter, no leftovers)."""
+    monkeypatch.setenv("SITE_SITE_DIR", str(project / "site"))
+    edit(project, "t003", body=lambda b: b + "\nA sentence built in process.\n")
+    assert set(step(project, here=True)) == {"topics/t003.md", *NAV_PAGES}
+    edit(project, "t004", title="Alpha topic four")
+    assert {"topics/t004.md", "a-z/a.md"} <= set(step(project, here=True))
+    edit(project, "t010", section="no-such-section")
+    child = build(project, "full", full=True)
+    here = build(project, "site", here=True)
+    assert child[0] == here[0] == 1
+    errors = [{line for line in out.splitlines() if "t010.md:" in line} for _, out in (child, here)]
+    assert errors[0] and errors[0] == errors[1], (child, here)
+    edit(project, "t010", section="haematology")
+    step(project, here=True)
+    for _ in range(3):  # nothing of one build stays behind to change the next
+        step(project, here=True)
+    dirty = logging.getLogger("mkdocs.commands.build").filters
+    assert len([f for f in dirty if getattr(f, "__name__", "") == "not_the_dirty_warning"]) <= 1
+    code, out = build(project, "site", full=True, here=True)
+    assert code == 0 and "incremental build" not in out, out
+    assert_same(project)
 
 
 def test_unchanged_outputs_are_hard_links_to_the_live_build(project: Path) -> None:

@@ -1,0 +1,97 @@
+"""The build engine run inside a long-lived process (the preview): no interpreter to start and no
+imports to repeat for each rebuild; what it prints is what `python -m <engine> build` prints.
+
+`site-api build` still runs the engine as a child process: one build, then exit, with its memory
+returned to the system. The preview rebuilds on every save, one build at a time (its watch thread),
+so it runs the same build here and keeps the engine, our hook's imports and Python itself warm.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from site_api.config import BuildEngineName
+
+#: One build at a time: the hook keeps its state in its module, and the environment is shared.
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class EngineRun:
+    """What a build said and how it ended, as a child process's exit status and stderr."""
+
+    returncode: int
+    stderr: str
+
+
+class _Lines(logging.Handler):
+    """MkDocs' own console format (`LEVEL   -  message`), into a list."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname:<8}-  {record.getMessage()}\n")
+
+
+@contextmanager
+def _environment(changes: Mapping[str, str | None]) -> Iterator[None]:
+    """`changes` in os.environ for the build (None removes), then as they were."""
+    before = {name: os.environ.get(name) for name in changes}
+    try:
+        for name, value in changes.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run_build(
+    engine: BuildEngineName,
+    config_file: str,
+    site_dir: Path,
+    env: Mapping[str, str | None],
+    dirty: bool,
+) -> EngineRun:
+    """`<engine> build --strict -f config_file -d site_dir [--dirty]`, run here with `env`."""
+    config_module = importlib.import_module(f"{engine}.config")
+    build_module = importlib.import_module(f"{engine}.commands.build")
+    exceptions = importlib.import_module(f"{engine}.exceptions")
+    logger = logging.getLogger(engine)
+    lines = _Lines()
+    with _lock, _environment(env):
+        logger.addHandler(lines)
+        level = logger.level
+        logger.setLevel(logging.INFO)
+        try:
+            config = config_module.load_config(
+                config_file=config_file, strict=True, site_dir=str(site_dir)
+            )
+            config.plugins.on_startup(command="build", dirty=dirty)
+            try:
+                build_module.build(config, dirty=dirty)
+            finally:
+                config.plugins.on_shutdown()
+        except exceptions.Abort as exc:
+            return EngineRun(1, "".join(lines.lines) + f"{exc.message}\n")
+        except exceptions.MkDocsException as exc:  # the configuration: as the engine says it
+            return EngineRun(1, "".join(lines.lines) + f"ERROR    -  {exc.message}\n")
+        finally:
+            logger.removeHandler(lines)
+            logger.setLevel(level)
+    return EngineRun(0, "".join(lines.lines))

@@ -1,41 +1,30 @@
-"""Watch the sources and rebuild: a polling thread (no inotify dependency; 0.25 s is enough)."""
+"""Watch the sources and rebuild on the file system's own change events (inotify on Linux).
+
+Polling every file's modification time cost a stat per source each quarter second: at 30,000
+topics that is most of a core spent looking. `watchfiles` is told of changes instead, and groups
+the writes of one save (or of a `git pull`) into one rebuild.
+"""
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-POLL_SECONDS = 0.25
+from watchfiles import watch
 
-
-def snapshot(paths: list[Path]) -> dict[str, tuple[int, int]]:
-    """Every file under `paths` with its modification time and size."""
-    seen: dict[str, tuple[int, int]] = {}
-    for root in paths:
-        files = [root] if root.is_file() else (p for p in root.rglob("*") if p.is_file())
-        for path in files:
-            try:
-                stat = path.stat()
-            except FileNotFoundError:
-                continue  # removed while we looked: the next look sees it gone
-            seen[str(path)] = (stat.st_mtime_ns, stat.st_size)
-    return seen
+#: How long a burst of writes is gathered into one rebuild, and how often the watcher looks.
+DEBOUNCE_MS = 50
+STEP_MS = 25
 
 
 def watch_and_rebuild(paths: list[Path], rebuild: Callable[[], None]) -> threading.Thread:
-    """Call `rebuild` after each change under `paths` (saves in quick succession: one build)."""
+    """Call `rebuild` after each change under `paths` (saves in quick succession: one build;
+    a save during a build: one more build after it)."""
 
     def loop() -> None:
-        last = snapshot(paths)
-        while True:
-            time.sleep(POLL_SECONDS)
-            now = snapshot(paths)
-            if now != last:
-                # Compared next time with what this build read: a save during it builds again.
-                last = now
-                rebuild()
+        for _ in watch(*paths, debounce=DEBOUNCE_MS, step=STEP_MS, ignore_permission_denied=True):
+            rebuild()
 
     thread = threading.Thread(target=loop, name="preview-watch", daemon=True)
     thread.start()

@@ -255,8 +255,14 @@ def synonym_terms(path: str, text: str) -> set[str]:
 
 
 def provided_terms(page: IndexedPage, wanted: set[str]) -> list[str]:
-    """Which of the `wanted` terms `known_terms` would find in this one page."""
-    return sorted(wanted.intersection(known_terms([page])))
+    """Which of the `wanted` terms `known_terms` would find in this one page (its names and its
+    words, without building `known_terms`' map: this runs once per page of every build)."""
+    if not wanted:
+        return []
+    names = [page.page_id.replace("-", " "), page.title, *page.aliases]
+    text = " ".join([page.title, *page.aliases, *page.headings, page.summary, page.body])
+    found = {" ".join(words(name)) for name in names}.union(words(text))
+    return sorted(wanted.intersection(found))
 
 
 def known_terms(pages: Iterable[IndexedPage]) -> dict[str, set[str]]:

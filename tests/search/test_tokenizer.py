@@ -13,8 +13,18 @@ import sqlite3
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from site_api.content.search_index import TOKENIZER, WORD_RE, index_text, words
+from site_api.content.search_index import (
+    TOKENIZER,
+    WORD_RE,
+    IndexedPage,
+    index_text,
+    known_terms,
+    provided_terms,
+    words,
+)
 
 #: Every code point a Python str may hold and SQLite may store (surrogates cannot be UTF-8).
 CODE_POINTS = [c for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
@@ -95,3 +105,36 @@ def test_the_check_finds_what_unicode61_got_wrong(unicode61_joiners: list[int]) 
     texts = [f"x{chr(c)}y" for c in unicode61_joiners]
     assert fts_tokens("unicode61 remove_diacritics 2", texts) != [words(t) for t in texts]
     assert fts_tokens(TOKENIZER, [index_text(t) for t in texts]) == [words(t) for t in texts]
+
+
+_texts = st.text(alphabet="abc Ab-ésS12·", max_size=30)
+
+
+@given(
+    st.builds(
+        lambda pid, title, aliases, headings, summary, body: IndexedPage(
+            page_id=pid,
+            url="/x/",
+            access="metered",
+            title=title,
+            summary=summary,
+            aliases=aliases,
+            headings=headings,
+            body=body,
+            section="",
+        ),
+        st.text(alphabet="ab-c", min_size=1, max_size=8),
+        _texts,
+        st.lists(_texts, max_size=2),
+        st.lists(_texts, max_size=2),
+        _texts,
+        _texts,
+    ),
+    st.sets(st.text(alphabet="abc s", min_size=1, max_size=6)),
+)
+def test_a_pages_provided_terms_are_those_known_terms_finds(
+    page: IndexedPage, wanted: set[str]
+) -> None:
+    """The build records which synonyms' terms each page provides without `known_terms`' map:
+    the same terms, for any page and any wanted set."""
+    assert provided_terms(page, wanted) == sorted(wanted.intersection(known_terms([page])))

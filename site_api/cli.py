@@ -115,7 +115,14 @@ def _check_port_free(host: str, port: int) -> None:
     is_flag=True,
     help="Render every page, reusing nothing from the live build (the result is the same).",
 )
-def build(config_file: str, full: bool) -> None:
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Stay running and publish again after every change to the sources, the theme or the "
+    "config, each build in this process (its caches kept warm); a failed build leaves the live "
+    "site as it was and the next save tries again.",
+)
+def build(config_file: str, full: bool, watch: bool) -> None:
     """Build the site strictly into a new build directory, then publish it in one atomic switch.
 
     Only pages whose inputs changed since the live build are rendered; the rest are hard-linked
@@ -123,10 +130,60 @@ def build(config_file: str, full: bool) -> None:
     build leaves the live site exactly as it was.
     """
     settings = _settings()
+    if watch:
+        _publish_on_change(config_file, settings, full)
+        return
     published = _build_and_publish(
         config_file, settings.site_dir, keep=settings.keep_builds, full=full
     )
     click.echo(f"published {published} as {settings.site_dir} (built by {_built_by(settings)})")
+
+
+#: `site-api build --watch`'s exit status when our code changed on disk under it.
+CODE_CHANGED_STATUS = 3
+
+
+def _publish_on_change(config_file: str, settings: Settings, full: bool) -> None:
+    """`site-api build --watch`: publish now, then after every change, until stopped."""
+    from site_api.content.watch import code_digest, watch_and_rebuild, watched_paths
+    from site_api.serving.builds import docs_dir_of
+
+    code = code_digest()
+
+    def publish(full: bool) -> None:
+        started = time.monotonic()
+        try:
+            published = _build_and_publish(
+                config_file,
+                settings.site_dir,
+                keep=settings.keep_builds,
+                full=full,
+                in_process=True,
+            )
+        except click.ClickException as exc:
+            click.echo(f"not published: {exc.message}", err=True)
+            return
+        seconds = time.monotonic() - started
+        click.echo(f"published {published} as {settings.site_dir} in {seconds:.1f} s", err=True)
+
+    def rebuild() -> None:
+        if code_digest() != code:
+            click.echo(
+                "the site's code changed on disk: stopping, so that no build mixes old and new "
+                f"code (exit status {CODE_CHANGED_STATUS}); start 'site-api build --watch' again",
+                err=True,
+            )
+            os._exit(CODE_CHANGED_STATUS)  # from the watch thread: the whole process
+        publish(False)
+
+    publish(full)
+    config = Path(config_file)
+    watched = watched_paths(config, docs_dir_of(config))
+    click.echo(f"watching {', '.join(map(str, watched))}; stop with Ctrl-C", err=True)
+    try:
+        watch_and_rebuild(watched, rebuild).join()
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
 
 
 def _build_and_publish(
@@ -334,10 +391,11 @@ def preview(host: str, port: int | None, config_file: str, unsafe_expose: bool) 
     from granian.constants import Interfaces
     from granian.log import LogLevels
 
+    from site_api.content.watch import watch_and_rebuild, watched_paths
     from site_api.db import upgrade
     from site_api.preview.app import ERROR_FILE, preview_dir, preview_settings
     from site_api.preview.guard import is_loopback
-    from site_api.preview.watch import watch_and_rebuild
+    from site_api.serving.builds import docs_dir_of
 
     port = port or _settings().preview_port
     if not is_loopback(host):
@@ -368,7 +426,7 @@ def preview(host: str, port: int | None, config_file: str, unsafe_expose: bool) 
     )
     upgrade(settings.database_url)
     config = Path(config_file)
-    watched = [config, config.parent / "content", config.parent / "theme"]
+    watched = watched_paths(config, docs_dir_of(config))
 
     def rebuild() -> None:
         started = time.monotonic()

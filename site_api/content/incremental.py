@@ -169,8 +169,22 @@ class Deps:
         )
 
 
+#: The record this process wrote last, by its site directory (see `write_deps`).
+_written: tuple[str, Deps] | None = None
+
+
+def write_deps(site_dir: Path, deps: Deps) -> None:
+    """Write the record beside the site directory, and keep it in this process's memory: a
+    long-lived process (the preview, `site-api build --watch`) reads it back from there."""
+    global _written
+    deps_path_for(site_dir).write_text(deps.to_json(), encoding="utf-8")
+    _written = (str(site_dir), deps)
+
+
 def load_deps(site_dir: Path) -> Deps | None:
     """The record of the build in `site_dir`; None when it has none usable (build it in full)."""
+    if _written is not None and _written[0] == str(site_dir) and deps_path_for(site_dir).is_file():
+        return _written[1]
     try:
         data = json.loads(deps_path_for(site_dir).read_bytes())
     except (OSError, ValueError):

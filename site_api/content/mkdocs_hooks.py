@@ -82,7 +82,6 @@ from site_api.content.incremental import (
     Deps,
     csp_per_file,
     csp_table,
-    deps_path_for,
     digest,
     file_digest,
     load_deps,
@@ -90,6 +89,7 @@ from site_api.content.incremental import (
     reuse,
     site_fingerprint,
     text_digest,
+    write_deps,
 )
 from site_api.content.links import LinkSource, PageLinks, check_links, page_links
 from site_api.content.manifest import (
@@ -221,7 +221,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         pages = _validated(files, config, cache)
         assert pages is not None  # without a record's pages, errors fail the build
     # Written now (the build directory is removed if the build fails): not held to the end.
-    write_cache(Path(config.site_dir), cache.dumps())
+    write_cache(Path(config.site_dir), cache)
     return _catalogued(files, config, pages)
 
 
@@ -773,7 +773,7 @@ def on_post_build(config: MkDocsConfig) -> None:
         parsed=sorted(_state["parsed_now"]),
         reused_from=str(previous[0]) if previous else None,
     )
-    deps_path_for(site).write_text(deps.to_json(), encoding="utf-8")
+    write_deps(site, deps)
     if previous is not None:
         log.info(
             "incremental build: parsed %d and rendered %d of %d pages, reused the rest from %s",

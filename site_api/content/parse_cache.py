@@ -26,6 +26,9 @@ from site_api.content.links import PageLinks
 from site_api.content.model import SourcePage
 
 CACHE_VERSION = 1
+#: The record this process wrote last, by the site directory it was written beside: a long-lived
+#: process (the preview, `site-api build --watch`) takes it back from memory, not from disk.
+_written: tuple[str, dict[str, tuple[SourcePage, PageLinks]]] | None = None
 #: Libraries whose behaviour a parsed page depends on, besides our own code.
 PARSERS = ("pyyaml", "pydantic", "pydantic-core", "markdown")
 
@@ -65,6 +68,13 @@ class ParseCache:
         """The live build's record, if it has one written by this code; else an empty cache."""
         if live_site is None:
             return cls()
+        written = _written
+        if (
+            written is not None
+            and written[0] == str(live_site)
+            and cache_path_for(live_site).is_file()
+        ):
+            return cls(previous=written[1])  # this process wrote the live build's record
         try:
             with cache_path_for(live_site).open("rb") as source:
                 stamp, entries = pickle.load(source)  # noqa: S301 (our own build's file)
@@ -108,8 +118,13 @@ def first_citations(citations: list[Citation]) -> list[Citation]:
     return kept
 
 
-def write_cache(site_dir: Path, record: bytes) -> None:
-    """Write the record beside the site directory."""
+def write_cache(site_dir: Path, cache: ParseCache) -> None:
+    """Write the record beside the site directory, and keep it in this process's memory.
+
+    The pages kept are the record's own copies (`put`), which no later step of a build changes:
+    the next build in this process can take them as they are."""
+    global _written
     path = cache_path_for(site_dir)
     path.parent.mkdir(parents=True, exist_ok=True)  # written before MkDocs makes the site dir
-    path.write_bytes(record)
+    path.write_bytes(cache.dumps())
+    _written = (str(site_dir), dict(cache.current))

@@ -13,9 +13,23 @@ from pathlib import Path
 
 from watchfiles import watch
 
+import site_api
+from site_api.content.incremental import digest, tree
+
 #: How long a burst of writes is gathered into one rebuild, and how often the watcher looks.
 DEBOUNCE_MS = 50
 STEP_MS = 25
+
+
+def watched_paths(config_file: Path, docs_dir: Path) -> list[Path]:
+    """What a build reads that an editor changes: the config, the sources and the theme."""
+    return [config_file, docs_dir, config_file.parent / "theme"]
+
+
+def code_digest() -> str:
+    """A digest of our code as it is on disk now: a long-lived builder that sees it change stops
+    (its imported modules are the old ones) rather than build with a mixture."""
+    return digest(tree(Path(site_api.__file__).parent, (".py",)))
 
 
 def watch_and_rebuild(paths: list[Path], rebuild: Callable[[], None]) -> threading.Thread:

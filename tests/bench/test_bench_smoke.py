@@ -111,6 +111,8 @@ def test_scale_smoke(tmp_path: Path) -> None:
         "| a reader's worst page latency during the first desk view |",
         "| one-topic body published (save to served; parsed 1 and rendered ",
         "| one-topic title published (save to served; parsed 1 and rendered ",
+        "| one-topic body published by a running site-api build --watch (save to served; parsed 1 ",
+        "| one-topic title published by a running site-api build --watch (save to served; parsed 1 ",
     ):
         assert row in out, row
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, copy_config, mkdocs_build
+from conftest import copy_project, mkdocs_build
 
 from site_api.calculators.artifact import calculators_path_for, read_calculators
 from site_api.content.search_index import search_index_path_for
@@ -23,8 +22,7 @@ TOPICS = {
 @pytest.fixture
 def content_copy(tmp_path: Path) -> Path:
     """A copy of the project's content and config that a test may break."""
-    shutil.copytree(ROOT / "content", tmp_path / "content")
-    copy_config(tmp_path)
+    copy_project(tmp_path)
     return tmp_path
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, copy_config, mkdocs_build
+from conftest import ROOT, copy_project, mkdocs_build
 
 from site_api.calculators.artifact import read_calculators
 from site_api.content.manifest import load_manifest, manifest_path_for
@@ -122,8 +121,7 @@ def test_search_index_holds_every_page_with_its_fields(built_site: Path) -> None
 @pytest.fixture
 def content_copy(tmp_path: Path) -> Path:
     """A copy of the project's content and config that a test may break."""
-    shutil.copytree(ROOT / "content", tmp_path / "content")
-    copy_config(tmp_path)
+    copy_project(tmp_path)
     return tmp_path
 
 

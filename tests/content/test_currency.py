@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, copy_config, mkdocs_build
+from conftest import ROOT, copy_project, mkdocs_build
 from test_content import PATH, TODAY, VALID, errors_of, page
 
 from site_api.content.currency import (
@@ -131,8 +130,7 @@ def test_feed_is_valid_atom_with_titles_and_summaries_only() -> None:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "content", tmp_path / "content")
-    copy_config(tmp_path)
+    copy_project(tmp_path)
     return tmp_path
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, copy_config
+from conftest import ROOT, copy_project
 from fastapi.testclient import TestClient
 from servers import SITE_API
 
@@ -51,8 +50,7 @@ def draft_text(status: str = "draft", summary: str = "", body: str = "") -> str:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "content", tmp_path / "content")
-    copy_config(tmp_path)
+    copy_project(tmp_path)
     (tmp_path / "content" / "topics" / f"{DRAFT_ID}.md").write_text(draft_text())
     # A published topic relates to the draft: its related list must leave the draft out.
     kd = tmp_path / "content" / "topics" / "pancytopenia.md"

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, copy_config, mkdocs_build
+from conftest import ROOT, copy_project, mkdocs_build
 
 from site_api.content.citations import Citation
 from site_api.content.references import LibraryEntry, check_citations, load_library
@@ -254,8 +253,7 @@ def test_a_shared_entry_renders_alike_on_every_page_with_doi_and_pubmed_links(
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "content", tmp_path / "content")
-    copy_config(tmp_path)
+    copy_project(tmp_path)
     return tmp_path
 
 

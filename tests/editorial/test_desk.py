@@ -7,13 +7,12 @@ import csv
 import io
 import json
 import re
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import copy_config, mkdocs_build
+from conftest import copy_project, mkdocs_build
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -260,9 +259,7 @@ def test_review_queue_is_what_site_api_review_lists(
 def test_review_queue_lists_an_overdue_topic(
     settings: Settings, people: None, tmp_path: Path
 ) -> None:
-    root = Path(__file__).resolve().parents[2]
-    shutil.copytree(root / "content", tmp_path / "content")
-    copy_config(tmp_path)
+    copy_project(tmp_path)
     source = tmp_path / "content" / "topics" / f"{TOPICS[0]}.md"
     text = source.read_text(encoding="utf-8")
     overdue = re.sub(r"(?m)^next_review: .*$", "next_review: 2020-01-01", text)

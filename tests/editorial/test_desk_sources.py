@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, copy_config, mkdocs_build
+from conftest import ROOT, copy_project, mkdocs_build
 from fastapi.testclient import TestClient
 
 from site_api.config import Settings
@@ -39,8 +39,7 @@ def test_the_desk_modules_import_nothing_that_reads_sources() -> None:
 @pytest.fixture
 def built(tmp_path: Path) -> Path:
     """The real content with one draft and one topic overdue for review."""
-    shutil.copytree(ROOT / "content", tmp_path / "content")
-    copy_config(tmp_path)
+    copy_project(tmp_path)
     topics = tmp_path / "content" / "topics"
     text = (topics / "pancytopenia.md").read_text()
     draft = (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT, copy_config
+from conftest import ROOT, copy_project
 from servers import SITE_API, free_port, start, stop, wait_http
 
 TOPIC = "/topics/pancytopenia/"
@@ -22,8 +21,7 @@ TOPIC = "/topics/pancytopenia/"
 def preview(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """`site-api preview` on a copy of the project; yields its base URL and the copy."""
     project = tmp_path_factory.mktemp("preview")
-    shutil.copytree(ROOT / "content", project / "content")
-    copy_config(project)
+    copy_project(project)
     port = free_port()
     log = project / "preview.log"
     env = {**os.environ, "SITE_VAR_DIR": str(project / "var"), "SITE_SECRET_KEY": ""}

@@ -5,13 +5,12 @@ violation and no console error on preview pages."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from conftest import ROOT, copy_config
+from conftest import copy_project
 from servers import SITE_API, free_port, start, stop, wait_http
 
 DRAFT = "/topics/quokka-fever/"
@@ -27,8 +26,7 @@ document.addEventListener("securitypolicyviolation",
 def preview(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`site-api preview` of the content with one draft; yields its base URL."""
     project = tmp_path_factory.mktemp("preview-bar")
-    shutil.copytree(ROOT / "content", project / "content")
-    copy_config(project)
+    copy_project(project)
     topics = project / "content" / "topics"
     text = (topics / "pancytopenia.md").read_text()
     (topics / "quokka-fever.md").write_text(

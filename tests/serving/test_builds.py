@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, TEST_KEY, copy_config
+from conftest import TEST_KEY, copy_project
 from servers import SITE_API, free_port, start, stop, wait_http
 
 from site_api.serving.builds import BUILD_INFO, kept_builds, read_info, record_build
@@ -25,8 +24,7 @@ ABOUT = "/about/"
 
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Path]:
-    shutil.copytree(ROOT / "content", tmp_path / "content")
-    copy_config(tmp_path)
+    copy_project(tmp_path)
     yield tmp_path
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, TEST_KEY, copy_build, copy_config
+from conftest import ROOT, TEST_KEY, copy_build, copy_project
 from editing import finish_draft
 from servers import SITE_API, free_port, start, stop, wait_http
 
@@ -167,8 +167,7 @@ def test_requests_during_swaps_get_no_error_and_no_mixed_build(
 
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Path]:
-    shutil.copytree(ROOT / "content", tmp_path / "content")
-    copy_config(tmp_path)
+    copy_project(tmp_path)
     yield tmp_path
 
 

@@ -218,6 +218,7 @@ def _build_and_publish(
         build_site_dir,
         new_build_dir,
         prune,
+        prune_in_background,
         switch,
     )
 
@@ -281,7 +282,10 @@ def _build_and_publish(
     note = switch(site_link, site_dir)
     if note:
         click.echo(note)
-    prune(site_link, KEEP_BUILDS if keep is None else keep)
+    if in_process:  # a long-lived process: its next build need not wait for the old to go
+        prune_in_background(site_link, KEEP_BUILDS if keep is None else keep)
+    else:
+        prune(site_link, KEEP_BUILDS if keep is None else keep)
     return build_dir
 
 

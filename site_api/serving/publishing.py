@@ -105,6 +105,27 @@ def prune(site_link: Path, keep: int = KEEP_BUILDS) -> list[Path]:
     return removed
 
 
+_pruning = threading.Lock()
+
+
+def prune_in_background(site_link: Path, keep: int = KEEP_BUILDS) -> threading.Thread | None:
+    """`prune` in a thread, for a long-lived builder: removing a 30,000-topic build is tens of
+    thousands of directories, and its next build need not wait for them. One at a time (None
+    when one is running: the next build's prune removes what this one would have)."""
+    if not _pruning.acquire(blocking=False):
+        return None
+
+    def run() -> None:
+        try:
+            prune(site_link, keep)
+        finally:
+            _pruning.release()
+
+    thread = threading.Thread(target=run, name="prune-builds", daemon=True)
+    thread.start()
+    return thread
+
+
 def page_prefix(site_link: Path, resolved: Path) -> str:
     """The build part of a page file's path as nginx sees it from the builds root.
 

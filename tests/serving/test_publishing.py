@@ -18,12 +18,14 @@ from editing import finish_draft
 from servers import SITE_API, free_port, start, stop, wait_http
 
 from site_api.content.manifest import manifest_path_for
+from site_api.serving import publishing
 from site_api.serving.publishing import (
     LiveSite,
     builds_root,
     new_build_dir,
     page_prefix,
     prune,
+    prune_in_background,
     switch,
 )
 
@@ -241,3 +243,19 @@ def test_serve_refuses_a_port_already_taken(live_server: str, tmp_path: Path) ->
     assert result.returncode != 0
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "another 'site-api serve'" in result.stderr
+
+
+def test_a_long_lived_builder_prunes_in_the_background_one_at_a_time(
+    tmp_path: Path, built_site: Path
+) -> None:
+    link = tmp_path / "site"
+    sites = [make_build(link, built_site, f"BUILD-{n}") for n in range(4)]
+    switch(link, sites[3])
+    with publishing._pruning:  # a prune under way: another is not started beside it
+        assert prune_in_background(link, keep=2) is None
+    assert len(list(builds_root(link).iterdir())) == 4
+    thread = prune_in_background(link, keep=2)
+    assert thread is not None
+    thread.join(30)
+    left = sorted(p.name for p in builds_root(link).iterdir())
+    assert left == sorted(s.parent.name for s in sites[2:])

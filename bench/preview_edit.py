@@ -75,7 +75,8 @@ def main() -> None:
         print(
             f"{topics:>5} topics: plain strict mkdocs build {reference:.1f} s; "
             f"edit to visible in the tab: median {median:.1f} s "
-            f"(runs {', '.join(f'{t:.1f}' for t in times)}); ratio {median / reference:.2f}"
+            f"(runs {', '.join(f'{t:.1f}' for t in times)}); ratio {median / reference:.2f}; "
+            f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
 
 

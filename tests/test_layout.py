@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+from site_api.content.incremental import BUILD_CODE
+
 PACKAGE = ROOT / "site_api"
 FOUNDATION = {"config", "db", "models", "deps"}
 #: What each part of site_api may import besides itself (the README's layout section draws it).
@@ -202,3 +204,16 @@ def test_only_the_mkdocs_hook_of_content_imports_calculators() -> None:
             continue
         for line, target, _ in imports(path):
             assert not target.startswith("site_api.calculators"), f"{path.name}:{line}: {target}"
+
+
+def test_what_a_build_runs_imports_only_what_its_fingerprint_covers() -> None:
+    """A build's fingerprint covers our code in `BUILD_CODE` only (a change to the server
+    renders nothing again): so nothing there may import a part of ours outside it."""
+    covered = {part.removesuffix(".py") for part in BUILD_CODE if part != "__init__.py"}
+    sources = [PACKAGE / "__init__.py", PACKAGE / "config.py"]
+    sources += sorted((PACKAGE / "content").rglob("*.py"))
+    sources += sorted((PACKAGE / "calculators").rglob("*.py"))
+    for path in sources:
+        for line, target, _ in imports(path):
+            if target.startswith("site_api."):
+                assert part_of(target) in covered, f"{path.relative_to(ROOT)}:{line}: {target}"

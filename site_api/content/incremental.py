@@ -89,6 +89,24 @@ def tree(root: Path, suffixes: tuple[str, ...] | None = None) -> list[tuple[str,
     return found
 
 
+#: The parts of our package a build runs: the hook imports nothing of ours outside them
+#: (tests/test_layout.py holds it so). Their every file, templates too, is in the fingerprint;
+#: a change elsewhere (the server, the accounts) renders nothing again.
+BUILD_CODE = ("__init__.py", "config.py", "content", "calculators")
+
+
+def build_code(package_dir: Path) -> list[tuple[str, str]]:
+    """(relative path, digest) of every file of the package's `BUILD_CODE`, sorted."""
+    found: list[tuple[str, str]] = []
+    for name in BUILD_CODE:
+        path = package_dir / name
+        if path.is_dir():
+            found += [(f"{name}/{relative}", d) for relative, d in tree(path)]
+        elif path.is_file():
+            found.append((name, file_digest(path)))
+    return found
+
+
 def engine_versions(engine: str) -> dict[str, str | None]:
     """The installed versions of what renders a page, Python's, and which engine runs it."""
     versions: dict[str, str | None] = {"python": sys.version, "engine": engine}
@@ -128,7 +146,7 @@ def site_fingerprint(
             "vocabularies": [
                 (p.name, file_digest(p) if p.is_file() else None) for p in vocabularies
             ],
-            "code": tree(code_dir, (".py",)),
+            "code": build_code(code_dir),
             "engine": engine_versions(engine),
             "navigation": navigation,
             "docs_assets": sorted(docs_assets),

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import site_api
 from site_api.content.citations import Citation
-from site_api.content.incremental import digest, tree
+from site_api.content.incremental import build_code, digest
 from site_api.content.links import PageLinks
 from site_api.content.model import SourcePage
 
@@ -47,7 +47,7 @@ def code_stamp() -> str:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    return digest([CACHE_VERSION, tree(Path(site_api.__file__).parent, (".py",)), versions])
+    return digest([CACHE_VERSION, build_code(Path(site_api.__file__).parent), versions])
 
 
 def source_key(path: str, src_uri: str, text_digest: str) -> str:

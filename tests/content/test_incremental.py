@@ -31,7 +31,7 @@ from synthetic_site import topic_ids, write_synthetic_project
 
 from site_api.cli import _build_and_publish, main
 from site_api.content.approval import write_approval
-from site_api.content.incremental import deps_path_for, load_deps
+from site_api.content.incremental import build_code, deps_path_for, load_deps
 from site_api.content.manifest import editorial_path_for, manifest_path_for
 from site_api.content.model import load_authors
 from site_api.content.references import REFERENCES_FILE, load_library
@@ -430,3 +430,24 @@ def test_random_edit_sequences_build_equal_to_full_builds(
         for kind, n, w in sequence:
             apply(root, kind, n, w)
             step(root)
+
+
+def test_the_fingerprint_covers_the_code_a_build_runs_and_no_other(tmp_path: Path) -> None:
+    """Our code in the fingerprint is what the build runs, templates included: a change to a
+    calculator's form renders every page again; a change to the server renders none."""
+    package = tmp_path / "site_api"
+    shutil.copytree(ROOT / "site_api", package, ignore=shutil.ignore_patterns("__pycache__"))
+    before = build_code(package)
+    for changed, renders in (
+        ("serving/gate.py", False),
+        ("accounts/users.py", False),
+        ("calculators/templates/form.html", True),
+        ("content/browse.py", True),
+        ("config.py", True),
+    ):
+        path = package / changed
+        original = path.read_text(encoding="utf-8")
+        path.write_text(original + "\n", encoding="utf-8")
+        assert (build_code(package) != before) is renders, changed
+        path.write_text(original, encoding="utf-8")
+    assert build_code(package) == before

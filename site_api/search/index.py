@@ -345,7 +345,7 @@ class SearchIndex:
         """Pages with a title or alias that begins with `prefix` (shortest names first)."""
         start = bisect.bisect_left(self._sorted_names, prefix)
         matched: list[str] = []
-        for name in self._sorted_names[start:]:
+        for name in itertools.islice(self._sorted_names, start, None):  # no copy of the tail
             if not name.startswith(prefix) or len(matched) >= 4 * limit:
                 break
             matched.append(name)
@@ -383,15 +383,17 @@ class SearchIndex:
         limit: int,
         head: str | None = None,
         cap: int = RANK_CAP,
+        rank_sample: bool = True,
     ) -> list[tuple[int, tuple[int, float, int]]]:
         """(rowid, (tier, score, place in page-id order)) best first, of `expression` on
         `search` ranked with `weights`.
 
         Every match is ranked (tier 1) up to `cap`; beyond, the first `cap` in row-id order
         are, after the best matches of `head` (the query for the `head` table, when given) in
-        that table, ranked the same way (tier 0).
+        that table, ranked the same way (tier 0). Not `rank_sample`: that sample is not ranked
+        but taken in page-id order.
         """
-        rows, sampled = self._capped("search", expression, weights, limit, cap)
+        rows, sampled = self._capped("search", expression, weights, limit, cap, rank_sample)
         ranked = [(r, (1, score, self._order[r])) for r, score in rows]
         if sampled and head is not None:
             heads, _ = self._capped("head", head, HEAD_WEIGHTS, limit, cap)
@@ -412,11 +414,21 @@ class SearchIndex:
         weights: tuple[float, ...],
         limit: int,
         cap: int = RANK_CAP,
+        rank_sample: bool = True,
     ) -> tuple[list[tuple[int, float]], bool]:
         """The best `limit` (rowid, BM25) of the first `cap` matches of `expression` in
         `table` (row-id order: FTS5 stops reading doclists there, however common a word), equal
         scores in page-id order; and whether the cap was reached (the rows are then a sample).
+
+        Not `rank_sample`: a sample is taken in page-id order, unranked (score 0). BM25 itself
+        reads every row of each word's doclist to weigh it, which is most of its cost for a word
+        in most pages, so the matches are first counted up to the cap without it.
         """
+        if not rank_sample:
+            probe = f"SELECT rowid FROM {table} WHERE {table} MATCH ? LIMIT ?"
+            found = [r for (r,) in self._db().execute(probe, (expression, cap))]
+            if len(found) >= cap:
+                return [(r, 0.0) for r in sorted(found, key=self._order.__getitem__)[:limit]], True
         bm25 = f"bm25({table}, {', '.join(str(w) for w in weights)})"
         matches = f"SELECT rowid, {bm25} AS score FROM {table} WHERE {table} MATCH ? LIMIT ?"
         args: tuple[Any, ...] = (expression, cap)
@@ -430,12 +442,19 @@ class SearchIndex:
         return [(r, score) for r, score, _ in ordered], bool(rows) and rows[0][2] >= cap
 
     def _matches(
-        self, plan: Plan, limit: int, reader: Reader, strict: bool, cap: int = RANK_CAP
+        self,
+        plan: Plan,
+        limit: int,
+        reader: Reader,
+        strict: bool,
+        cap: int = RANK_CAP,
+        rank_sample: bool = True,
     ) -> list[int]:
         """Rowids of the pages the plan matches for `reader`, best first (see `_ranked`)."""
         match = plan.match if strict else plan.loose
         if reader.reads_all:
-            return [r for r, _ in self._ranked(match, WEIGHTS, limit, head=match, cap=cap)]
+            ranked = self._ranked(match, WEIGHTS, limit, match, cap, rank_sample)
+            return [r for r, _ in ranked]
         public = plan.public_match if strict else plan.public_loose
         bag = plan.bag if strict else plan.bag_loose
         # Any page through what anyone may see of it, in full (the `head` table holds nothing
@@ -443,7 +462,7 @@ class SearchIndex:
         # were empty (so two bodies with the same words tie).
         heads, _ = self._capped("head", public, HEAD_WEIGHTS, limit, cap)
         scores = {r: (0, score, self._order[r]) for r, score in heads}
-        for r, key in self._ranked(bag, BODY_BLIND, limit, cap=cap):
+        for r, key in self._ranked(bag, BODY_BLIND, limit, cap=cap, rank_sample=rank_sample):
             scores.setdefault(r, key)
         # Pages whose body this reader may read, the full query, the body counted in the rank:
         # free pages from their own small table, metered ones already counted one by one.
@@ -493,11 +512,13 @@ class SearchIndex:
                 "head", f"{{{NAME_COLUMNS}}} : ({names})", HEAD_WEIGHTS, depth, SUGGEST_CAP
             )
             rowids = [r for r, _ in found]
+        # Suggestions falling back to bodies show some pages that hold the words: beyond the
+        # cap, those are not ranked (full results rank theirs).
         cap = SUGGEST_CAP if quick else RANK_CAP
         if len(rowids) < limit:
-            rowids = self._matches(plan, depth, reader, strict=True, cap=cap)
+            rowids = self._matches(plan, depth, reader, True, cap, rank_sample=not quick)
         if not rowids:
-            rowids = self._matches(plan, depth, reader, strict=False, cap=cap)
+            rowids = self._matches(plan, depth, reader, False, cap, rank_sample=not quick)
         rows = self._rows(list(dict.fromkeys(exact + rowids)))
         order = exact + self._reranked([r for r in rowids if r not in exact], plan, rows)
         hits = [Hit(*rows[r][:7]) for r in order[:limit] if r in rows]  # type: ignore[arg-type]
@@ -556,8 +577,12 @@ class SearchIndex:
         """(hits, corrected query): the query's results or, when it finds nothing and a spelling
         correction (`did_you_mean`) does, the correction's results and the correction."""
         plan = self.plan(query)
-        if plan is None:
-            return [], None
+        return self.find_planned(plan, limit, reader, quick) if plan else ([], None)
+
+    def find_planned(
+        self, plan: Plan, limit: int, reader: Reader = FREE_BODIES_ONLY, quick: bool = False
+    ) -> tuple[list[Hit], str | None]:
+        """`find` for a query already planned (`plan`)."""
         hits = self.search(plan, limit, reader, quick)
         if hits:
             return hits, None

@@ -459,10 +459,11 @@ class SearchIndex:
         bag = plan.bag if strict else plan.bag_loose
         # Any page through what anyone may see of it, in full (the `head` table holds nothing
         # else) first; then through its body only as a bag of whole words, ranked as if its body
-        # were empty (so two bodies with the same words tie).
+        # were empty (so two bodies with the same words tie). Beyond the cap the sample is taken
+        # in page-id order: that ranking weighs only what anyone may see, ranked by the head.
         heads, _ = self._capped("head", public, HEAD_WEIGHTS, limit, cap)
         scores = {r: (0, score, self._order[r]) for r, score in heads}
-        for r, key in self._ranked(bag, BODY_BLIND, limit, cap=cap, rank_sample=rank_sample):
+        for r, key in self._ranked(bag, BODY_BLIND, limit, cap=cap, rank_sample=False):
             scores.setdefault(r, key)
         # Pages whose body this reader may read, the full query, the body counted in the rank:
         # free pages from their own small table, metered ones already counted one by one.

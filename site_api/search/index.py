@@ -320,7 +320,6 @@ class SearchIndex:
                 rowid: n
                 for n, (rowid,) in enumerate(db.execute("SELECT rowid FROM page ORDER BY page_id"))
             }
-            self._metered = frozenset(self._rowid_of_token.values())
             self.pages = len(self._order)
             db.execute("SELECT rowid FROM search WHERE search MATCH '\"x\"' LIMIT 1").fetchall()
         except sqlite3.DatabaseError as exc:
@@ -468,7 +467,10 @@ class SearchIndex:
         # Pages whose body this reader may read, the full query, the body counted in the rank:
         # free pages from their own small table, metered ones already counted one by one.
         found, _ = self._capped("free", match, WEIGHTS, limit, cap)
-        counted = sorted({self._rowid_of_token[t] for t in reader.tokens} & self._metered)
+        # A meter cookie may name pages this build no longer has: those are not searched.
+        counted = sorted(
+            {self._rowid_of_token[t] for t in reader.tokens if t in self._rowid_of_token}
+        )
         for r in counted:
             row = self._db().execute(self._one_sql, (match, r)).fetchone()
             found += [(r, row[0])] if row else []

@@ -24,6 +24,7 @@ from site_api.search.index import (
     Reader,
     SearchIndex,
 )
+from site_api.serving.meter import page_token
 
 CAP = 4
 BODY = "Ferritin was raised in the serum with fever and a rash for days."
@@ -149,3 +150,14 @@ def test_row_ids_are_the_page_ids_hash_and_a_clash_is_refused(
     monkeypatch.setattr(search_index, "page_rowid", lambda page_id: 7)
     with pytest.raises(ValueError, match="'c01' and 'c02' share a search-index row id"):
         write_index(tmp_path / "i.sqlite", [common(1), common(2)], {})
+
+
+def test_a_counted_page_is_searched_in_full_and_a_stale_one_is_ignored(tmp_path: Path) -> None:
+    """Metered pages already counted are ranked one by one; a cookie may name a page gone."""
+    write_index(tmp_path / "i.sqlite", [common(1), common(2)], {})
+    index = SearchIndex(tmp_path / "i.sqlite")
+    reader = Reader(tokens=frozenset({page_token("c01"), page_token("gone")}))
+    plan = index.plan("serum fev")  # a prefix: only a body the reader may read answers it
+    assert plan is not None
+    hits = index.search(plan, 10, reader)
+    assert [h.page_id for h in hits] == ["c01"] and hits[0].snippet is not None

@@ -5,9 +5,9 @@ time.
 Served (every run): a built site's pages and manifest, linked into a scratch build directory,
 with its search index written anew from the build's own page rows (timed: the index's build
 time), served by `site-api serve` on loopback. Full results (`/api/search?q=`) and suggestions
-(`&suggest=true`, every prefix of 2 letters or more of each query, as the search box sends them
-while typing), for an anonymous and a signed-in reader, each request beside a `GET /healthz`.
-Prints p50 / p95 in milliseconds and the load average.
+(`&suggest=true&limit=8`, every prefix of 2 letters or more of each query, as the search box
+sends them while typing), for an anonymous and a signed-in reader, each request beside a
+`GET /healthz`. Prints p50 / p95 in milliseconds and the load average.
 
 - `bench/search.py` (`make bench`): 1,000 topics of `tests/synthetic_site.py`, built with the real
   MkDocs config (strict; the index's share of the build is timed too), then served as above.
@@ -52,6 +52,8 @@ from site_api.content.search_index import (  # noqa: E402
 )
 
 ROUNDS = 300
+#: Suggestions asked for at a time, as theme/assets/javascripts/search.js does.
+SUGGESTIONS = 8
 #: Words of the real topics (which both generators draw on): common, rare, absent.
 QUERIES = {
     "one word": ["ferritin", "kawasaki", "etoposide", "anaemia", "coagulation"],
@@ -236,7 +238,7 @@ def measure(base: str, cookies: dict[str, str], rounds: int) -> None:
                 full.setdefault(kind, []).append(timed("/api/search", {"q": q}))
                 p = prefixes[n % len(prefixes)]
                 suggest.setdefault(kind, []).append(
-                    timed("/api/search", {"q": p, "suggest": "true"})
+                    timed("/api/search", {"q": p, "suggest": "true", "limit": str(SUGGESTIONS)})
                 )
         reference = percentiles(health)[0]
         row("GET /healthz (reference)", health)

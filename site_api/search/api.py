@@ -43,7 +43,8 @@ class SearchResult(BaseModel):
     snippet: str | None = Field(
         description="The body's best passage as HTML text: everything escaped except the "
         "<mark> elements around matched words. Null unless the reader may read this page's "
-        "body now (signed in, a free page, or one already counted in their meter)."
+        "body now (signed in, a free page, or one already counted in their meter), and always "
+        "null for suggestions (`suggest=true`)."
     )
 
 

@@ -82,8 +82,8 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 # `make bench`: plain nginx vs the embedded server and the production topology (nginx, workers,
 # PostgreSQL) on the MAS page, on 127.0.0.1 (bench/run.py); then how soon a reader's note is
-# visible on it in Chromium, and layout shift (bench/notes_visible.py); then search latency, index
-# size and build time at 1,000 and 30,000 topics (bench/search.py); then what counting the meter
+# visible on it in Chromium, and layout shift (bench/notes_visible.py); then search latency over
+# HTTP, index size and build time at 1,000 topics (bench/search.py); then what counting the meter
 # funnel costs an anonymous page view, counter off vs on in the same run (bench/funnel.py); then
 # beacons per second and a signed-in page view with the CPD log off vs on (bench/cpd.py).
 bench: build
@@ -95,11 +95,15 @@ bench: build
 	$(BIN)/python bench/cpd.py
 
 # `make bench-scale N=1000`: N generated topics built with site-api and with plain mkdocs-material,
-# then served by site-api and by nginx (bench/scale.py); prints the table in the README.
+# then served by site-api and by nginx (bench/scale.py); prints the table in the README. Then
+# search over HTTP on that catalogue, harsh and natural vocabulary (bench/search.py --catalogue).
 N ?= 1000
 bench-scale: $(ENGINE_INSTALLED)
 	@$(call apt-ensure,nginx wrk,make bench-scale)
-	$(ENGINE_BIN)/python bench/scale.py $(N)
+	@keep=$$(mktemp -d /tmp/site-scale-XXXXXX) && \
+	  $(ENGINE_BIN)/python bench/scale.py $(N) --keep $$keep && \
+	  $(ENGINE_BIN)/python bench/search.py --catalogue $$keep/ours --natural; \
+	  status=$$?; rm -rf $$keep; exit $$status
 
 clean:
 	rm -rf site site-builds site-cache site-manifest.json .pytest_cache .mypy_cache .ruff_cache

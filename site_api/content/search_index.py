@@ -14,6 +14,7 @@ editor's own text is kept in `page`, from which snippets are cut in Python with 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import re
 import shutil
@@ -30,12 +31,17 @@ import yaml
 
 from site_api.content.model import ContentError
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 SYNONYMS_FILE = "synonyms.yml"
 #: The FTS5 columns, in order; `bm25()` weights follow the same order.
 COLUMNS = ("title", "aliases", "headings", "summary", "body", "section")
 #: Title and aliases outrank headings, then summary, then body (section sits with headings).
 WEIGHTS = (10.0, 10.0, 5.0, 3.0, 1.0, 4.0)
+#: The `head` table's columns: everything but the body (what anyone may see of every page).
+HEAD_COLUMNS = tuple(c for c in COLUMNS if c != "body")
+HEAD_WEIGHTS = tuple(w for c, w in zip(COLUMNS, WEIGHTS, strict=True) if c != "body")
+#: Row ids are this many bits of a hash of the page id (see `page_rowid`).
+ROWID_BITS = 48
 #: A word, for the index and every query alike (see the module's docstring).
 WORD_RE = re.compile(r"[^\W_]+")
 #: FTS5's tokenizer: its token characters are a superset of a normalised word's characters, and
@@ -277,6 +283,14 @@ def known_terms(pages: Iterable[IndexedPage]) -> dict[str, set[str]]:
     return known
 
 
+def page_rowid(page_id: str) -> int:
+    """A page's row id: a hash of its id, so a full and an incremental build number every page
+    alike, and FTS5's row-id order (which a search reads a bounded sample of matches in, see
+    `site_api.search.index.RANK_CAP`) is the same fixed, content-blind order in every build."""
+    digest = hashlib.blake2b(page_id.encode("utf-8"), digest_size=ROWID_BITS // 8).digest()
+    return int.from_bytes(digest, "big") + 1
+
+
 def _row_values(page: IndexedPage) -> tuple[str, ...]:
     """A page's column values as the `page` table keeps them, in COLUMNS order."""
     return (
@@ -289,9 +303,21 @@ def _row_values(page: IndexedPage) -> tuple[str, ...]:
     )
 
 
-def add_page(db: sqlite3.Connection, rowid: int, page: IndexedPage) -> list[str]:
+def _head_of(given: list[str]) -> list[str]:
+    """The `head` table's share of what FTS5 was given for a page's columns."""
+    return [text for column, text in zip(COLUMNS, given, strict=True) if column != "body"]
+
+
+def add_page(db: sqlite3.Connection, page: IndexedPage) -> list[str]:
     """Add one page to an open index (its text, its words, its exact names); returns what FTS5
     was given for each column."""
+    rowid = page_rowid(page.page_id)
+    taken = db.execute("SELECT page_id FROM page WHERE rowid = ?", (rowid,)).fetchone()
+    if taken is not None:  # 1 in 10^6 at 30,000 pages: renaming either page is the way out
+        raise ValueError(
+            f"page ids '{taken[0]}' and '{page.page_id}' share a search-index row id: "
+            "rename one of them"
+        )
     cols = ", ".join(COLUMNS)
     values = _row_values(page)
     marks = ", ".join("?" * len(COLUMNS))
@@ -301,6 +327,12 @@ def add_page(db: sqlite3.Connection, rowid: int, page: IndexedPage) -> list[str]
     )
     given = [index_text(v) for v in values]
     db.execute(f"INSERT INTO search (rowid, {cols}) VALUES (?, {marks})", (rowid, *given))
+    if page.access == "free":
+        db.execute(f"INSERT INTO free (rowid, {cols}) VALUES (?, {marks})", (rowid, *given))
+    head, head_marks = ", ".join(HEAD_COLUMNS), ", ".join("?" * len(HEAD_COLUMNS))
+    db.execute(
+        f"INSERT INTO head (rowid, {head}) VALUES (?, {head_marks})", (rowid, *_head_of(given))
+    )
     # Sorted: a set's order follows the hash seed, and every build of the same input must
     # write the same file (the engines are compared by it).
     names = sorted({" ".join(words(n)) for n in [page.title, *page.aliases]})
@@ -312,14 +344,21 @@ def remove_page(db: sqlite3.Connection, rowid: int) -> list[str]:
     """Remove one page from an open index (a contentless FTS5 row is deleted by its words);
     returns what FTS5 had been given for each column (nothing when there was no such page)."""
     cols = ", ".join(COLUMNS)
-    row = db.execute(f"SELECT {cols} FROM page WHERE rowid = ?", (rowid,)).fetchone()
+    row = db.execute(f"SELECT access, {cols} FROM page WHERE rowid = ?", (rowid,)).fetchone()
     if row is None:
         return []
     marks = ", ".join("?" * len(COLUMNS))
-    given = [index_text(v) for v in row]
+    given = [index_text(v) for v in row[1:]]
+    tables = ["search", "free"] if row[0] == "free" else ["search"]
+    for table in tables:
+        db.execute(
+            f"INSERT INTO {table} ({table}, rowid, {cols}) VALUES ('delete', ?, {marks})",
+            (rowid, *given),
+        )
+    head, head_marks = ", ".join(HEAD_COLUMNS), ", ".join("?" * len(HEAD_COLUMNS))
     db.execute(
-        f"INSERT INTO search (search, rowid, {cols}) VALUES ('delete', ?, {marks})",
-        (rowid, *given),
+        f"INSERT INTO head (head, rowid, {head}) VALUES ('delete', ?, {head_marks})",
+        (rowid, *_head_of(given)),
     )
     db.execute("DELETE FROM name WHERE rowid = ?", (rowid,))
     db.execute("DELETE FROM page WHERE rowid = ?", (rowid,))
@@ -375,6 +414,14 @@ def write_index(
             -- Contentless: FTS5 holds only our words; `page` holds what the editor wrote.
             CREATE VIRTUAL TABLE search USING fts5(
                 {cols}, content='', tokenize='{TOKENIZER}', prefix='2 3 4');
+            -- The same words but the body's: small, so ranking what anyone may see of every
+            -- page (and suggestions) never reads a body's long doclists.
+            CREATE VIRTUAL TABLE head USING fts5(
+                {", ".join(HEAD_COLUMNS)}, content='', tokenize='{TOKENIZER}', prefix='2 3 4');
+            -- Free pages again, whole: what every reader may match in full, without reading
+            -- the doclists of every body.
+            CREATE VIRTUAL TABLE free USING fts5(
+                {cols}, content='', tokenize='{TOKENIZER}', prefix='2 3 4');
             CREATE VIRTUAL TABLE vocab USING fts5vocab(search, 'col');
             -- Per word, the (page, column) pairs holding it, and those outside bodies: what a
             -- server reads at start. Counting them from `vocab` reads every word of every page
@@ -385,8 +432,8 @@ def write_index(
             """
         )
         count = 0
-        for rowid, page in enumerate(pages, start=1):
-            add_page(db, rowid, page)
+        for page in pages:
+            add_page(db, page)
             count += 1
         db.executemany(
             "INSERT INTO synonym (phrase, term) VALUES (?, ?)",
@@ -401,6 +448,8 @@ def write_index(
             "sum(CASE WHEN col = 'body' THEN 0 ELSE doc END) FROM vocab GROUP BY term"
         )
         db.execute("INSERT INTO search (search) VALUES ('optimize')")
+        db.execute("INSERT INTO head (head) VALUES ('optimize')")
+        db.execute("INSERT INTO free (free) VALUES ('optimize')")
         db.commit()
     finally:
         db.close()
@@ -441,9 +490,8 @@ def patch_index(path: Path, previous: Path, changed: Iterable[IndexedPage], kept
         delta: Counter[tuple[str, bool]] = Counter()
         for rowid in gone:
             delta.subtract(_term_counts(remove_page(db, rowid)))
-        (last,) = db.execute("SELECT coalesce(max(rowid), 0) FROM page").fetchone()
-        for rowid, page in enumerate(changed, start=last + 1):
-            delta.update(_term_counts(add_page(db, rowid, page)))
+        for page in changed:
+            delta.update(_term_counts(add_page(db, page)))
         _count_terms(db, delta)
         (count,) = db.execute("SELECT count(*) FROM page").fetchone()
         db.execute("UPDATE meta SET value = ? WHERE key = 'pages'", (str(count),))

@@ -43,7 +43,8 @@ class SearchResult(BaseModel):
     snippet: str | None = Field(
         description="The body's best passage as HTML text: everything escaped except the "
         "<mark> elements around matched words. Null unless the reader may read this page's "
-        "body now (signed in, a free page, or one already counted in their meter)."
+        "body now (signed in, a free page, or one already counted in their meter), and always "
+        "null for suggestions (`suggest=true`)."
     )
 
 
@@ -96,7 +97,7 @@ def run_search(request: Request, q: str, limit: int, suggest: bool = False) -> S
     plan = index.plan(q)
     if plan is None:
         return SearchResults(query=q, results=[])
-    hits, corrected = index.find(q, limit, reader_of(request), quick=suggest)
+    hits, corrected = index.find_planned(plan, limit, reader_of(request), quick=suggest)
     if not hits and not suggest:
         misses: MissCounter = request.app.state.search_misses
         # The client's address as the app's trusted-proxy rule reads it (site_api/web/app.py).

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 from site_api.content.manifest import ManifestError
 from site_api.content.search_index import (
     COLUMNS,
+    HEAD_WEIGHTS,
     SCHEMA_VERSION,
     WEIGHTS,
     WORD_RE,
@@ -51,6 +53,17 @@ QUESTION_WORDS = QUESTION_STARTS | frozenset(
 )
 #: Results ranked in Python after FTS5's BM25, as a multiple of the page asked for.
 RERANK_DEPTH = 3
+#: At most this many matches of one FTS5 expression are ranked by BM25, read in row-id order (a
+#: fixed hash of the page id: the same in every build). A query matching more pages than this
+#: (a word in most bodies, where BM25's own weight for it is nearly nothing) ranks the pages it
+#: matches outside bodies (the small `head` table) before that sample of body matches: ranking
+#: every one of 30,000 bodies holding a common word cost 50-190 ms a query.
+RANK_CAP = 500
+#: The same for suggestions that fall back to bodies (no title, alias or heading matched):
+#: a few pages holding the word are what the box can show.
+SUGGEST_CAP = 200
+#: Memory-map the index (shared by every worker through the page cache) up to this many bytes.
+MMAP_BYTES = 1 << 32
 #: "Did you mean": words this long or longer may be corrected by up to this many edits.
 SPELL_MIN_LETTERS = 4
 SPELL_EDITS = 2
@@ -143,6 +156,25 @@ def _join(groups: list[list[str]], operator: str, whole: list[str]) -> str:
     return " OR ".join([f"({expression})", *whole]) if whole else expression
 
 
+#: (prefix, public) -> the indexed words (of titles, aliases, headings, summaries and sections
+#: when `public`) that begin with `prefix` and are longer, or None when there are too many.
+Starting = Callable[[str, bool], list[str] | None]
+#: FTS5's prefix indexes cover prefixes of up to this many letters (see search_index.py).
+PREFIX_INDEXED = 4
+#: A longer prefix is searched as the words it begins, up to this many.
+MAX_EXPANSION = 16
+
+
+def _prefix_of(term: str, starting: Starting | None, public: bool) -> list[str]:
+    """The prefix alternatives of a word being typed. FTS5 answers `"term"*` beyond its prefix
+    indexes by merging the doclists of every word so beginning, all of them before the first row
+    (50 ms for a word in 30,000 bodies); the same words as phrases are read lazily."""
+    if len(term) <= PREFIX_INDEXED or starting is None:
+        return [_quote(term) + "*"]
+    longer = starting(term, public)
+    return [_quote(term) + "*"] if longer is None else [_quote(w) for w in longer]
+
+
 def edits1(word: str) -> set[str]:
     """Every string one deletion, substitution, insertion or transposition away from `word`."""
     splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
@@ -165,13 +197,15 @@ def plan_query(
     synonyms: dict[str, list[str]],
     typing: bool = True,
     public_vocabulary: frozenset[str] | set[str] | None = None,
+    starting: Starting | None = None,
 ) -> Plan | None:
     """Turn a reader's words into FTS5 expressions; None when there is nothing to search for.
 
     Only our words reach FTS5, each quoted, so its syntax (`"`, `*`, `NEAR`, `AND`, `:`,
     brackets) is just text here. `typing`: the last word may be unfinished, so it also matches
     as a prefix (never in `bag`). `public_vocabulary` (words outside bodies) gives the typo
-    alternatives of `public_match`; by default the whole vocabulary.
+    alternatives of `public_match`; by default the whole vocabulary. `starting`, when given,
+    names the words a long prefix stands for (see `_prefix_of`).
     """
     text = query[:MAX_QUERY_CHARS]
     asked = words(text)[:MAX_WORDS]
@@ -191,14 +225,17 @@ def plan_query(
     standing: list[frozenset[str]] = []
     prefix = ""
     for i, term in enumerate(terms):
-        own = [_quote(term)]
+        own, public_own = [_quote(term)], [_quote(term)]
         if open_end and i == len(terms) - 1 and len(term) >= 2:
-            own.append(_quote(term) + "*")
+            own += _prefix_of(term, starting, public=False)
+            public_own += _prefix_of(term, starting, public=True)
             prefix = term
         near, public_near = _typos(term, vocabulary), _typos(term, public)
         similar = synonyms.get(term, [])
         rich.append(own + [_quote(c) for c in near] + [_quote(s) for s in similar])
-        public_rich.append(own + [_quote(c) for c in public_near] + [_quote(s) for s in similar])
+        public_rich.append(
+            public_own + [_quote(c) for c in public_near] + [_quote(s) for s in similar]
+        )
         bag.append([_quote(term)] + [_bag_of(s) for s in similar])
         marks.update([term, *near, *(w for s in similar for w in s.split())])
         standing.append(frozenset([term, *near, *(w for s in similar for w in s.split())]))
@@ -249,6 +286,8 @@ class SearchIndex:
             self.vocabulary = frozenset(self._documents)
             #: Words outside bodies: typo alternatives for readers who may not read a body.
             self.public_vocabulary = frozenset(self._public_documents)
+            self._sorted_vocabulary = sorted(self.vocabulary)
+            self._sorted_public = sorted(self.public_vocabulary)
             self.synonyms: dict[str, list[str]] = {}
             for phrase, term in db.execute("SELECT phrase, term FROM synonym"):
                 self.synonyms.setdefault(phrase, []).append(term)
@@ -276,7 +315,12 @@ class SearchIndex:
             self._calculators = frozenset(
                 r for (r,) in db.execute("SELECT rowid FROM page WHERE url LIKE '/calculators/%'")
             )
-            self.pages = db.execute("SELECT count(*) FROM page").fetchone()[0]
+            #: Each row's place in page-id order: equal scores go by page id (see `names`).
+            self._order = {
+                rowid: n
+                for n, (rowid,) in enumerate(db.execute("SELECT rowid FROM page ORDER BY page_id"))
+            }
+            self.pages = len(self._order)
             db.execute("SELECT rowid FROM search WHERE search MATCH '\"x\"' LIMIT 1").fetchall()
         except sqlite3.DatabaseError as exc:
             raise SearchIndexError(
@@ -292,6 +336,7 @@ class SearchIndex:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
+            db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             self._local.db = db
         return db
 
@@ -299,7 +344,7 @@ class SearchIndex:
         """Pages with a title or alias that begins with `prefix` (shortest names first)."""
         start = bisect.bisect_left(self._sorted_names, prefix)
         matched: list[str] = []
-        for name in self._sorted_names[start:]:
+        for name in itertools.islice(self._sorted_names, start, None):  # no copy of the tail
             if not name.startswith(prefix) or len(matched) >= 4 * limit:
                 break
             matched.append(name)
@@ -314,41 +359,126 @@ class SearchIndex:
 
     def plan(self, query: str, typing: bool = True) -> Plan | None:
         """The FTS5 plan for a reader's query (see `plan_query`)."""
-        return plan_query(query, self.vocabulary, self.synonyms, typing, self.public_vocabulary)
+        return plan_query(
+            query, self.vocabulary, self.synonyms, typing, self.public_vocabulary, self._starting
+        )
+
+    def _starting(self, prefix: str, public: bool) -> list[str] | None:
+        """The known words that begin with `prefix` and are longer (see `Starting`)."""
+        ordered = self._sorted_public if public else self._sorted_vocabulary
+        found: list[str] = []
+        for word in itertools.islice(ordered, bisect.bisect_right(ordered, prefix), None):
+            if not word.startswith(prefix):
+                return found
+            if len(found) == MAX_EXPANSION:
+                return None
+            found.append(word)
+        return found
 
     def _ranked(
-        self, expression: str, weights: tuple[float, ...], limit: int, where: str = "", args=()
-    ) -> list[tuple[int, tuple[float, str]]]:
-        """(rowid, (score, page id)) best first; equal scores in page-id order (see `names`)."""
-        sql = (
-            f"SELECT search.rowid, bm25(search, {', '.join(str(w) for w in weights)}) AS score, "
-            f"page.page_id FROM search JOIN page ON page.rowid = search.rowid "
-            f"WHERE search MATCH ? {where} ORDER BY score, page.page_id LIMIT ?"
-        )
-        rows = self._db().execute(sql, (expression, *args, limit))
-        return [(r, (score, page_id)) for r, score, page_id in rows]
+        self,
+        expression: str,
+        weights: tuple[float, ...],
+        limit: int,
+        head: str | None = None,
+        cap: int = RANK_CAP,
+        rank_sample: bool = True,
+    ) -> list[tuple[int, tuple[int, float, int]]]:
+        """(rowid, (tier, score, place in page-id order)) best first, of `expression` on
+        `search` ranked with `weights`.
 
-    def _matches(self, plan: Plan, limit: int, reader: Reader, strict: bool) -> list[int]:
-        """Rowids of the pages the plan matches for `reader`, best first."""
+        Every match is ranked (tier 1) up to `cap`; beyond, the first `cap` in row-id order
+        are, after the best matches of `head` (the query for the `head` table, when given) in
+        that table, ranked the same way (tier 0). Not `rank_sample`: that sample is not ranked
+        but taken in page-id order.
+        """
+        rows, sampled = self._capped("search", expression, weights, limit, cap, rank_sample)
+        ranked = [(r, (1, score, self._order[r])) for r, score in rows]
+        if sampled and head is not None:
+            heads, _ = self._capped("head", head, HEAD_WEIGHTS, limit, cap)
+            first = {r: (0, score, self._order[r]) for r, score in heads}
+            ranked = [*first.items(), *((r, key) for r, key in ranked if r not in first)]
+        return ranked[:limit]
+
+    #: One page's BM25 for an expression, for the few metered pages a reader may read.
+    _one_sql = (
+        f"SELECT bm25(search, {', '.join(map(str, WEIGHTS))}) FROM search "
+        "WHERE search MATCH ? AND rowid = ?"
+    )
+
+    def _capped(
+        self,
+        table: str,
+        expression: str,
+        weights: tuple[float, ...],
+        limit: int,
+        cap: int = RANK_CAP,
+        rank_sample: bool = True,
+    ) -> tuple[list[tuple[int, float]], bool]:
+        """The best `limit` (rowid, BM25) of the first `cap` matches of `expression` in
+        `table` (row-id order: FTS5 stops reading doclists there, however common a word), equal
+        scores in page-id order; and whether the cap was reached (the rows are then a sample).
+
+        Not `rank_sample`: a sample is taken in page-id order, unranked (score 0). BM25 itself
+        reads every row of each word's doclist to weigh it, which is most of its cost for a word
+        in most pages, so the matches are first counted up to the cap without it.
+        """
+        if not rank_sample:
+            probe = f"SELECT rowid FROM {table} WHERE {table} MATCH ? LIMIT ?"
+            found = [r for (r,) in self._db().execute(probe, (expression, cap))]
+            if len(found) >= cap:
+                return [(r, 0.0) for r in sorted(found, key=self._order.__getitem__)[:limit]], True
+        bm25 = f"bm25({table}, {', '.join(str(w) for w in weights)})"
+        matches = f"SELECT rowid, {bm25} AS score FROM {table} WHERE {table} MATCH ? LIMIT ?"
+        args: tuple[Any, ...] = (expression, cap)
+        # Ranked in SQL; every row tied with the last one kept is fetched, then ordered here.
+        sql = (
+            "SELECT rowid, score, total FROM (SELECT rowid, score, rank() OVER (ORDER BY score) "
+            f"AS place, count(*) OVER () AS total FROM ({matches})) WHERE place <= ?"
+        )
+        rows = self._db().execute(sql, (*args, limit)).fetchall()
+        ordered = sorted(rows, key=lambda row: (row[1], self._order[row[0]]))[:limit]
+        return [(r, score) for r, score, _ in ordered], bool(rows) and rows[0][2] >= cap
+
+    def _matches(
+        self,
+        plan: Plan,
+        limit: int,
+        reader: Reader,
+        strict: bool,
+        cap: int = RANK_CAP,
+        rank_sample: bool = True,
+    ) -> list[int]:
+        """Rowids of the pages the plan matches for `reader`, best first (see `_ranked`)."""
         match = plan.match if strict else plan.loose
         if reader.reads_all:
-            return [r for r, _ in self._ranked(match, WEIGHTS, limit)]
+            ranked = self._ranked(match, WEIGHTS, limit, match, cap, rank_sample)
+            return [r for r, _ in ranked]
         public = plan.public_match if strict else plan.public_loose
         bag = plan.bag if strict else plan.bag_loose
-        # Any page, through its public columns in full and its body only as a bag of whole
-        # words, ranked as if its body were empty (so two bodies with the same words tie).
-        scores = dict(
-            self._ranked(f"({{{PUBLIC_COLUMNS}}} : ({public})) OR ({bag})", BODY_BLIND, limit)
+        # Any page through what anyone may see of it, in full (the `head` table holds nothing
+        # else) first; then through its body only as a bag of whole words, ranked as if its body
+        # were empty (so two bodies with the same words tie). Beyond the cap the sample is taken
+        # in page-id order: that ranking weighs only what anyone may see, ranked by the head.
+        heads, _ = self._capped("head", public, HEAD_WEIGHTS, limit, cap)
+        scores = {r: (0, score, self._order[r]) for r, score in heads}
+        for r, key in self._ranked(bag, BODY_BLIND, limit, cap=cap, rank_sample=False):
+            scores.setdefault(r, key)
+        # Pages whose body this reader may read, the full query, the body counted in the rank:
+        # free pages from their own small table, metered ones already counted one by one.
+        found, _ = self._capped("free", match, WEIGHTS, limit, cap)
+        # A meter cookie may name pages this build no longer has: those are not searched.
+        counted = sorted(
+            {self._rowid_of_token[t] for t in reader.tokens if t in self._rowid_of_token}
         )
-        # Pages whose body this reader may read: the full query, the body counted in the rank.
-        readable = [self._rowid_of_token[t] for t in reader.tokens if t in self._rowid_of_token]
-        marks = ", ".join("?" * len(readable))
-        where = (
-            f"AND (page.access = 'free' OR page.rowid IN ({marks}))"
-            if readable
-            else ("AND page.access = 'free'")
-        )
-        scores.update(self._ranked(match, WEIGHTS, limit, where, readable))
+        for r in counted:
+            row = self._db().execute(self._one_sql, (match, r)).fetchone()
+            found += [(r, row[0])] if row else []
+        for r, score in found:
+            # The body counted in the rank, unless a head match already put the page first.
+            key = (1, score, self._order[r])
+            if r not in scores or scores[r][0] >= key[0]:
+                scores[r] = key
         return sorted(scores, key=lambda r: scores[r])
 
     def search(
@@ -379,15 +509,24 @@ class SearchIndex:
         if quick:
             # Suggestions show titles: pages that match in their names and headings are what is
             # meant, and ranking those few is far cheaper than every body that holds the words.
+            # They come from the small `head` table alone: no body's doclist is read.
             names = plan.match if reader.reads_all else plan.public_match
-            rowids = [r for r, _ in self._ranked(f"{{{NAME_COLUMNS}}} : ({names})", WEIGHTS, depth)]
+            found, _ = self._capped(
+                "head", f"{{{NAME_COLUMNS}}} : ({names})", HEAD_WEIGHTS, depth, SUGGEST_CAP
+            )
+            rowids = [r for r, _ in found]
+        # Suggestions falling back to bodies show some pages that hold the words: beyond the
+        # cap, those are not ranked (full results rank theirs).
+        cap = SUGGEST_CAP if quick else RANK_CAP
         if len(rowids) < limit:
-            rowids = self._matches(plan, depth, reader, strict=True)
+            rowids = self._matches(plan, depth, reader, True, cap, rank_sample=not quick)
         if not rowids:
-            rowids = self._matches(plan, depth, reader, strict=False)
+            rowids = self._matches(plan, depth, reader, False, cap, rank_sample=not quick)
         rows = self._rows(list(dict.fromkeys(exact + rowids)))
         order = exact + self._reranked([r for r in rowids if r not in exact], plan, rows)
         hits = [Hit(*rows[r][:7]) for r in order[:limit] if r in rows]  # type: ignore[arg-type]
+        if quick:  # the search box lists titles: no snippet is cut
+            return hits
         return [self._with_snippet(db, plan, hit) if reader.may_read(hit) else hit for hit in hits]
 
     def _rows(self, rowids: list[int]) -> dict[int, tuple[Any, ...]]:
@@ -441,8 +580,12 @@ class SearchIndex:
         """(hits, corrected query): the query's results or, when it finds nothing and a spelling
         correction (`did_you_mean`) does, the correction's results and the correction."""
         plan = self.plan(query)
-        if plan is None:
-            return [], None
+        return self.find_planned(plan, limit, reader, quick) if plan else ([], None)
+
+    def find_planned(
+        self, plan: Plan, limit: int, reader: Reader = FREE_BODIES_ONLY, quick: bool = False
+    ) -> tuple[list[Hit], str | None]:
+        """`find` for a query already planned (`plan`)."""
         hits = self.search(plan, limit, reader, quick)
         if hits:
             return hits, None
@@ -545,35 +688,41 @@ def best_passage(text: str, marks: frozenset[str], prefix: str = "") -> str | No
     Words are found with the index's own `WORD_RE` and `normalise_word`, so what is marked is
     exactly what matched.
     """
-    spans = [(m.start(), m.end(), normalise_word(m.group())) for m in WORD_RE.finditer(text)]
-    hit = [
-        i
-        for i, (_, _, word) in enumerate(spans)
+    # Each distinct word is normalised once, and only the chosen passage's words are located in
+    # the text: a 1,500-word body is cut in a fraction of a millisecond.
+    found = WORD_RE.findall(text)
+    forms = {raw: normalise_word(raw) for raw in set(found)}
+    wanted = {
+        raw
+        for raw, word in forms.items()
         if word and (word in marks or (prefix and word.startswith(prefix)))
-    ]
-    if not hit:
+    }
+    if not wanted:
         return None
+    hit = [i for i, raw in enumerate(found) if raw in wanted]
+    count = len(found)
     best: tuple[int, int, int] | None = None  # (-distinct, -count, start)
     for anchor in hit:
-        start = max(0, min(anchor - SNIPPET_LEAD, len(spans) - SNIPPET_WORDS))
+        start = max(0, min(anchor - SNIPPET_LEAD, count - SNIPPET_WORDS))
         inside = [i for i in hit if start <= i < start + SNIPPET_WORDS]
-        key = (-len({spans[i][2] for i in inside}), -len(inside), start)
+        key = (-len({forms[found[i]] for i in inside}), -len(inside), start)
         if best is None or key < best:
             best = key
     assert best is not None
     start = best[2]
-    end = min(start + SNIPPET_WORDS, len(spans))
-    begin_at = 0 if start == 0 else spans[start][0]
-    end_at = len(text) if end == len(spans) else spans[end - 1][1]
+    end = min(start + SNIPPET_WORDS, count)
+    # The passage's words in the text: the same pattern, so the n-th match is the n-th word.
+    spans = [m.span() for m in itertools.islice(WORD_RE.finditer(text), start, end)]
+    begin_at = 0 if start == 0 else spans[0][0]
+    end_at = len(text) if end == count else spans[-1][1]
     marked = set(hit)
     out = ["" if start == 0 else "…"]
     position = begin_at
-    for i in range(start, end):
-        first, last, _ = spans[i]
+    for i, (first, last) in enumerate(spans, start=start):
         if i in marked:
             out += [text[position:first], MARK_START, text[first:last], MARK_END]
             position = last
-    out += [text[position:end_at], "" if end == len(spans) else "…"]
+    out += [text[position:end_at], "" if end == count else "…"]
     return "".join(out)
 
 

@@ -15,6 +15,8 @@ import pytest
 from conftest import ROOT, copy_config, require
 from servers import CHROMIUM, SITE_API, nginx_binary, postgres_bindir
 
+from site_api.content.search_index import search_index_path_for
+
 BENCH = ROOT / "bench"
 #: Scripts run by another's smoke run rather than on their own.
 RUN_BY_OTHERS = {
@@ -176,10 +178,21 @@ def test_funnel_smoke(bench_site: Path) -> None:
     assert "off req/s" in out and "anonymous within the meter" in out
 
 
-def test_search_smoke() -> None:
-    out = smoke("bench/search.py", "--topics", "10", "--big", "100", "--rounds", "4")
-    assert "10 topics: site build" in out
-    assert out.count("typo, suggest=true") == 2 and "GET /healthz (reference)" in out
+def test_search_smoke(bench_site: Path) -> None:
+    out = smoke("bench/search.py", "--topics", "10", "--rounds", "4")
+    assert "10 topics: site build" in out and "written in" in out
+    assert "site-api serve, 1 worker, over HTTP" in out and "load average" in out
+    for reader in ("anonymous", "signed in"):
+        assert f"  {reader}, 4 requests per kind:" in out
+    for row in ("GET /healthz (reference)", "typo, suggest=true", "all full results"):
+        assert out.count(row) == 2, row
+    # A built project (the catalogue mode): only read, its own index left as it was.
+    project = bench_site.parent
+    index = search_index_path_for(Path(os.path.realpath(project / "site")))
+    before = index.stat().st_mtime_ns
+    out = smoke("bench/search.py", "--catalogue", str(project), "--natural", "--rounds", "2")
+    assert "natural-vocabulary bodies (Zipf)" in out and out.count("all suggestions") == 4
+    assert index.stat().st_mtime_ns == before
 
 
 @pytest.mark.browser

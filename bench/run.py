@@ -2,11 +2,13 @@
 
 Plain nginx serving the file is the reference. Then the floor (deploy/'s nginx asking a gate that
 decides nothing), the embedded server (`site-api serve`, SQLite) and the production topology
-(nginx with deploy/'s configuration in front of `site-api serve --workers 1, 2, 4` on PostgreSQL:
-a signed-in reader through auth_request and the cached gate answer, anonymous visitors proxied
-straight to the API), each for a signed-in reader and anonymous visitors; every row is also given
-as a ratio to plain nginx, production's anonymous rows to the floor and the embedded server too,
-and each row's CPU per request by process (nginx, the Python workers).
+(nginx with deploy/'s configuration in front of `site-api serve --workers 1, 2, 4` on PostgreSQL,
+reached over a Unix socket, and once over loopback TCP to compare: a signed-in reader through
+auth_request and the cached gate answer, anonymous visitors proxied straight to the API), each
+for a signed-in reader and anonymous visitors; every row is also given as a ratio to plain nginx,
+production's anonymous rows to the floor and the embedded server too, and each row's CPU per
+request by process (nginx, the Python workers, wrk itself) beside what the rest of the machine
+used meanwhile (it is shared), with `uptime` before and after.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import getpass
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -57,6 +60,8 @@ WARMUP, DURATION = 2, 10  # seconds; `--warm-up` and `--seconds` (the smoke run:
 LOG_LEVEL = os.environ.get("SITE_LOG_LEVEL", "info")
 #: `site-api serve --workers N` behind nginx: the curve README's worker advice is read from.
 WORKERS = (1, 2, 4)
+#: The same topology with nginx reaching the API over loopback TCP instead of a Unix socket.
+TCP_WORKERS = (2,)
 #: Production rows vs plain nginx (issue 6; signed-in raised by issue 29).
 TARGETS = {"signed-in": 0.6, "anonymous": 0.25}
 #: Production's anonymous rows vs the embedded server's and the floor's same rows (issue 29).
@@ -82,6 +87,28 @@ def cpu_seconds(pgids: tuple[int, ...]) -> dict[str, float]:
     return totals
 
 
+def machine_cpu() -> tuple[float, float]:
+    """Busy and total CPU seconds of the whole machine so far, every core (/proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields) - idle) / tick, sum(fields) / tick
+
+
+def wrk_cpu() -> float:
+    """User+system CPU seconds of this process's finished children (wrk, once it has exited)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def uptime() -> str:
+    """`uptime`'s line (the load averages), or the load averages alone where it is missing."""
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "load average: " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
 def to_ms(text: str) -> float:
     """wrk's latency (`812.00us`, `1.23ms`, `2.01s`) in milliseconds."""
     value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
@@ -97,7 +124,8 @@ class Row(NamedTuple):
     p99: float
     cpu: float
     errors: list[str]
-    #: CPU microseconds per request by kind of process (`nginx`, `python`), from /proc.
+    #: CPU microseconds per request by kind of process (`nginx`, `python`, `wrk`, and `other`:
+    #: every other process on the machine meanwhile, divided by the same requests), from /proc.
     per_request: dict[str, float] = {}
 
 
@@ -117,11 +145,19 @@ def wrk(
     hdr = [a for h in headers for a in ("-H", h)]
     if warm_up:
         subprocess.run([*WRK, "-d", f"{warm_up}s", *hdr, url], check=True, capture_output=True)
-    cpu0, t0 = cpu_seconds(pgids), time.monotonic()
+    cpu0, t0, wrk0, busy0 = cpu_seconds(pgids), time.monotonic(), wrk_cpu(), machine_cpu()[0]
     run = subprocess.run([*WRK, "-d", f"{seconds}s", *hdr, url], check=True, capture_output=True)
-    cpu1, elapsed = cpu_seconds(pgids), time.monotonic() - t0
+    cpu1, elapsed, wrk1, busy1 = (
+        cpu_seconds(pgids),
+        time.monotonic() - t0,
+        wrk_cpu(),
+        machine_cpu()[0],
+    )
     used = {kind: cpu1[kind] - cpu0[kind] for kind in cpu1}
     cpu = 100 * sum(used.values()) / elapsed
+    used["wrk"] = wrk1 - wrk0
+    # What the rest of the machine (other people's work, PostgreSQL, the kernel's own) used.
+    used["other"] = max(busy1 - busy0 - sum(used.values()), 0.0)
     out = run.stdout.decode()
     pct = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
     errors = re.findall(r"^\s*(Non-2xx or 3xx responses: \d+|Socket errors: .*)$", out, re.M)
@@ -263,6 +299,13 @@ def main() -> None:
         default=list(WORKERS),
         help="site-api serve --workers behind nginx, one production scenario each",
     )
+    parser.add_argument(
+        "--tcp-workers",
+        type=int,
+        nargs="*",
+        default=list(TCP_WORKERS),
+        help="the same over loopback TCP instead of a Unix socket, to compare (none: skip)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.txt")
     args = parser.parse_args()
     nginx, bindir = nginx_binary(), postgres_bindir()
@@ -271,7 +314,8 @@ def main() -> None:
             "nginx, wrk and PostgreSQL are needed: sudo apt-get install -y nginx wrk postgresql"
         )
     site = args.site
-    load_before = os.getloadavg()
+    load_before, uptime_before = os.getloadavg(), uptime()
+    print(f"before: {uptime_before}", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="site-bench-"))
     env = {**os.environ, "SITE_SECRET_KEY": secrets.token_urlsafe(32), "SITE_LOG_LEVEL": LOG_LEVEL}
     bench = Bench(args.seconds, args.warm_up)
@@ -307,19 +351,26 @@ def main() -> None:
             production = {**env, "SITE_VAR_DIR": str(tmp / "var-pg")}
             production["SITE_DATABASE_URL"] = database_url
             token = seed_session(production, database_url)
-            for workers in args.workers:
+            runs = [(n, True) for n in args.workers] + [(n, False) for n in args.tcp_workers]
+            for workers, uds in runs:
+                upstream = "Unix socket" if uds else "loopback TCP"
                 with bench.scenario(
-                    f"production: nginx (two doors), {workers} worker(s), PostgreSQL"
+                    f"production: nginx (two doors), {workers} worker(s) over {upstream}, "
+                    "PostgreSQL"
                 ):
-                    run_dir = tmp / f"topology-{workers}"
+                    run_dir = tmp / f"topology-{workers}-{'unix' if uds else 'tcp'}"
                     run_dir.mkdir()
-                    with topology(nginx, site, run_dir, production, workers) as front:
+                    # nginx is the API's peer: a Unix socket's `unix:`, or loopback's address.
+                    proxies = '["unix:"]' if uds else '["127.0.0.1"]'
+                    env = {**production, "SITE_TRUSTED_PROXIES": proxies}
+                    with topology(nginx, site, run_dir, env, workers, uds=uds) as front:
                         pgids = (front.nginx.pid, front.workers.pid)
                         name = f"production, {workers} worker{'s' if workers > 1 else ''}"
+                        name += "" if uds else " over TCP"
                         bench.load_page(name, front.base + PAGE, token, *pgids)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    report(bench, load_before, os.getloadavg(), args.out)
+    report(bench, load_before, os.getloadavg(), args.out, (uptime_before, uptime()))
     if bench.failed:
         sys.exit(f"{len(bench.failed)} scenario(s) failed; the rows above were measured")
 
@@ -358,15 +409,31 @@ def anonymous_comparison(rows: list[Row]) -> list[str]:
 
 
 def cpu_per_request(rows: list[Row]) -> list[str]:
-    """Each row's CPU microseconds per request by process: what limits it."""
-    lines = ["", f"{'CPU per request (us)':<50} {'nginx':>8} {'python':>8} {'total':>8}"]
+    """Each row's CPU microseconds per request by process: what limits it. `servers` is nginx
+    plus Python; wrk shares the same cores, and `others` is what the rest of the machine used
+    meanwhile, per request measured (large when other work competes for the cores)."""
+    lines = [
+        "",
+        f"{'CPU per request (us)':<50} {'nginx':>8} {'python':>8} {'servers':>8} {'wrk':>8} "
+        f"{'others':>8}",
+    ]
     for r in rows:
         nginx, python = r.per_request.get("nginx", 0.0), r.per_request.get("python", 0.0)
-        lines.append(f"{r.name:<50} {nginx:>8.0f} {python:>8.0f} {nginx + python:>8.0f}")
+        wrk_us, other = r.per_request.get("wrk", 0.0), r.per_request.get("other", 0.0)
+        lines.append(
+            f"{r.name:<50} {nginx:>8.0f} {python:>8.0f} {nginx + python:>8.0f} {wrk_us:>8.0f} "
+            f"{other:>8.0f}"
+        )
     return lines
 
 
-def report(bench: Bench, before: tuple[float, ...], after: tuple[float, ...], out: Path) -> None:
+def report(
+    bench: Bench,
+    before: tuple[float, ...],
+    after: tuple[float, ...],
+    out: Path,
+    uptimes: tuple[str, str] = ("", ""),
+) -> None:
     """Print the table and the load notes; write the same text to `out` (bench/results.txt)."""
     rows = bench.rows
     wrk_args = f"wrk {' '.join(WRK[1:])} -d{bench.seconds}s after a {bench.warm_up}s warm-up"
@@ -390,9 +457,15 @@ def report(bench: Bench, before: tuple[float, ...], after: tuple[float, ...], ou
         "",
         f"machine: {os.cpu_count()} CPUs, shared by wrk (2 threads) and the servers; load average "
         f"(1, 5 min) before {before[0]:.2f} {before[1]:.2f}, after {after[0]:.2f} {after[1]:.2f}",
+        *(
+            f"uptime {when}: {line}"
+            for when, line in zip(("before", "after"), uptimes, strict=True)
+            if line
+        ),
         "embedded = site-api serve, one process, SQLite; production = nginx (deploy/nginx.conf) "
-        "in front of site-api serve --workers N on PostgreSQL (fsync on): signed-in through "
-        "auth_request (gate answer cached), anonymous proxied to the API (decides and sends)",
+        "in front of site-api serve --workers N on PostgreSQL (fsync on), over a Unix socket "
+        "(over TCP where the row says so): signed-in through auth_request (gate answer cached), "
+        "anonymous proxied to the API (decides and sends)",
         "within the meter = a meter cookie that already counts this page (re-read, no new cookie); "
         "first visit = no cookie, so every request is counted and answered with a Set-Cookie",
         "CPU = nginx's and site-api's process groups' CPU time / wall time (100% = one core; "

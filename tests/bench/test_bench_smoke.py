@@ -124,7 +124,7 @@ def test_run_smoke(bench_site: Path, tmp_path: Path) -> None:
     out = smoke(
         "bench/run.py",
         *("--site", str(bench_site), "--seconds", "1", "--warm-up", "0", "--workers", "1"),
-        *("--out", str(results)),
+        *("--tcp-workers", "1", "--out", str(results)),
     )
     table = results.read_text()
     assert "scenario" in table and "req/s" in table and "FAILED" not in table
@@ -135,6 +135,7 @@ def test_run_smoke(bench_site: Path, tmp_path: Path) -> None:
         "embedded, anonymous first visit",
         "production, 1 worker, signed-in",
         "production, 1 worker, anonymous within the meter",
+        "production, 1 worker over TCP, anonymous first visit",
     ):
         assert f"  {row}: " in out, f"{row} not printed as measured"
         assert row in table, row
@@ -143,8 +144,11 @@ def test_run_smoke(bench_site: Path, tmp_path: Path) -> None:
     assert "vs embedded" in table and "vs floor" in table and "vs 1 worker" in table
     assert "CPU per request (us)" in table
     [cpu_line] = [line for line in table.splitlines() if line.startswith("floor: ")][1:]
-    nginx_us, python_us, total_us = (int(cell) for cell in cpu_line.split()[-3:])
-    assert abs(total_us - (nginx_us + python_us)) <= 1  # each rounded to a microsecond
+    nginx_us, python_us, servers_us, wrk_us, _ = (int(cell) for cell in cpu_line.split()[-5:])
+    assert abs(servers_us - (nginx_us + python_us)) <= 1  # each rounded to a microsecond
+    assert nginx_us > 0 and python_us > 0 and wrk_us > 0  # the load generator is counted too
+    # The load average as `uptime` prints it, before and after the run.
+    assert "uptime before: " in table and "uptime after: " in table and "load average" in table
 
 
 @pytest.mark.browser

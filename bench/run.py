@@ -21,12 +21,13 @@ import resource
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import NamedTuple
@@ -54,7 +55,11 @@ PAGE = "/topics/macrophage-activation-syndrome/"
 #: The countdown's own words ("You can read 4 more topics before signing in.").
 COUNTDOWN = "before signing in"
 WRK = ["wrk", "-t2", "-c32", "--latency"]
-WARMUP, DURATION = 2, 10  # seconds; `--warm-up` and `--seconds` (the smoke run: 0 and 1)
+WARMUP, DURATION = 1, 5  # seconds; `--warm-up` and `--seconds` (the smoke run: 0 and 1)
+#: Every server runs at once and each round loads every row once, in turn: the machine is shared,
+#: and what others run drifts over minutes, so each row is the median of rounds spread over the
+#: whole run rather than one stretch of it (`--rounds`; the smoke run: 1).
+ROUNDS = 3
 #: The servers' log level: `SITE_LOG_LEVEL` when set, else info, the default (a JSON line per
 #: request); `SITE_LOG_LEVEL=warning make bench` measures without those lines.
 LOG_LEVEL = os.environ.get("SITE_LOG_LEVEL", "info")
@@ -196,26 +201,75 @@ def seed_session(env: dict[str, str], database_url: str) -> str:
     return token
 
 
-class Bench:
-    """One run's options and its rows so far; each row is printed as soon as it is measured, and
-    a scenario that fails is recorded as such while the others go on."""
+class Load(NamedTuple):
+    """One row to measure: a URL, the request headers, and the process groups that serve it."""
 
-    def __init__(self, seconds: int, warm_up: int) -> None:
-        self.seconds, self.warm_up = seconds, warm_up
+    name: str
+    url: str
+    headers: list[str]
+    pgids: tuple[int, ...]
+
+
+def median_row(rounds: list[Row]) -> Row:
+    """One row from several rounds of it: the median of each figure (errors of every round)."""
+    kinds = {kind for r in rounds for kind in r.per_request}
+    return Row(
+        rounds[0].name,
+        statistics.median(r.rps for r in rounds),
+        statistics.median(r.p50 for r in rounds),
+        statistics.median(r.p99 for r in rounds),
+        statistics.median(r.cpu for r in rounds),
+        [e for r in rounds for e in r.errors],
+        {k: statistics.median(r.per_request.get(k, 0.0) for r in rounds) for k in kinds},
+    )
+
+
+class Bench:
+    """One run's options, the rows to measure and those measured; each measurement is printed as
+    soon as it is made, and a scenario that fails is recorded as such while the others go on."""
+
+    def __init__(self, seconds: int, warm_up: int, rounds: int = 1) -> None:
+        self.seconds, self.warm_up, self.rounds = seconds, warm_up, rounds
         self.rows: list[Row] = []
         self.failed: list[str] = []
+        self.loads: list[Load] = []
 
-    def measure(self, name: str, url: str, headers: list[str], *pgids: int) -> None:
-        """One wrk row, printed at once."""
-        row = wrk(name, url, headers, *pgids, seconds=self.seconds, warm_up=self.warm_up)
-        self.rows.append(row)
-        reference = self.rows[0].rps if self.rows else row.rps
-        print(
-            f"  {row.name}: {row.rps:.0f} req/s, p50 {row.p50:.2f} ms, p99 {row.p99:.2f} ms, "
-            f"{row.rps / reference:.3f} of the first row, CPU {row.cpu:.0f}%"
-            + "".join(f"; {e}" for e in row.errors),
-            flush=True,
-        )
+    def add(self, name: str, url: str, headers: list[str], *pgids: int) -> None:
+        """A row to measure in every round (`run_rounds`), its servers already running."""
+        self.loads.append(Load(name, url, headers, pgids))
+
+    def run_rounds(self) -> None:
+        """Every added row once per round, each round starting one row further on (no row
+        always first after a pause); then each row's medians, in the order they were added."""
+        measured: dict[str, list[Row]] = {load.name: [] for load in self.loads}
+        for n in range(self.rounds):
+            print(f"round {n + 1} of {self.rounds}", flush=True)
+            shift = n % max(len(self.loads), 1)
+            for load in self.loads[shift:] + self.loads[:shift]:
+                if load.name not in measured:
+                    continue  # failed in an earlier round
+                try:
+                    row = wrk(
+                        load.name,
+                        load.url,
+                        load.headers,
+                        *load.pgids,
+                        seconds=self.seconds,
+                        warm_up=self.warm_up,
+                    )
+                except (subprocess.SubprocessError, OSError, AttributeError, KeyError) as exc:
+                    self.failed.append(f"{load.name}: wrk failed: {exc}")
+                    print(f"  {load.name}: FAILED: {exc}", flush=True)
+                    del measured[load.name]
+                    continue
+                measured[load.name].append(row)
+                print(
+                    f"  {row.name}: {row.rps:.0f} req/s, p50 {row.p50:.2f} ms, "
+                    f"p99 {row.p99:.2f} ms, CPU {row.cpu:.0f}%"
+                    + "".join(f"; {e}" for e in row.errors),
+                    flush=True,
+                )
+        self.rows += [median_row(rows) for rows in measured.values() if rows]
 
     @contextmanager
     def scenario(self, title: str) -> Iterator[None]:
@@ -236,9 +290,9 @@ class Bench:
             raise ScenarioError(f"pre-check failed for {url}: a signed-in reader got a notice")
         meter = check(url, {}, countdown=True, set_cookie=True).cookies["meter"]
         check(url, {"Cookie": f"meter={meter}"}, countdown=True, set_cookie=False)
-        self.measure(f"{name}, signed-in", url, [f"Cookie: session={token}"], *pgids)
-        self.measure(f"{name}, anonymous within the meter", url, [f"Cookie: meter={meter}"], *pgids)
-        self.measure(f"{name}, anonymous first visit", url, [], *pgids)
+        self.add(f"{name}, signed-in", url, [f"Cookie: session={token}"], *pgids)
+        self.add(f"{name}, anonymous within the meter", url, [f"Cookie: meter={meter}"], *pgids)
+        self.add(f"{name}, anonymous first visit", url, [], *pgids)
 
 
 @contextmanager
@@ -263,7 +317,8 @@ def plain_nginx(
         stop(proc)
 
 
-def floor(bench: Bench, nginx: str, site: Path, tmp: Path) -> None:
+@contextmanager
+def floor(bench: Bench, nginx: str, site: Path, tmp: Path) -> Iterator[None]:
     """deploy/'s nginx in front of bench/noop_gate.py on Granian: the cost of the front door."""
     api_port, port = free_port(), free_port()
     render_nginx(site, f"127.0.0.1:{api_port}", f"127.0.0.1:{port}", tmp)
@@ -281,17 +336,20 @@ def floor(bench: Bench, nginx: str, site: Path, tmp: Path) -> None:
             # stored); without one, nginx would send the request to the gate as a page.
             check(url, {"Cookie": FLOOR_COOKIE}, countdown=True, set_cookie=False)
             cookie = [f"Cookie: {FLOOR_COOKIE}"]
-            bench.measure("floor: nginx auth_request, no-op gate", url, cookie, front.pid, gate.pid)
+            bench.add("floor: nginx auth_request, no-op gate", url, cookie, front.pid, gate.pid)
+            yield
     finally:
         stop(gate)
 
 
 def main() -> None:
-    """Run every scenario once and print the table (also written to bench/results.txt)."""
+    """Start every scenario's servers, measure them in rounds and print the table (also written
+    to bench/results.txt)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--site", type=Path, default=SITE, help="the built site (its link)")
     parser.add_argument("--seconds", type=int, default=DURATION, help="each wrk run's length")
     parser.add_argument("--warm-up", type=int, default=WARMUP, help="wrk warm-up seconds")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="rounds over every row")
     parser.add_argument(
         "--workers",
         type=int,
@@ -318,61 +376,74 @@ def main() -> None:
     print(f"before: {uptime_before}", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="site-bench-"))
     env = {**os.environ, "SITE_SECRET_KEY": secrets.token_urlsafe(32), "SITE_LOG_LEVEL": LOG_LEVEL}
-    bench = Bench(args.seconds, args.warm_up)
+    bench = Bench(args.seconds, args.warm_up, args.rounds)
     try:
-        with bench.scenario("plain nginx (static site/)"):
-            (tmp / "static").mkdir()
-            with plain_nginx(nginx, tmp / "static", site) as (url, pgid):
-                bench.measure("plain nginx, static file (reference)", url, [], pgid)
-
-        with bench.scenario(
-            "floor: nginx (deploy/ config) asking a gate that decides nothing (bench/noop_gate.py)"
-        ):
-            floor(bench, nginx, site, tmp / "floor")
-
-        with bench.scenario("site-api serve, SQLite (the embedded server)"):
-            var = tmp / "var"
-            embedded = {**env, "SITE_SITE_DIR": str(site), "SITE_VAR_DIR": str(var)}
-            token = seed_session(embedded, f"sqlite:///{var / 'site.db'}")
-            port = free_port()
-            proc = start([SITE_API, "serve", "--port", str(port)], tmp / "serve.log", embedded)
-            try:
-                url = f"http://127.0.0.1:{port}{PAGE}"
-                wait_http(url, proc, tmp / "serve.log")
-                bench.load_page("embedded", url, token, proc.pid)
-            finally:
-                stop(proc)
-
-        with (
-            bench.scenario("production: PostgreSQL (durable)"),
-            postgres_cluster(bindir, durable=True) as server,
-        ):
-            database_url = server + "postgres"
-            production = {**env, "SITE_VAR_DIR": str(tmp / "var-pg")}
-            production["SITE_DATABASE_URL"] = database_url
-            token = seed_session(production, database_url)
-            runs = [(n, True) for n in args.workers] + [(n, False) for n in args.tcp_workers]
-            for workers, uds in runs:
-                upstream = "Unix socket" if uds else "loopback TCP"
-                with bench.scenario(
-                    f"production: nginx (two doors), {workers} worker(s) over {upstream}, "
-                    "PostgreSQL"
-                ):
-                    run_dir = tmp / f"topology-{workers}-{'unix' if uds else 'tcp'}"
-                    run_dir.mkdir()
-                    # nginx is the API's peer: a Unix socket's `unix:`, or loopback's address.
-                    proxies = '["unix:"]' if uds else '["127.0.0.1"]'
-                    env = {**production, "SITE_TRUSTED_PROXIES": proxies}
-                    with topology(nginx, site, run_dir, env, workers, uds=uds) as front:
-                        pgids = (front.nginx.pid, front.workers.pid)
-                        name = f"production, {workers} worker{'s' if workers > 1 else ''}"
-                        name += "" if uds else " over TCP"
-                        bench.load_page(name, front.base + PAGE, token, *pgids)
+        with ExitStack() as running:
+            start_all(bench, running, args, nginx, bindir, site, tmp, env)
+            bench.run_rounds()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     report(bench, load_before, os.getloadavg(), args.out, (uptime_before, uptime()))
     if bench.failed:
         sys.exit(f"{len(bench.failed)} scenario(s) failed; the rows above were measured")
+
+
+def start_all(
+    bench: Bench,
+    running: ExitStack,
+    args: argparse.Namespace,
+    nginx: str,
+    bindir: Path,
+    site: Path,
+    tmp: Path,
+    env: dict[str, str],
+) -> None:
+    """Start every scenario's servers (kept running in `running`) and add their rows; a scenario
+    that cannot start is recorded as failed and the others go on."""
+    with bench.scenario("plain nginx (static site/)"):
+        (tmp / "static").mkdir()
+        url, pgid = running.enter_context(plain_nginx(nginx, tmp / "static", site))
+        bench.add("plain nginx, static file (reference)", url, [], pgid)
+
+    with bench.scenario(
+        "floor: nginx (deploy/ config) asking a gate that decides nothing (bench/noop_gate.py)"
+    ):
+        running.enter_context(floor(bench, nginx, site, tmp / "floor"))
+
+    with bench.scenario("site-api serve, SQLite (the embedded server)"):
+        var = tmp / "var"
+        embedded = {**env, "SITE_SITE_DIR": str(site), "SITE_VAR_DIR": str(var)}
+        token = seed_session(embedded, f"sqlite:///{var / 'site.db'}")
+        port = free_port()
+        proc = start([SITE_API, "serve", "--port", str(port)], tmp / "serve.log", embedded)
+        running.callback(stop, proc)
+        url = f"http://127.0.0.1:{port}{PAGE}"
+        wait_http(url, proc, tmp / "serve.log")
+        bench.load_page("embedded", url, token, proc.pid)
+
+    with bench.scenario("production: PostgreSQL (durable)"):
+        server = running.enter_context(postgres_cluster(bindir, durable=True))
+        database_url = server + "postgres"
+        production = {**env, "SITE_VAR_DIR": str(tmp / "var-pg")}
+        production["SITE_DATABASE_URL"] = database_url
+        token = seed_session(production, database_url)
+        runs = [(n, True) for n in args.workers] + [(n, False) for n in args.tcp_workers]
+        for workers, uds in runs:
+            upstream = "Unix socket" if uds else "loopback TCP"
+            with bench.scenario(
+                f"production: nginx (two doors), {workers} worker(s) over {upstream}, PostgreSQL"
+            ):
+                run_dir = tmp / f"topology-{workers}-{'unix' if uds else 'tcp'}"
+                run_dir.mkdir()
+                # nginx is the API's peer: a Unix socket's `unix:`, or loopback's address.
+                proxies = '["unix:"]' if uds else '["127.0.0.1"]'
+                api_env = {**production, "SITE_TRUSTED_PROXIES": proxies}
+                front = running.enter_context(
+                    topology(nginx, site, run_dir, api_env, workers, uds=uds)
+                )
+                name = f"production, {workers} worker{'s' if workers > 1 else ''}"
+                name += "" if uds else " over TCP"
+                bench.load_page(name, front.base + PAGE, token, front.nginx.pid, front.workers.pid)
 
 
 def target(row: Row) -> float | None:
@@ -436,7 +507,10 @@ def report(
 ) -> None:
     """Print the table and the load notes; write the same text to `out` (bench/results.txt)."""
     rows = bench.rows
-    wrk_args = f"wrk {' '.join(WRK[1:])} -d{bench.seconds}s after a {bench.warm_up}s warm-up"
+    wrk_args = (
+        f"wrk {' '.join(WRK[1:])} -d{bench.seconds}s after a {bench.warm_up}s warm-up, every row "
+        f"in each of {bench.rounds} round(s) with every server running, medians"
+    )
     head = (
         f"{'scenario':<50} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'vs nginx':>8} "
         f"{'target':>7} {'CPU':>5}"

@@ -124,7 +124,7 @@ def test_run_smoke(bench_site: Path, tmp_path: Path) -> None:
     out = smoke(
         "bench/run.py",
         *("--site", str(bench_site), "--seconds", "1", "--warm-up", "0", "--workers", "1"),
-        *("--tcp-workers", "1", "--out", str(results)),
+        *("--tcp-workers", "1", "--rounds", "1", "--out", str(results)),
     )
     table = results.read_text()
     assert "scenario" in table and "req/s" in table and "FAILED" not in table
@@ -215,3 +215,23 @@ def test_run_keeps_every_measured_row_when_a_scenario_fails(tmp_path: Path) -> N
     assert "plain nginx, static file (reference)" in table and "embedded, signed-in" in table
     assert "FAILED floor: pre-check failed: 404" in table
     assert bench.failed == ["floor: pre-check failed: 404"]
+
+
+def test_a_row_is_the_median_of_its_rounds() -> None:
+    """Each row of `make bench` is the median of its rounds, figure by figure, so one round
+    disturbed by other work on the shared machine does not make the row."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import run
+    finally:
+        sys.path.remove(str(BENCH))
+    rounds = [
+        run.Row("r", 100.0, 1.0, 9.0, 50, [], {"nginx": 30.0, "python": 100.0}),
+        run.Row("r", 300.0, 3.0, 7.0, 70, ["Socket errors: 1"], {"nginx": 10.0}),
+        run.Row("r", 200.0, 2.0, 8.0, 60, [], {"nginx": 20.0, "python": 300.0}),
+    ]
+    row = run.median_row(rounds)
+    assert (row.name, row.rps, row.p50, row.p99, row.cpu) == ("r", 200.0, 2.0, 8.0, 60)
+    assert row.errors == ["Socket errors: 1"]
+    # A round that used no Python time counts as 0 for that figure, not as missing.
+    assert row.per_request == {"nginx": 20.0, "python": 100.0}

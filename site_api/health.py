@@ -18,8 +18,7 @@ from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from site_api.config import address_reached, public_url_mismatch
-from site_api.serving.address import peer_of
+from site_api.config import address_reached, peer_of, public_url_mismatch
 
 router = APIRouter(include_in_schema=False)
 ACCESS_LOGGER = "site_api.access"

@@ -21,8 +21,9 @@ from starlette.types import Receive, Scope, Send
 
 from site_api.accounts import sessions
 from site_api.accounts.sessions import Reader
+from site_api.config import peer_of
 from site_api.serving import meter
-from site_api.serving.address import forwarded_for, peer_of
+from site_api.serving.address import forwarded_for
 from site_api.serving.doors import Doors
 from site_api.serving.funnel import FunnelCounter
 from site_api.serving.institutions import InstitutionIndex

@@ -10,7 +10,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from site_api.serving.address import forwarded_client, forwarded_for, peer_of
+from site_api.config import peer_of
+from site_api.serving.address import forwarded_client, forwarded_for
 
 CSRF_COOKIE = "csrf"
 CSRF_FIELD = "csrf_token"

@@ -180,3 +180,13 @@ def test_share_link_through_nginx(doors: Doors, body_text: str) -> None:
     mac = token.rsplit(".", 1)[1]
     assert mac not in nginx_log
     assert mac not in doors.api_log.read_text(encoding="utf-8")
+
+
+def test_readyz_checks_the_public_address_nginx_was_reached_at(doors: Doors) -> None:
+    """nginx is a trusted peer over either upstream, so /readyz compares SITE_PUBLIC_URL with the
+    Host and scheme nginx passes on (over a Unix socket, the peer `unix:`)."""
+    same = get(doors.base, "127.0.0.9", "/readyz")
+    assert same.status_code == 200 and "public_url" not in same.json()
+    other = get(doors.base, "127.0.0.9", "/readyz", host="notebook.example.org")
+    assert other.status_code == 200
+    assert "http://notebook.example.org" in other.json()["public_url"]

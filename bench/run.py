@@ -2,8 +2,8 @@
 
 Plain nginx serving the file is the reference. Then the floor (deploy/'s nginx asking a gate that
 decides nothing), the embedded server (`site-api serve`, SQLite) and the production topology
-(nginx with deploy/'s configuration in front of `site-api serve --workers 1, 2, 4` on PostgreSQL,
-reached over a Unix socket, and once over loopback TCP to compare: a signed-in reader through
+(nginx with deploy/'s configuration in front of `site-api serve --workers 1, 2, 4` on PostgreSQL
+over loopback TCP, and once over a Unix socket to compare: a signed-in reader through
 auth_request and the cached gate answer, anonymous visitors proxied straight to the API), each
 for a signed-in reader and anonymous visitors; every row is also given as a ratio to plain nginx,
 production's anonymous rows to the floor and the embedded server too, and each row's CPU per
@@ -65,8 +65,8 @@ ROUNDS = 3
 LOG_LEVEL = os.environ.get("SITE_LOG_LEVEL", "info")
 #: `site-api serve --workers N` behind nginx: the curve README's worker advice is read from.
 WORKERS = (1, 2, 4)
-#: The same topology with nginx reaching the API over loopback TCP instead of a Unix socket.
-TCP_WORKERS = (2,)
+#: The same topology with nginx reaching the API over a Unix socket (`serve --uds`) instead.
+UDS_WORKERS = (2,)
 #: Production rows vs plain nginx (issue 6; signed-in raised by issue 29).
 TARGETS = {"signed-in": 0.6, "anonymous": 0.25}
 #: Production's anonymous rows vs the embedded server's and the floor's same rows (issue 29).
@@ -358,11 +358,11 @@ def main() -> None:
         help="site-api serve --workers behind nginx, one production scenario each",
     )
     parser.add_argument(
-        "--tcp-workers",
+        "--uds-workers",
         type=int,
         nargs="*",
-        default=list(TCP_WORKERS),
-        help="the same over loopback TCP instead of a Unix socket, to compare (none: skip)",
+        default=list(UDS_WORKERS),
+        help="the same over a Unix socket instead of loopback TCP, to compare (none: skip)",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.txt")
     args = parser.parse_args()
@@ -427,7 +427,7 @@ def start_all(
         production = {**env, "SITE_VAR_DIR": str(tmp / "var-pg")}
         production["SITE_DATABASE_URL"] = database_url
         token = seed_session(production, database_url)
-        runs = [(n, True) for n in args.workers] + [(n, False) for n in args.tcp_workers]
+        runs = [(n, False) for n in args.workers] + [(n, True) for n in args.uds_workers]
         for workers, uds in runs:
             upstream = "Unix socket" if uds else "loopback TCP"
             with bench.scenario(
@@ -442,7 +442,7 @@ def start_all(
                     topology(nginx, site, run_dir, api_env, workers, uds=uds)
                 )
                 name = f"production, {workers} worker{'s' if workers > 1 else ''}"
-                name += "" if uds else " over TCP"
+                name += " over a Unix socket" if uds else ""
                 bench.load_page(name, front.base + PAGE, token, front.nginx.pid, front.workers.pid)
 
 
@@ -537,8 +537,9 @@ def report(
             if line
         ),
         "embedded = site-api serve, one process, SQLite; production = nginx (deploy/nginx.conf) "
-        "in front of site-api serve --workers N on PostgreSQL (fsync on), over a Unix socket "
-        "(over TCP where the row says so): signed-in through auth_request (gate answer cached), "
+        "in front of site-api serve --workers N on PostgreSQL (fsync on), over loopback TCP "
+        "(a Unix socket where the row says so): signed-in through auth_request (gate answer "
+        "cached), "
         "anonymous proxied to the API (decides and sends)",
         "within the meter = a meter cookie that already counts this page (re-read, no new cookie); "
         "first visit = no cookie, so every request is counted and answered with a Set-Cookie",

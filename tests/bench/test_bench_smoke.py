@@ -124,7 +124,7 @@ def test_run_smoke(bench_site: Path, tmp_path: Path) -> None:
     out = smoke(
         "bench/run.py",
         *("--site", str(bench_site), "--seconds", "1", "--warm-up", "0", "--workers", "1"),
-        *("--tcp-workers", "1", "--rounds", "1", "--out", str(results)),
+        *("--uds-workers", "1", "--rounds", "1", "--out", str(results)),
     )
     table = results.read_text()
     assert "scenario" in table and "req/s" in table and "FAILED" not in table
@@ -135,7 +135,7 @@ def test_run_smoke(bench_site: Path, tmp_path: Path) -> None:
         "embedded, anonymous first visit",
         "production, 1 worker, signed-in",
         "production, 1 worker, anonymous within the meter",
-        "production, 1 worker over TCP, anonymous first visit",
+        "production, 1 worker over a Unix socket, anonymous first visit",
     ):
         assert f"  {row}: " in out, f"{row} not printed as measured"
         assert row in table, row

@@ -52,7 +52,13 @@ def main() -> None:
     type=click.IntRange(1, 64),
     help="Worker processes; each builds the app from the same SITE_ settings.",
 )
-def serve(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--uds",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Listen on this Unix socket instead of --host/--port (nginx on the same host: "
+    '--api unix:PATH; list "unix:" in SITE_TRUSTED_PROXIES).',
+)
+def serve(host: str, port: int, workers: int, uds: Path | None) -> None:
     """Serve the built site and the API (the embedded server)."""
     from granian import Granian
     from granian.constants import Interfaces
@@ -70,10 +76,15 @@ def serve(host: str, port: int, workers: int) -> None:
         create_app(settings)
     except (ManifestError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
-    _check_port_free(host, port)
     served = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-    click.echo(f"Serving {settings.site_dir}/ on {served}/ ({workers} worker(s))")
-    if not settings.trusted_proxies:
+    if uds is not None:
+        # Only a proxy on this host reaches a Unix socket: the public address is the proxy's.
+        _check_socket_free(uds)
+        click.echo(f"Serving {settings.site_dir}/ on unix:{uds} ({workers} worker(s))")
+    else:
+        _check_port_free(host, port)
+        click.echo(f"Serving {settings.site_dir}/ on {served}/ ({workers} worker(s))")
+    if uds is None and not settings.trusted_proxies:
         # Embedded: readers reach this socket, so SITE_PUBLIC_URL must name it. Behind a proxy
         # (SITE_TRUSTED_PROXIES) the public address is the proxy's: /readyz checks it there.
         warning = public_url_mismatch(settings.public_url, served)
@@ -86,6 +97,10 @@ def serve(host: str, port: int, workers: int) -> None:
         factory=True,
         address=host,
         port=port,
+        uds=uds,
+        # Owner and group only: a Unix socket's peer is trusted as a proxy when
+        # SITE_TRUSTED_PROXIES lists "unix:", so no other local account may connect.
+        uds_permissions=0o660 if uds is not None else None,
         interface=Interfaces.ASGI,
         workers=workers,
         log_level=LogLevels(settings.log_level),
@@ -106,6 +121,29 @@ def _check_port_free(host: str, port: int) -> None:
                 f"cannot listen on {host}:{port}: {exc.strerror or exc}. Is another "
                 "'site-api serve' running there? Stop it, or choose another --port."
             ) from None
+
+
+def _check_socket_free(path: Path) -> None:
+    """Refuse a Unix socket another server answers on; remove one a stopped server left behind
+    (a socket file outlives its server, and binding over it fails)."""
+    if not path.parent.is_dir():
+        raise click.ClickException(f"cannot listen on unix:{path}: {path.parent} does not exist")
+    if not path.exists() and not path.is_symlink():
+        return
+    if not path.is_socket():
+        raise click.ClickException(
+            f"cannot listen on unix:{path}: a file that is not a socket is there"
+        )
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            path.unlink()  # nobody answers: a stale socket from a server that stopped
+            return
+    raise click.ClickException(
+        f"cannot listen on unix:{path}: another server answers there. Is another 'site-api "
+        "serve' running? Stop it, or choose another --uds."
+    )
 
 
 @main.command()

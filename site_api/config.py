@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -164,6 +165,25 @@ def public_url_mismatch(public_url: str, served: str) -> str | None:
         "emails and printed addresses would point elsewhere. Set SITE_PUBLIC_URL to the address "
         "readers use (README: Running in production, The public address)."
     )
+
+
+#: The peer of a request that came over a Unix socket (`site-api serve --uds`): it has no address,
+#: so `SITE_TRUSTED_PROXIES` names it this way, as nginx's own `set_real_ip_from unix:` does.
+UNIX_PEER = "unix:"
+
+
+def peer_of(scope: Mapping[str, Any]) -> str:
+    """The socket peer's address, `unix:` for a Unix socket (Granian gives it an empty host), or
+    "" when the server names no client at all."""
+    client = scope.get("client")
+    if not client:
+        return ""
+    host = str(client[0])
+    if host:
+        return host
+    server = scope.get("server")
+    # Granian names a Unix socket's server by its path, and its peer by no address at all.
+    return UNIX_PEER if server and str(server[0]).startswith("/") else ""
 
 
 def address_reached(

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from site_api.config import address_reached, public_url_mismatch
+from site_api.config import address_reached, peer_of, public_url_mismatch
 
 router = APIRouter(include_in_schema=False)
 ACCESS_LOGGER = "site_api.access"
@@ -40,7 +40,7 @@ def _ping(engine: Engine) -> None:
 def public_url_warning(request: Request) -> str | None:
     """Why SITE_PUBLIC_URL is not the address this request reached, if it is not."""
     settings = request.app.state.settings
-    peer = request.client.host if request.client else ""
+    peer = peer_of(request.scope)
     served = address_reached(
         request.url.scheme,
         request.headers.get("host", ""),

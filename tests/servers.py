@@ -79,12 +79,17 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             continue
 
 
-def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
-    """Poll `url` until the server answers at all; raise with its log if it exits or times out."""
+def wait_http(
+    url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30, uds: Path | None = None
+) -> None:
+    """Poll `url` until the server answers at all (over the Unix socket `uds` when given); raise
+    with its log if it exits or times out."""
     deadline = time.monotonic() + timeout
+    transport = httpx.HTTPTransport(uds=str(uds)) if uds is not None else None
     while True:
         try:
-            httpx.get(url, timeout=1)
+            with httpx.Client(transport=transport, timeout=1) as client:
+                client.get(url)
             return
         except httpx.TransportError:
             if proc.poll() is not None or time.monotonic() > deadline:
@@ -155,7 +160,7 @@ class Topology:
     """A running production front door: nginx's base URL, the API's own, their logs and pids."""
 
     base: str
-    api: str
+    api: str  # the API's own base URL; with `uds`, the socket's path as `unix:PATH`
     api_log: Path
     nginx_log: Path  # nginx's JSON access log
     nginx: subprocess.Popen[bytes]
@@ -164,24 +169,38 @@ class Topology:
 
 @contextmanager
 def topology(
-    nginx: str, site: Path, tmp: Path, env: dict[str, str], workers: int = 2, hsts: bool = False
+    nginx: str,
+    site: Path,
+    tmp: Path,
+    env: dict[str, str],
+    workers: int = 2,
+    hsts: bool = False,
+    uds: bool = False,
 ) -> Iterator[Topology]:
     """nginx (unprivileged, deploy/'s rendered config) in front of `site-api serve --workers N`.
 
     `env` carries the API's settings (SITE_DATABASE_URL, SITE_SECRET_KEY, ...); SITE_SITE_DIR and
-    SITE_PUBLIC_URL are set here to match. `hsts` renders nginx with `--hsts`.
+    SITE_PUBLIC_URL are set here to match. `hsts` renders nginx with `--hsts`; `uds` puts the API
+    on a Unix socket in `tmp` (`site-api serve --uds`, nginx's `--api unix:PATH`).
     """
     prefix = tmp / "nginx"
     api_port, port = free_port(), free_port()
     base, api = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{api_port}"
+    socket_path = tmp / "api.sock"
     env = {**env, "SITE_SITE_DIR": str(site), "SITE_PUBLIC_URL": base}
-    render_nginx(site, f"127.0.0.1:{api_port}", f"127.0.0.1:{port}", prefix, hsts)
+    upstream = f"unix:{socket_path}" if uds else f"127.0.0.1:{api_port}"
+    render_nginx(site, upstream, f"127.0.0.1:{port}", prefix, hsts)
     api_log = tmp / "api.log"
-    serve = [SITE_API, "serve", "--workers", str(workers), "--port", str(api_port)]
+    serve = [SITE_API, "serve", "--workers", str(workers)]
+    serve += ["--uds", str(socket_path)] if uds else ["--port", str(api_port)]
     with ExitStack() as running:
         api_proc = start(serve, api_log, env)
         running.callback(stop, api_proc)
-        wait_http(f"{api}/healthz", api_proc, api_log)
+        if uds:
+            api = upstream
+            wait_http("http://api/healthz", api_proc, api_log, uds=socket_path)
+        else:
+            wait_http(f"{api}/healthz", api_proc, api_log)
         nginx_proc = running.enter_context(front_door(nginx, prefix, base))
         yield Topology(base, api, api_log, prefix / "access.log", nginx_proc, api_proc)
 

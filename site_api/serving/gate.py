@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from site_api.accounts import sessions
 from site_api.accounts.sessions import Reader
+from site_api.config import peer_of
 from site_api.serving import meter
 from site_api.serving.address import forwarded_for
 from site_api.serving.doors import Doors
@@ -351,9 +352,8 @@ class PageServer:
 
     async def _doors(self, scope: Scope, metered: bool) -> Visitor:
         """The doors beside the meter for this request's client (address, User-Agent)."""
-        peer = scope["client"][0] if scope.get("client") else ""
         return await self.doors.identify(
-            str(peer), forwarded_for(scope["headers"]), _header(scope, b"user-agent"), metered
+            peer_of(scope), forwarded_for(scope["headers"]), _header(scope, b"user-agent"), metered
         )
 
     def _bar(self, reader: Reader | None, cookies: Mapping[str, str], next_url: str) -> bytes:

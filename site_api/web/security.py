@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from site_api.config import peer_of
 from site_api.serving.address import forwarded_client, forwarded_for
 
 CSRF_COOKIE = "csrf"
@@ -85,8 +86,8 @@ class CrossSiteWriteGuard:
 def client_address(scope: Scope, trusted_proxies: list[str]) -> str:
     """The client's address: the socket peer, or the last untrusted `X-Forwarded-For` hop
     when the peer is one of our trusted proxies (the page gate uses the same rule)."""
-    peer = scope["client"][0] if scope.get("client") else "unknown"
-    return forwarded_client(str(peer), forwarded_for(scope["headers"]), trusted_proxies)
+    peer = peer_of(scope) or "unknown"
+    return forwarded_client(peer, forwarded_for(scope["headers"]), trusted_proxies)
 
 
 class SecurityHeaders:

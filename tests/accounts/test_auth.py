@@ -260,6 +260,30 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
 
 
 @pytest.mark.parametrize(
+    ("server", "trusted", "expected"),
+    [
+        # Over a Unix socket (Granian: no peer address, the server named by its path) the peer
+        # is `unix:`, believed only when SITE_TRUSTED_PROXIES lists it.
+        (("/run/site/api.sock", "0"), ["unix:"], "203.0.113.9"),
+        (("/run/site/api.sock", "0"), ["127.0.0.1"], "unix:"),
+        (("/run/site/api.sock", "0"), [], "unix:"),
+        (("/run/site/api.sock", "0"), [""], "unix:"),
+        # No path, no socket: an empty peer is never a proxy, whatever the list says.
+        (("127.0.0.1", 8000), ["unix:"], "unknown"),
+    ],
+)
+def test_a_unix_socket_peer_is_a_proxy_only_when_listed(
+    server: tuple[str, object], trusted: list[str], expected: str
+) -> None:
+    scope = {
+        "client": ("", "0"),
+        "server": server,
+        "headers": [(b"x-forwarded-for", b"203.0.113.9")],
+    }
+    assert client_address(scope, trusted) == expected
+
+
+@pytest.mark.parametrize(
     ("lines", "trusted", "expected"),
     [
         # A proxy that adds its own line leaves the client's forged line first.

@@ -128,7 +128,7 @@ def test_run_smoke(bench_site: Path, tmp_path: Path) -> None:
     out = smoke(
         "bench/run.py",
         *("--site", str(bench_site), "--seconds", "1", "--warm-up", "0", "--workers", "1"),
-        *("--out", str(results)),
+        *("--uds-workers", "1", "--rounds", "1", "--out", str(results)),
     )
     table = results.read_text()
     assert "scenario" in table and "req/s" in table and "FAILED" not in table
@@ -139,6 +139,7 @@ def test_run_smoke(bench_site: Path, tmp_path: Path) -> None:
         "embedded, anonymous first visit",
         "production, 1 worker, signed-in",
         "production, 1 worker, anonymous within the meter",
+        "production, 1 worker over a Unix socket, anonymous first visit",
     ):
         assert f"  {row}: " in out, f"{row} not printed as measured"
         assert row in table, row
@@ -147,8 +148,11 @@ def test_run_smoke(bench_site: Path, tmp_path: Path) -> None:
     assert "vs embedded" in table and "vs floor" in table and "vs 1 worker" in table
     assert "CPU per request (us)" in table
     [cpu_line] = [line for line in table.splitlines() if line.startswith("floor: ")][1:]
-    nginx_us, python_us, total_us = (int(cell) for cell in cpu_line.split()[-3:])
-    assert abs(total_us - (nginx_us + python_us)) <= 1  # each rounded to a microsecond
+    nginx_us, python_us, servers_us, wrk_us, _ = (int(cell) for cell in cpu_line.split()[-5:])
+    assert abs(servers_us - (nginx_us + python_us)) <= 1  # each rounded to a microsecond
+    assert nginx_us > 0 and python_us > 0 and wrk_us > 0  # the load generator is counted too
+    # The load average as `uptime` prints it, before and after the run.
+    assert "uptime before: " in table and "uptime after: " in table and "load average" in table
 
 
 @pytest.mark.browser
@@ -226,3 +230,23 @@ def test_run_keeps_every_measured_row_when_a_scenario_fails(tmp_path: Path) -> N
     assert "plain nginx, static file (reference)" in table and "embedded, signed-in" in table
     assert "FAILED floor: pre-check failed: 404" in table
     assert bench.failed == ["floor: pre-check failed: 404"]
+
+
+def test_a_row_is_the_median_of_its_rounds() -> None:
+    """Each row of `make bench` is the median of its rounds, figure by figure, so one round
+    disturbed by other work on the shared machine does not make the row."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import run
+    finally:
+        sys.path.remove(str(BENCH))
+    rounds = [
+        run.Row("r", 100.0, 1.0, 9.0, 50, [], {"nginx": 30.0, "python": 100.0}),
+        run.Row("r", 300.0, 3.0, 7.0, 70, ["Socket errors: 1"], {"nginx": 10.0}),
+        run.Row("r", 200.0, 2.0, 8.0, 60, [], {"nginx": 20.0, "python": 300.0}),
+    ]
+    row = run.median_row(rounds)
+    assert (row.name, row.rps, row.p50, row.p99, row.cpu) == ("r", 200.0, 2.0, 8.0, 60)
+    assert row.errors == ["Socket errors: 1"]
+    # A round that used no Python time counts as 0 for that figure, not as missing.
+    assert row.per_request == {"nginx": 20.0, "python": 100.0}

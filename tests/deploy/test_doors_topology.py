@@ -2,7 +2,9 @@
 an institution's range, a verified and a spoofed crawler, each decided by the API's /api/gate.
 
 Clients connect from other loopback addresses (127.0.0.2, .3, ...) so that nginx's
-`$remote_addr`, and so the address the gate sees, is theirs.
+`$remote_addr`, and so the address the gate sees, is theirs. Every test runs twice: nginx reaching
+the API over loopback TCP (`127.0.0.1` trusted) and over a Unix socket (`site-api serve --uds`,
+only `unix:` trusted), so the doors open alike whichever way nginx reaches the API.
 """
 
 from __future__ import annotations
@@ -36,12 +38,16 @@ class Doors:
     settings: Settings
 
 
-@pytest.fixture(scope="module")
-def doors(built_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Doors]:
-    """One API worker on SQLite behind nginx, with an institution and the loopback DNS."""
+@pytest.fixture(scope="module", params=["tcp", "unix"])
+def doors(
+    built_site: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Doors]:
+    """One API worker on SQLite behind nginx, with an institution and the loopback DNS; nginx
+    reaches the API over loopback TCP or a Unix socket."""
     nginx = nginx_binary()
     require(nginx is not None, "nginx (Debian package 'nginx')")
     assert nginx is not None
+    uds = request.param == "unix"
     tmp = tmp_path_factory.mktemp("doors")
     with dns_server(crawler_zone()) as port:
         env = {
@@ -49,14 +55,15 @@ def doors(built_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             "SITE_VAR_DIR": str(tmp / "var"),
             "SITE_DATABASE_URL": "",
             "SITE_SECRET_KEY": TEST_KEY,
-            "SITE_TRUSTED_PROXIES": '["127.0.0.1"]',
+            # nginx is the peer: its loopback address, or a Unix socket's `unix:`.
+            "SITE_TRUSTED_PROXIES": '["unix:"]' if uds else '["127.0.0.1"]',
             "SITE_INSTITUTIONS": json.dumps(
                 [{"name": "Loopback General Hospital", "ranges": [f"{INSTITUTION_ADDRESS}/32"]}]
             ),
             "SITE_CRAWLER_RESOLVER": "127.0.0.1",
             "SITE_CRAWLER_RESOLVER_PORT": str(port),
         }
-        with topology(nginx, built_site, tmp, env, workers=1) as running:
+        with topology(nginx, built_site, tmp, env, workers=1, uds=uds) as running:
             settings = Settings(site_dir=built_site, var_dir=tmp / "var", secret_key=TEST_KEY)
             yield Doors(running.base, running.api_log, running.nginx_log, settings)
 
@@ -173,3 +180,13 @@ def test_share_link_through_nginx(doors: Doors, body_text: str) -> None:
     mac = token.rsplit(".", 1)[1]
     assert mac not in nginx_log
     assert mac not in doors.api_log.read_text(encoding="utf-8")
+
+
+def test_readyz_checks_the_public_address_nginx_was_reached_at(doors: Doors) -> None:
+    """nginx is a trusted peer over either upstream, so /readyz compares SITE_PUBLIC_URL with the
+    Host and scheme nginx passes on (over a Unix socket, the peer `unix:`)."""
+    same = get(doors.base, "127.0.0.9", "/readyz")
+    assert same.status_code == 200 and "public_url" not in same.json()
+    other = get(doors.base, "127.0.0.9", "/readyz", host="notebook.example.org")
+    assert other.status_code == 200
+    assert "http://notebook.example.org" in other.json()["public_url"]

@@ -381,6 +381,31 @@ def test_whichever_door_a_session_cookie_takes_the_api_decides(
     assert gate_questions(front, uri, 1, path=topic) == [int(not asked_gate)]
 
 
+@pytest.mark.parametrize(
+    "session",
+    [
+        f"session={'e' * 43}",  # forged, shaped as we issue them: nginx asks the gate
+        "session=",  # empty, and below not shaped as ours: straight to the API
+        "session=not-a-token",
+        f"SESSION={'e' * 43}",
+        f"session={'e' * 43}; session={'f' * 43}",
+    ],
+)
+def test_no_session_cookie_the_api_does_not_know_reads_past_the_meter(
+    front: Front, body_text: str, session: str
+) -> None:
+    """Whichever door a forged, empty or malformed session cookie takes, a visitor whose meter is
+    spent meets the gate, and nginx's gate cache keeps nothing of it (asked again, refused again)."""
+    before = gate_cache_entries(front)
+    for _ in range(2):
+        response = httpx.get(
+            front.base + GATED_URL, headers={"cookie": f"{session}; {full_cookie()}"}
+        )
+        assert response.status_code == 403 and body_text not in response.text
+        assert response.headers["cache-control"] == "private, no-store"
+    assert gate_cache_entries(front) - before == set()
+
+
 def test_gate_endpoints_answer_nginx_only(front: Front) -> None:
     for path in ("/api/gate", "/api/gate/page"):
         status, _, _ = raw_request(front.base, "GET", path, {"x-original-uri": GATED_URL})
@@ -557,7 +582,12 @@ def test_the_404_page_varies_by_cookie(front: Front) -> None:
 
 
 def gate_cache_files(front: Front) -> int:
-    return sum(1 for p in (front.nginx_log.parent / "gate-cache").rglob("*") if p.is_file())
+    return len(gate_cache_entries(front))
+
+
+def gate_cache_entries(front: Front) -> set[str]:
+    """The names of the answers nginx's gate cache holds now."""
+    return {p.name for p in (front.nginx_log.parent / "gate-cache").rglob("*") if p.is_file()}
 
 
 def test_gate_cache_keys_only_the_session_and_the_page(front: Front, built_site: Path) -> None:

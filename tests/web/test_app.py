@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import ROOT, copy_build, raw_request
+from servers import start, stop, wait_http
 
 from site_api.config import Settings
 from site_api.content.manifest import ManifestError, manifest_path_for
@@ -181,6 +183,39 @@ def test_serve_command_exits_with_a_clear_message_when_unbuilt(tmp_path: Path) -
     assert result.returncode == 1
     assert "no built site in" in result.stderr and "make build" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_on_a_unix_socket_refuses_one_in_use_and_a_plain_file(
+    built_site: Path, tmp_path: Path
+) -> None:
+    env = {**os.environ, "SITE_SITE_DIR": str(built_site), "SITE_VAR_DIR": str(tmp_path / "var")}
+    site_api = str(Path(sys.executable).with_name("site-api"))
+    busy, plain = tmp_path / "busy.sock", tmp_path / "plain.sock"
+    plain.write_text("not a socket")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as other:
+        other.bind(str(busy))
+        other.listen()
+        for path, message in (
+            (busy, "another server answers there"),
+            (plain, "a file that is not a socket is there"),
+        ):
+            result = subprocess.run(
+                [site_api, "serve", "--uds", str(path)],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=60,
+            )
+            assert result.returncode == 1 and message in result.stderr, result.stderr
+            assert "Traceback" not in result.stderr
+    assert plain.read_text() == "not a socket"  # never removed
+    # The socket a stopped server left behind (nobody answers) is replaced, and served on.
+    assert busy.is_socket()
+    proc = start([site_api, "serve", "--uds", str(busy)], tmp_path / "serve.log", env)
+    try:
+        wait_http("http://api/healthz", proc, tmp_path / "serve.log", uds=busy)
+    finally:
+        stop(proc)
 
 
 def test_every_setting_is_in_the_readme() -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, copy_config, require
+from conftest import ROOT, copy_project, require
 from servers import CHROMIUM, SITE_API, nginx_binary, postgres_bindir
 
 from site_api.content.search_index import search_index_path_for
@@ -45,8 +45,7 @@ def bench_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The real content built by `site-api build` as `make build` does: `site` is the link into
     `site-builds/`, the layout deploy/nginx.conf and the gate's page paths expect."""
     project = tmp_path_factory.mktemp("bench-project")
-    shutil.copytree(ROOT / "content", project / "content")
-    copy_config(project)
+    copy_project(project)
     built = subprocess.run(
         [SITE_API, "build"],
         cwd=project,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, TEST_KEY, copy_config, require
+from conftest import TEST_KEY, copy_project, require
 from editing import finish_draft
 from servers import SITE_API, nginx_binary, topology
 from visitors import GATED, full_cookie
@@ -41,8 +40,7 @@ def test_an_edit_and_a_build_appear_through_nginx_without_restart(tmp_path: Path
     require(nginx is not None, "nginx (Debian package 'nginx')")
     assert nginx is not None
     project = tmp_path / "project"
-    shutil.copytree(ROOT / "content", project / "content")
-    copy_config(project)
+    copy_project(project)
     first = site_api(project, "build")
     assert first.returncode == 0, first.stderr
     env = {**os.environ, "SITE_VAR_DIR": str(tmp_path / "var"), "SITE_SECRET_KEY": TEST_KEY}
@@ -84,8 +82,7 @@ def test_rollback_and_forward_again_through_nginx_without_restart(tmp_path: Path
     require(nginx is not None, "nginx (Debian package 'nginx')")
     assert nginx is not None
     project = tmp_path / "project"
-    shutil.copytree(ROOT / "content", project / "content")
-    copy_config(project)
+    copy_project(project)
     assert site_api(project, "build").returncode == 0
     topic = project / "content" / "topics" / f"{GATED}.md"
     topic.write_text(topic.read_text() + "\nOnly in the second build.\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, copy_config, mkdocs_build
+from conftest import copy_project, mkdocs_build
 
 from site_api.content.search_index import (
     IndexedPage,
@@ -249,10 +249,7 @@ def test_synonyms_load_and_unknown_terms_name_their_line() -> None:
 
 
 def test_a_bad_synonym_fails_the_build_with_path_and_line(tmp_path: Path) -> None:
-    import shutil
-
-    shutil.copytree(ROOT / "content", tmp_path / "content")
-    copy_config(tmp_path)
+    copy_project(tmp_path)
     synonyms = tmp_path / "content" / "synonyms.yml"
     lines = synonyms.read_text().splitlines()
     lines.append("Tocilizumab brand: [tocilizumab, no-such-drug-xyz]")

@@ -320,10 +320,8 @@ def _build_and_publish(
     note = switch(site_link, site_dir)
     if note:
         click.echo(note)
-    if in_process:  # a long-lived process: its next build need not wait for the old to go
-        prune_in_background(site_link, KEEP_BUILDS if keep is None else keep)
-    else:
-        prune(site_link, KEEP_BUILDS if keep is None else keep)
+    # A long-lived process's next build need not wait for the old builds to go.
+    (prune_in_background if in_process else prune)(site_link, KEEP_BUILDS if keep is None else keep)
     return build_dir
 
 

@@ -1,9 +1,11 @@
-"""The build engine run inside a long-lived process (the preview): no interpreter to start and no
-imports to repeat for each rebuild; what it prints is what `python -m <engine> build` prints.
+"""The build engine run inside a long-lived process (the preview, `site-api build --watch`): no
+interpreter to start and no imports to repeat for each rebuild; what it prints is what
+`python -m <engine> build` prints.
 
-`site-api build` still runs the engine as a child process: one build, then exit, with its memory
-returned to the system. The preview rebuilds on every save, one build at a time (its watch thread),
-so it runs the same build here and keeps the engine, our hook's imports and Python itself warm.
+A one-shot `site-api build` still runs the engine as a child process: one build, then exit, with
+its memory returned to the system. The long-lived ones rebuild on every save, one build at a time
+(their watch thread), so they run the same build here and keep the engine, our hook's imports,
+the build records (`parse_cache`, `incremental`) and Python itself warm.
 """
 
 from __future__ import annotations

@@ -244,9 +244,10 @@ def _build_and_publish(
     """
     from site_api.config import approval_required
     from site_api.content.drafts import PREVIEW_ENV, REQUIRE_APPROVAL_ENV
-    from site_api.content.engine import ENGINE_QUIET, check_build, engine_env
+    from site_api.content.engine import ENGINE_QUIET, check_build, check_outputs, engine_env
     from site_api.content.incremental import CACHE_ENV, REUSE_ENV
     from site_api.content.inprocess import EngineRun, run_build
+    from site_api.content.manifest import load_page_entries
     from site_api.search.index import SearchIndex
     from site_api.serving.builds import docs_dir_of, record_build
     from site_api.serving.pages import SiteIndex
@@ -307,8 +308,11 @@ def _build_and_publish(
                 f"the site was not built ({len(errors)} content error(s) in {files} file(s); "
                 "the live site is unchanged):\n" + "\n".join(errors)
             )
-        check_build(site_dir, _settings().build_engine)  # our hook ran; no static search
-        SiteIndex.load(site_dir)  # what every server will do: refuse to publish what it refuses
+        check_outputs(site_dir)  # our hook ran; no static search index
+        # What every server will do: refuse to publish what it refuses. Read once, checked twice.
+        served = load_page_entries(site_dir)
+        check_build(site_dir, _settings().build_engine, served)
+        SiteIndex.load(site_dir, loaded=served)
         SearchIndex.for_site(site_dir)
     except ManifestError as exc:
         shutil.rmtree(build_dir, ignore_errors=True)

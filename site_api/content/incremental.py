@@ -215,21 +215,6 @@ def load_deps(site_dir: Path) -> Deps | None:
         return None
 
 
-def link_from(previous: Path, site_dir: Path, dest_uri: str, made: set[Path]) -> bool:
-    """Hard-link one output of the previous build into this one; False if it cannot be.
-
-    `made` holds the directories already created (one `mkdir` each, not one per file)."""
-    target = site_dir / dest_uri
-    if target.parent not in made:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        made.add(target.parent)
-    try:
-        os.link(previous / dest_uri, target)
-    except OSError:
-        return False
-    return True
-
-
 def csp_table(
     per_file: Mapping[str, tuple[Iterable[str], Iterable[str]]],
 ) -> tuple[dict[str, list[int]], list[str]]:
@@ -255,15 +240,27 @@ def reuse(
     live: Path, site_dir: Path, outputs: Mapping[str, str], previous: Deps, fresh: set[str]
 ) -> set[str]:
     """Hard-link into `site_dir` every output whose inputs the live build had too, except
-    those in `fresh` (always rendered); returns the outputs linked."""
-    made: set[Path] = set()
-    return {
-        dest
-        for dest, key in outputs.items()
-        if dest not in fresh
-        and previous.outputs.get(dest) == key
-        and link_from(live, site_dir, dest, made)
-    }
+    those in `fresh` (always rendered); returns the outputs linked.
+
+    Plain strings and one `mkdir` per directory: at 30,000 topics this is 60,000 system calls,
+    and pathlib's parsing of each path cost more than the calls themselves.
+    """
+    source, target = str(live), str(site_dir)
+    made: set[str] = set()
+    linked: set[str] = set()
+    for dest, key in outputs.items():
+        if dest in fresh or previous.outputs.get(dest) != key:
+            continue
+        folder = dest.rpartition("/")[0]
+        if folder not in made:
+            os.makedirs(f"{target}/{folder}" if folder else target, exist_ok=True)
+            made.add(folder)
+        try:
+            os.link(f"{source}/{dest}", f"{target}/{dest}")
+        except OSError:
+            continue  # rendered instead
+        linked.add(dest)
+    return linked
 
 
 def csp_per_file(

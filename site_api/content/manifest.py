@@ -119,6 +119,8 @@ class ServedManifest:
     pages: list[PageEntry]
     csp_scripts: list[str]
     csp_styles: list[str]
+    #: The engine record as written (checked by `content.engine`); None in older manifests.
+    engine: Any = None
 
 
 def _strings(value: Any) -> list[str]:
@@ -148,7 +150,10 @@ def load_page_entries(site_dir: Path) -> ServedManifest:
         raise ManifestError(f"{path} is corrupt ({problem}): rebuild the site with 'make build'")
     assert isinstance(pages, list) and isinstance(data, dict)
     return ServedManifest(
-        pages, _strings(data.get("csp_scripts")), _strings(data.get("csp_styles"))
+        pages,
+        _strings(data.get("csp_scripts")),
+        _strings(data.get("csp_styles")),
+        data.get("engine"),
     )
 
 

@@ -23,6 +23,7 @@ import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 import yaml
@@ -91,20 +92,31 @@ def docs_dir_of(config_file: Path) -> Path:
 
 
 def _sources(docs_dir: Path, before: dict[str, list[Any]]) -> dict[str, list[Any]]:
-    """Size, time and SHA-256 of every file under `docs_dir`; unchanged files are not re-read."""
+    """Size, time and SHA-256 of every file under `docs_dir`; unchanged files are not re-read.
+
+    os.walk and string paths: at 30,000 topics pathlib's rglob and parsing were a second and a
+    half of every publish."""
     found: dict[str, list[Any]] = {}
-    for path in sorted(docs_dir.rglob("*")):
-        if not path.is_file():
-            continue
-        name = path.relative_to(docs_dir).as_posix()
-        stat = path.stat()
-        old = before.get(name)
-        if old and old[0] == stat.st_size and old[1] == stat.st_mtime_ns:
-            found[name] = old
-            continue
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        found[name] = [stat.st_size, stat.st_mtime_ns, digest]
-    return found
+    root = str(docs_dir)
+    for folder, _, names in os.walk(root):
+        prefix = folder[len(root) + 1 :].replace(os.sep, "/")
+        for file_name in names:
+            path = os.path.join(folder, file_name)
+            try:
+                stat = os.stat(path)
+            except OSError:
+                continue  # removed while listed
+            if not S_ISREG(stat.st_mode):
+                continue
+            name = f"{prefix}/{file_name}" if prefix else file_name
+            old = before.get(name)
+            if old and old[0] == stat.st_size and old[1] == stat.st_mtime_ns:
+                found[name] = old
+                continue
+            with open(path, "rb") as source:
+                digest = hashlib.file_digest(source, "sha256").hexdigest()
+            found[name] = [stat.st_size, stat.st_mtime_ns, digest]
+    return dict(sorted(found.items()))
 
 
 def git_revision(docs_dir: Path) -> str:

@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from site_api.content.manifest import ManifestError, PageEntry, load_page_entries
+from site_api.content.manifest import (
+    ManifestError,
+    PageEntry,
+    ServedManifest,
+    load_page_entries,
+)
 from site_api.serving.meter import page_token
 
 NOT_FOUND_FILE = "404.html"
@@ -86,9 +91,15 @@ class SiteIndex:
         self.shell = _read(site_dir / SHELL_FILE).decode("utf-8")
 
     @classmethod
-    def load(cls, site_dir: Path, cache_pages: int = DEFAULT_CACHE_PAGES) -> SiteIndex:
-        """Load the manifest (pages are read later, when sent); `ManifestError` says what is wrong."""
-        loaded = load_page_entries(site_dir)
+    def load(
+        cls,
+        site_dir: Path,
+        cache_pages: int = DEFAULT_CACHE_PAGES,
+        loaded: ServedManifest | None = None,
+    ) -> SiteIndex:
+        """Load the manifest (pages are read later, when sent), or take it as `loaded` already;
+        `ManifestError` says what is wrong."""
+        loaded = load_page_entries(site_dir) if loaded is None else loaded
         return cls(site_dir, loaded.pages, cache_pages, (loaded.csp_scripts, loaded.csp_styles))
 
     def lookup(self, raw_path: str) -> Lookup:

@@ -16,7 +16,14 @@ from servers import SITE_API
 from site_api.config import Settings
 from site_api.content.currency import SCAFFOLD_BODY, SCAFFOLD_SUMMARY
 from site_api.content.drafts import PREVIEW_ENV
-from site_api.content.manifest import load_editorial, load_manifest
+from site_api.content.manifest import (
+    EditorialIndex,
+    Manifest,
+    editorial_path_for,
+    load_editorial,
+    load_manifest,
+    manifest_path_for,
+)
 from site_api.db import upgrade
 from site_api.search.index import EVERY_BODY, SearchIndex
 from site_api.web.app import create_app
@@ -112,6 +119,11 @@ def test_a_draft_never_reaches_the_published_site(project: Path) -> None:
     assert rows[DRAFT_ID].status == "draft"
     assert rows[DRAFT_ID].path == f"content/topics/{DRAFT_ID}.md"
     assert rows["pancytopenia"].status == "published"
+    # The rows are built without validating them again: what is written must validate as is.
+    written = editorial_path_for(site).read_text(encoding="utf-8")
+    assert EditorialIndex.model_validate_json(written).model_dump_json() == written
+    written = manifest_path_for(site).read_text(encoding="utf-8")
+    assert Manifest.model_validate_json(written).model_dump_json(indent=1) == written
 
 
 def test_a_draft_is_not_served_by_the_embedded_server(project: Path, tmp_path: Path) -> None:

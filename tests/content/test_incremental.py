@@ -14,6 +14,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import time
 from collections.abc import Callable
 from contextlib import redirect_stderr
 from datetime import date, timedelta
@@ -30,6 +31,7 @@ from hypothesis import strategies as st
 from synthetic_site import topic_ids, write_synthetic_project
 
 from site_api.cli import _build_and_publish, main
+from site_api.content import parse_cache
 from site_api.content.approval import write_approval
 from site_api.content.incremental import build_code, deps_path_for, load_deps
 from site_api.content.manifest import editorial_path_for, manifest_path_for
@@ -305,6 +307,44 @@ def test_builds_in_the_previews_process_equal_full_builds_in_a_child(
     code, out = build(project, "site", full=True, here=True)
     assert code == 0 and "incremental build" not in out, out
     assert_same(project)
+
+
+def test_a_long_lived_builder_reads_only_sources_whose_stat_changed(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`site-api build --watch` and the preview take back what they read of an unchanged file
+    (`parse_cache.SourceReads`); an edit is read, and so is a file written just before it was
+    read (its time may not move with a second write in the same clock tick)."""
+    monkeypatch.setenv("SITE_SITE_DIR", str(project / "site"))
+    an_hour_ago = time.time() - 3600
+    for source in (project / "content").rglob("*.md"):
+        os.utime(source, (an_hour_ago, an_hour_ago))
+    step(project, here=True)  # reads every source once, and keeps what it read
+    kept = dict(parse_cache._read)
+    assert str(topic_path(project, "t005")) in kept
+    opened: list[str] = []
+    real_open = open
+
+    def watched_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    edit(project, "t005", body=lambda b: b + "\nEdited while the builder ran.\n")
+    with monkeypatch.context() as patched:
+        patched.setattr("builtins.open", watched_open)
+        assert set(step(project, here=True)) == {"topics/t005.md", *NAV_PAGES}
+    sources = {p for p in opened if p.endswith(".md") and "/content/" in p}
+    assert str(topic_path(project, "t005")) in sources
+    assert str(topic_path(project, "t006")) not in sources  # unchanged: not read again
+    # Written in the same instant as read: never taken back, so a second same-size write in
+    # that clock tick is still seen.
+    edit(project, "t006", body=lambda b: b.replace("a", "b", 1))
+    step(project, here=True)
+    fresh = os.stat(topic_path(project, "t006"))
+    edit(project, "t006", body=lambda b: b.replace("b", "c", 1))
+    os.utime(topic_path(project, "t006"), ns=(fresh.st_atime_ns, fresh.st_mtime_ns))
+    assert os.stat(topic_path(project, "t006")).st_size == fresh.st_size
+    assert "topics/t006.md" in step(project, here=True)
 
 
 def test_unchanged_outputs_are_hard_links_to_the_live_build(project: Path) -> None:

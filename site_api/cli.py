@@ -246,7 +246,7 @@ def _build_and_publish(
     from site_api.content.drafts import PREVIEW_ENV, REQUIRE_APPROVAL_ENV
     from site_api.content.engine import ENGINE_QUIET, check_build, check_outputs, engine_env
     from site_api.content.incremental import CACHE_ENV, REUSE_ENV
-    from site_api.content.inprocess import EngineRun, run_build
+    from site_api.content.inprocess import EngineRun, run_build, settle
     from site_api.content.manifest import load_page_entries
     from site_api.search.index import SearchIndex
     from site_api.serving.builds import docs_dir_of, record_build
@@ -324,8 +324,12 @@ def _build_and_publish(
     note = switch(site_link, site_dir)
     if note:
         click.echo(note)
+    for write in result.after:  # the records a build run here kept for after publishing
+        write()
     # A long-lived process's next build need not wait for the old builds to go.
     (prune_in_background if in_process else prune)(site_link, KEEP_BUILDS if keep is None else keep)
+    if in_process:
+        settle()  # published: now its garbage, not before
     return build_dir
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import site_api
 from site_api.content.citations import Citation
-from site_api.content.incremental import build_code, digest
+from site_api.content.incremental import build_code, digest, write_record
 from site_api.content.links import PageLinks
 from site_api.content.model import SourcePage
 
@@ -79,11 +79,7 @@ class ParseCache:
         if live_site is None:
             return cls()
         written = _written
-        if (
-            written is not None
-            and written[0] == str(live_site)
-            and cache_path_for(live_site).is_file()
-        ):
+        if written is not None and written[0] == str(live_site) and live_site.is_dir():
             return cls(previous=written[1])  # this process wrote the live build's record
         try:
             with cache_path_for(live_site).open("rb") as source:
@@ -107,10 +103,6 @@ class ParseCache:
             replace(page, node=None, body="", front="", citations=first_citations(page.citations)),
             links,
         )
-
-    def dumps(self) -> bytes:
-        """This build's record, taken now (later steps of the build change the pages)."""
-        return pickle.dumps((code_stamp(), self.current), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def first_citations(citations: list[Citation]) -> list[Citation]:
@@ -136,8 +128,9 @@ def write_cache(site_dir: Path, cache: ParseCache) -> None:
     global _written
     path = cache_path_for(site_dir)
     path.parent.mkdir(parents=True, exist_ok=True)  # written before MkDocs makes the site dir
-    path.write_bytes(cache.dumps())
-    _written = (str(site_dir), dict(cache.current))
+    kept = dict(cache.current)
+    write_record(path, lambda: pickle.dumps((code_stamp(), kept), protocol=pickle.HIGHEST_PROTOCOL))
+    _written = (str(site_dir), kept)
 
 
 @dataclass

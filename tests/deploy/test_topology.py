@@ -43,8 +43,11 @@ class Front:
         return [json.loads(line) for line in lines if line.startswith("{")]
 
     def nginx_requests(self) -> list[dict[str, object]]:
+        """nginx's log lines in the order they were logged (each worker process buffers its
+        own lines, so the file's order is not the requests' order)."""
         time.sleep(1.2)  # nginx writes its access log in buffers flushed every second
-        return [json.loads(line) for line in self.nginx_log.read_text().splitlines()]
+        lines = [json.loads(line) for line in self.nginx_log.read_text().splitlines()]
+        return sorted(lines, key=lambda line: float(str(line["msec"])))
 
 
 @pytest.fixture(scope="module")

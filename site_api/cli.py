@@ -325,7 +325,14 @@ def _build_and_publish(
     if note:
         click.echo(note)
     for write in result.after:  # the records a build run here kept for after publishing
-        write()
+        try:
+            write()
+        except OSError as exc:  # still in this process's memory: its next build has them
+            click.echo(
+                f"warning: a build record was not written ({exc}); a build by another process "
+                "will render every page",
+                err=True,
+            )
     # A long-lived process's next build need not wait for the old builds to go.
     (prune_in_background if in_process else prune)(site_link, KEEP_BUILDS if keep is None else keep)
     if in_process:

@@ -216,8 +216,12 @@ def write_record(path: Path, encode: Callable[[], bytes]) -> None:
 
     def write() -> None:
         temporary = path.with_name(path.name + f".tmp{os.getpid()}")
-        temporary.write_bytes(encode())
-        os.replace(temporary, path)
+        try:
+            temporary.write_bytes(encode())
+            os.replace(temporary, path)
+        except OSError:
+            temporary.unlink(missing_ok=True)
+            raise
 
     if _deferred is None:
         write()

@@ -347,6 +347,33 @@ def test_a_long_lived_builder_reads_only_sources_whose_stat_changed(
     assert "topics/t006.md" in step(project, here=True)
 
 
+def test_a_record_not_written_after_publishing_loses_no_publish(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-lived builder writes its records' files after the switch: if the disk refuses,
+    the build is still published, the editor is warned, and the next build still renders only
+    what changed (the records are in its memory)."""
+    monkeypatch.setenv("SITE_SITE_DIR", str(project / "site"))
+    real_replace = os.replace
+
+    def full_disk(source: Any, target: Any) -> None:
+        if str(target).endswith(("-deps.json", "-parsed.pickle")):
+            raise OSError(28, "No space left on device")
+        real_replace(source, target)
+
+    edit(project, "t003", body=lambda b: b + "\nSaved when the disk was full.\n")
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "replace", full_disk)
+        code, out = build(project, "site", here=True)
+    assert code == 0 and "a build record was not written" in out, out
+    live = Path(os.path.realpath(project / "site"))
+    assert "Saved when the disk was full." in (live / "topics" / "t003" / "index.html").read_text()
+    assert not deps_path_for(live).exists()
+    assert not [p for p in live.parent.iterdir() if ".tmp" in p.name]  # nothing left behind
+    edit(project, "t004", body=lambda b: b + "\nThe next save.\n")
+    assert set(step(project, here=True)) == {"topics/t004.md", *NAV_PAGES}
+
+
 def test_unchanged_outputs_are_hard_links_to_the_live_build(project: Path) -> None:
     live = Path(os.path.realpath(project / "site"))
     before = files_of(live.parent)  # the site and its manifest, index and record beside it

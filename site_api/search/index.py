@@ -720,7 +720,7 @@ def best_passage(
     end = min(start + SNIPPET_WORDS, count)
     # The passage's words in the text, from the nearest checkpoint before it: the same
     # pattern, so the n-th match from a word's start is the n-th word from it.
-    checkpoint = min(start // CHECKPOINT_WORDS, len(starts) - 1) if record is not None else 0
+    checkpoint = min(start // CHECKPOINT_WORDS, len(starts) - 1)  # [0] without a record
     skip = start - checkpoint * CHECKPOINT_WORDS
     found = WORD_RE.finditer(text, starts[checkpoint])
     spans = [m.span() for m in itertools.islice(found, skip, skip + end - start)]

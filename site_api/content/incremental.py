@@ -275,29 +275,53 @@ def csp_of(deps: Deps, name: str) -> tuple[set[str], set[str]]:
 
 
 def reuse(
-    live: Path, site_dir: Path, outputs: Mapping[str, str], previous: Deps, fresh: set[str]
+    live: Path,
+    site_dir: Path,
+    outputs: Mapping[str, str],
+    previous: Deps | None,
+    fresh: set[str],
+    held: frozenset[str] = frozenset(),
 ) -> set[str]:
     """Hard-link into `site_dir` every output whose inputs the live build had too, except
-    those in `fresh` (always rendered); returns the outputs linked.
+    those in `fresh` (always rendered); returns the outputs reused.
 
-    Plain strings and one `mkdir` per directory: at 30,000 topics this is 60,000 system calls,
-    and pathlib's parsing of each path cost more than the calls themselves.
+    `held`: what `site_dir` already holds, prepared as links to the live build's outputs
+    (site_api/content/prepared.py). Every one of them this build does not reuse is removed
+    first, with the folders left empty, so that what MkDocs writes is always a new file.
+    Plain strings: at 30,000 topics pathlib's parsing of each path cost more than the calls.
     """
-    source, target = str(live), str(site_dir)
-    made: set[str] = set()
-    linked: set[str] = set()
-    for dest, key in outputs.items():
-        if dest in fresh or previous.outputs.get(dest) != key:
-            continue
+    kept = {
+        dest
+        for dest, key in outputs.items()
+        if previous is not None and dest not in fresh and previous.outputs.get(dest) == key
+    }
+    target = str(site_dir)
+    for dest in held - kept:
+        os.unlink(f"{target}/{dest}")
         folder = dest.rpartition("/")[0]
+        while folder and dest not in outputs:  # a page gone: its folder goes too, if empty
+            try:
+                os.rmdir(f"{target}/{folder}")
+            except OSError:
+                break
+            folder = folder.rpartition("/")[0]
+    return (kept & held) | link_all(str(live), target, sorted(kept - held), set())
+
+
+def link_all(source: str, target: str, names: Iterable[str], made: set[str]) -> set[str]:
+    """Hard-link each of `names` from `source` into `target`, making folders as needed (`made`:
+    those already made); returns the names linked (one that cannot be is left out)."""
+    linked: set[str] = set()
+    for name in names:
+        folder = name.rpartition("/")[0]
         if folder not in made:
             os.makedirs(f"{target}/{folder}" if folder else target, exist_ok=True)
             made.add(folder)
         try:
-            os.link(f"{source}/{dest}", f"{target}/{dest}")
+            os.link(f"{source}/{name}", f"{target}/{name}")
         except OSError:
-            continue  # rendered instead
-        linked.add(dest)
+            continue
+        linked.add(name)
     return linked
 
 

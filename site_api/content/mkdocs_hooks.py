@@ -113,6 +113,7 @@ from site_api.content.model import (
     split_front_matter,
 )
 from site_api.content.parse_cache import ParseCache, SourceReads, source_key, write_cache
+from site_api.content.prepared import take
 from site_api.content.references import (
     REFERENCES_FILE,
     Library,
@@ -536,9 +537,13 @@ def on_nav(nav: Navigation, config: MkDocsConfig, files: Files) -> Navigation:
         else:
             outputs[file.dest_uri] = "theme"  # the fingerprint covers the theme and its version
     reused: set[str] = set()
-    if live and previous is not None:
+    # A long-lived builder's directory prepared from the live build: taken before anything is
+    # written, and emptied of all it holds that this build does not reuse (none, in full).
+    held = take(Path(live), Path(config.site_dir)) if live else None
+    if live and (previous is not None or held is not None):
         fresh = {p.file.dest_uri for p in nav.pages}
-        reused = reuse(Path(live), Path(config.site_dir), outputs, previous, fresh)
+        had = held.outputs if held is not None else frozenset()
+        reused = reuse(Path(live), Path(config.site_dir), outputs, previous, fresh, had)
         for file in files:
             if file.dest_uri in reused:
                 setattr(file, "is_modified", _unchanged)  # noqa: B010 (an instance's method)
@@ -546,6 +551,7 @@ def on_nav(nav: Navigation, config: MkDocsConfig, files: Files) -> Navigation:
     _state["outputs"] = outputs
     _state["reused"] = reused
     _state["previous"] = (Path(live), previous) if live and previous and reused else None
+    _state["index_copy"] = held.index if held is not None else None
     return nav
 
 
@@ -775,10 +781,13 @@ def on_post_build(config: MkDocsConfig) -> None:
     feed = atom_feed(_changes(), config.site_url or "/", config.site_name, _state["today"])
     (site / FEED_FILE).write_text(feed, encoding="utf-8")
     index = search_index_path_for(site)
+    copied: Path | None = _state["index_copy"]
     if previous is None:
+        if copied is not None:
+            copied.unlink()  # prepared for a patch, but this index is written anew
         write_index(index, indexed, synonyms)
     else:
-        patch_index(index, search_index_path_for(previous[0]), indexed, kept)
+        patch_index(index, search_index_path_for(previous[0]), indexed, kept, copied)
     table, hashes = csp_table(per_file)
     deps = Deps(
         fingerprint=_state["fingerprint"],

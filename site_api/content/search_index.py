@@ -490,7 +490,7 @@ def write_index(
 FICLONE = 0x40049409
 
 
-def _clone(source: Path, target: Path) -> None:
+def clone_file(source: Path, target: Path) -> None:
     """Copy a file, sharing its blocks where the filesystem can (a reflink: btrfs, XFS), else
     in the kernel (sendfile), never through Python's buffers."""
     with source.open("rb") as src, target.open("wb") as dst:
@@ -502,16 +502,26 @@ def _clone(source: Path, target: Path) -> None:
     shutil.copyfile(source, target)
 
 
-def patch_index(path: Path, previous: Path, changed: Iterable[IndexedPage], kept: set[str]) -> None:
+def patch_index(
+    path: Path,
+    previous: Path,
+    changed: Iterable[IndexedPage],
+    kept: set[str],
+    copied: Path | None = None,
+) -> None:
     """A new index from the live build's: its rows for the `kept` page ids, the `changed` pages
     anew. The live file is only read: the new one is a copy, patched, then moved into place.
+    `copied`: a copy of it made already (site_api/content/prepared.py), used up.
 
     Synonyms are not touched: synonyms.yml is part of the site-wide fingerprint, so a change to
     it means a full build.
     """
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     tmp.unlink(missing_ok=True)
-    _clone(previous, tmp)
+    if copied is not None:
+        os.replace(copied, tmp)
+    else:
+        clone_file(previous, tmp)
     db = sqlite3.connect(tmp)
     try:
         db.execute("PRAGMA journal_mode = OFF")

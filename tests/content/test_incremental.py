@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from synthetic_site import topic_ids, write_synthetic_project
 
 from site_api.cli import _build_and_publish, main
-from site_api.content import parse_cache
+from site_api.content import parse_cache, prepared
 from site_api.content.approval import write_approval
 from site_api.content.incremental import build_code, deps_path_for, load_deps
 from site_api.content.manifest import editorial_path_for, manifest_path_for
@@ -109,6 +109,10 @@ def files_of(site: Path) -> dict[str, bytes]:
     return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
 
 
+def folders_of(site: Path) -> list[str]:
+    return sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_dir())
+
+
 def answers(site: Path) -> list[Any]:
     """What the build's search index answers to the fixed queries, for two kinds of reader."""
     index = SearchIndex.for_site(site)
@@ -142,6 +146,7 @@ def assert_same(root: Path) -> None:
     full = Path(os.path.realpath(root / "full"))
     ours, theirs = files_of(incremental), files_of(full)
     assert sorted(ours) == sorted(theirs)
+    assert folders_of(incremental) == folders_of(full)  # none left empty by a removed page
     different = [name for name in ours if ours[name] != theirs[name]]
     assert different == []
     for path_for in (manifest_path_for, editorial_path_for):
@@ -374,6 +379,51 @@ def test_a_record_not_written_after_publishing_loses_no_publish(
     assert set(step(project, here=True)) == {"topics/t004.md", *NAV_PAGES}
 
 
+def test_a_long_lived_builder_starts_from_a_prepared_directory_and_never_writes_the_live_one(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After publishing, `--watch` and the preview link the next build's directory from the
+    live build and copy its index while they wait (site_api/content/prepared.py); the next
+    build takes it, renders what changed into new files, and equals a full build."""
+    monkeypatch.setenv("SITE_SITE_DIR", str(project / "site"))
+    step(project, here=True)
+    prepared.wait()
+    live = Path(os.path.realpath(project / "site"))
+    spare = project / "site-cache" / "next-build"
+    page = "topics/t004/index.html"
+    assert (spare / "site" / page).stat().st_ino == (live / page).stat().st_ino
+    assert (spare / "site-search.sqlite").read_bytes() == search_index_path_for(live).read_bytes()
+    before = files_of(live.parent)
+    edit(project, "t003", body=lambda b: b + "\nWritten into a prepared directory.\n")
+    topic_path(project, "t009").unlink()  # its folder must go too (folders_of in assert_same)
+    for other in ("t008", "t010"):
+        edit(project, other, related=[])
+    rendered = step(project, here=True)
+    assert "topics/t003.md" in rendered and "topics/t004.md" not in rendered
+    assert files_of(live.parent) == before, "the live build was written to"
+    new = Path(os.path.realpath(project / "site"))
+    assert (new / page).stat().st_ino == (live / page).stat().st_ino  # reused: the same file
+    assert (new / "topics/t003/index.html").stat().st_ino != (live / page).stat().st_ino
+    assert not (new / "topics" / "t009").exists()
+    prepared.wait()  # made again, from `new`
+    assert (spare / "site" / page).stat().st_ino == (new / page).stat().st_ino
+    # Made from a build that is no longer live (a one-shot build published since): not taken.
+    edit(project, "t005", body=lambda b: b + "\nPublished by another process.\n")
+    code, out = build(project, "site")
+    assert code == 0, out
+    edit(project, "t006", title="Alpha topic six")
+    step(project, here=True)
+    # A change to the theme renders every page: nothing prepared is kept, nothing live written.
+    prepared.wait()
+    live = Path(os.path.realpath(project / "site"))
+    assert (spare / "site" / page).stat().st_ino == (live / page).stat().st_ino
+    before = files_of(live.parent)
+    theme = project / "theme" / "main.html"
+    theme.write_text(theme.read_text(encoding="utf-8") + "\n{#- changed -#}\n", encoding="utf-8")
+    step(project, here=True)
+    assert files_of(live.parent) == before, "the live build was written to"
+
+
 def test_unchanged_outputs_are_hard_links_to_the_live_build(project: Path) -> None:
     live = Path(os.path.realpath(project / "site"))
     before = files_of(live.parent)  # the site and its manifest, index and record beside it
@@ -496,7 +546,9 @@ def test_random_edit_sequences_build_equal_to_full_builds(
             assert code == 0, out
         for kind, n, w in sequence:
             apply(root, kind, n, w)
-            step(root)
+            # The long-lived builder's way (its records, reads and prepared directory kept
+            # between builds); test_named_edits covers each kind of edit through the child.
+            step(root, here=True)
 
 
 def test_the_fingerprint_covers_the_code_a_build_runs_and_no_other(tmp_path: Path) -> None:

@@ -326,21 +326,28 @@ def link_all(source: str, target: str, names: Iterable[str], made: set[str]) -> 
 
 
 def csp_per_file(
-    site_dir: Path, reused: set[str], previous: Deps | None
+    site_dir: Path, reused: set[str], previous: Deps | None, names: Iterable[str] | None = None
 ) -> dict[str, tuple[set[str], set[str]]]:
     """Each HTML file's inline-script and style hashes: read from the files this build wrote,
-    taken from the live build's record for the files it reused (never read again)."""
+    taken from the live build's record for the files it reused (never read again).
+
+    `names`: the build's HTML files, when it knows them (an incremental build: its outputs and
+    the theme's static pages); else the site directory is walked (a full build, whose record the
+    equality tests compare with the incremental builds')."""
     found: dict[str, tuple[set[str], set[str]]] = {}
     root = str(site_dir)
+    for name in _html_files(root) if names is None else names:
+        if previous is not None and name in reused:
+            found[name] = csp_of(previous, name)
+        else:
+            found[name] = html_hashes(Path(root, name).read_text(encoding="utf-8"))
+    return found
+
+
+def _html_files(root: str) -> Iterator[str]:
     # os.walk and string paths: at 30,000 topics pathlib's rglob was seconds of a publish.
     for folder, _, names in os.walk(root):
         prefix = folder[len(root) + 1 :].replace(os.sep, "/")
         for file_name in names:
-            if not file_name.endswith(".html"):
-                continue
-            name = f"{prefix}/{file_name}" if prefix else file_name
-            if previous is not None and name in reused:
-                found[name] = csp_of(previous, name)
-            else:
-                found[name] = html_hashes(Path(folder, file_name).read_text(encoding="utf-8"))
-    return found
+            if file_name.endswith(".html"):
+                yield f"{prefix}/{file_name}" if prefix else file_name

@@ -458,6 +458,19 @@ def published_in(ours: Path, base: str, topic: str, change: str, wanted: str) ->
     return seconds, said.group(0) if said else "full build"
 
 
+def wait_until_prepared(log: Path, proc: subprocess.Popen[bytes], most: float = 120) -> None:
+    """An editor's next save comes after the watcher has prepared its next build (it says how
+    long that took; a save before then waits for it): at most `most` seconds."""
+    until = time.monotonic() + most
+    while time.monotonic() < until:
+        text = log.read_text(encoding="utf-8")
+        if text.count("prepared the next build") >= text.count("published "):
+            return
+        if proc.poll() is not None:
+            sys.exit(f"site-api build --watch stopped:\n{text[-3000:]}")
+        time.sleep(0.05)
+
+
 def published_by_watcher(
     ours: Path, base: str, topic: str, edits: list[tuple[str, str]]
 ) -> list[tuple[float, str]]:
@@ -474,6 +487,7 @@ def published_by_watcher(
                 sys.exit(f"site-api build --watch stopped:\n{log.read_text()[-3000:]}")
             time.sleep(0.1)
         for change, wanted in edits:
+            wait_until_prepared(log, proc)
             said_before = log.read_text(encoding="utf-8").count("published ")
             save_edit(ours, topic, change, wanted)
             t0 = time.monotonic()

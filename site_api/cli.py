@@ -316,11 +316,11 @@ def _build_and_publish(
         SearchIndex.for_site(site_dir)
     except ManifestError as exc:
         shutil.rmtree(build_dir, ignore_errors=True)
-        _prepare_next(site_link, in_process)
+        _prepare_next(site_link, in_process, quiet)
         raise click.ClickException(f"{exc} (the live site is unchanged)") from None
     except click.ClickException:
         shutil.rmtree(build_dir, ignore_errors=True)
-        _prepare_next(site_link, in_process)
+        _prepare_next(site_link, in_process, quiet)
         raise
     record_build(build_dir, site_link, docs_dir_of(Path(config_file)))
     note = switch(site_link, site_dir)
@@ -339,19 +339,24 @@ def _build_and_publish(
     (prune_in_background if in_process else prune)(site_link, KEEP_BUILDS if keep is None else keep)
     if in_process:
         settle()  # published: now its garbage, not before
-    _prepare_next(site_link, in_process)
+    _prepare_next(site_link, in_process, quiet)
     return build_dir
 
 
-def _prepare_next(site_link: Path, in_process: bool) -> None:
+def _prepare_next(site_link: Path, in_process: bool, quiet: bool) -> None:
     """A long-lived builder: make the next build's directory from the live build while it waits
     for the next save (site_api/content/prepared.py). A one-shot build has no next build."""
     from site_api.content.prepared import prepare_in_background
     from site_api.serving.publishing import build_cache_dir
 
+    def said(seconds: float) -> None:
+        click.echo(f"prepared the next build in {seconds:.1f} s", err=True)
+
     if in_process and site_link.is_symlink():
         live = Path(os.path.realpath(site_link))
-        prepare_in_background(build_cache_dir(site_link) / "next-build", live)
+        prepare_in_background(
+            build_cache_dir(site_link) / "next-build", live, None if quiet else said
+        )
 
 
 #: The hook's heading of its list of errors (site_api/content/mkdocs_hooks.py `_fail`).

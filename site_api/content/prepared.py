@@ -20,6 +20,8 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,9 +59,12 @@ def _prepare(where: Path, base: Path, outputs: list[str]) -> Prepared | None:
     return Prepared(str(base), site_dir, index, frozenset(outputs))
 
 
-def prepare_in_background(where: Path, base: Path) -> None:
-    """Prepare in `where`, in a thread, the next build from the live one in `base`: nothing to
-    do when that is prepared already, or when `base` has no build record."""
+def prepare_in_background(
+    where: Path, base: Path, done: Callable[[float], None] | None = None
+) -> None:
+    """Prepare in `where`, in a thread, the next build from the live one in `base`, then call
+    `done` with the seconds it took: nothing to do when that is prepared already, or when `base`
+    has no build record."""
     global _making
     wait()
     with _lock:
@@ -72,9 +77,12 @@ def prepare_in_background(where: Path, base: Path) -> None:
 
     def run() -> None:
         global _ready
+        started = time.monotonic()
         made = _prepare(where, base, names)
         with _lock:
             _ready = made
+        if made is not None and done is not None:
+            done(time.monotonic() - started)
 
     _making = threading.Thread(target=run, name="prepare-next-build", daemon=True)
     _making.start()

@@ -50,7 +50,7 @@ def main() -> None:
     default=1,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="Worker processes; each builds the app from the same SITE_ settings.",
+    help="Worker processes, forked with the app built here from the SITE_ settings.",
 )
 @click.option(
     "--uds",
@@ -64,6 +64,7 @@ def serve(host: str, port: int, workers: int, uds: Path | None) -> None:
     from granian.constants import Interfaces
     from granian.log import LogLevels
 
+    from site_api import asgi
     from site_api.db import upgrade
     from site_api.web.app import create_app
 
@@ -71,9 +72,10 @@ def serve(host: str, port: int, workers: int, uds: Path | None) -> None:
     if settings.database_url.startswith("sqlite"):
         upgrade(settings.database_url)  # the embedded database keeps itself up to date
     try:
-        # Built once here, before the workers build their own: a bad site or setting stops the
-        # start with a message, and the development key exists before workers race to create it.
-        create_app(settings)
+        # Built once here, before any worker: a bad site or setting stops the start with a
+        # message, the development key exists before workers look for it, and the workers
+        # Granian forks take this app instead of loading the build again.
+        asgi.keep(create_app(settings))
     except (ManifestError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     served = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

@@ -81,10 +81,14 @@ class AccessLog:
         self.stream = stream
         self.interval = interval
         self.waiting: deque[dict[str, object]] = deque(maxlen=limit)
+        self._start()
+        atexit.register(self.close)
+
+    def _start(self) -> None:
+        # A fresh Event each time: after a fork the parent's thread may have held the old one's lock.
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="access-log", daemon=True)
         self._thread.start()
-        atexit.register(self.close)
 
     def write(self, fields: dict[str, object]) -> None:
         """Queue one request's line (thread-safe: deque.append is atomic)."""
@@ -102,6 +106,13 @@ class AccessLog:
                 self.stream.write("".join(chunk))
                 self.stream.flush()
             time.sleep(0)
+
+    def after_fork(self) -> None:
+        """In a forked child: start the thread that writes, which fork does not copy (lines the
+        parent had queued are the parent's to write)."""
+        if not self._stopped.is_set():
+            self.waiting.clear()
+            self._start()
 
     def close(self) -> None:
         """Stop the thread and write what is left."""
@@ -127,11 +138,23 @@ _writer: tuple[int, AccessLog] | None = None
 
 
 def access_log() -> AccessLog:
-    """This process's request log, to stderr (a forked worker starts its own writer thread)."""
+    """This process's request log, to stderr."""
     global _writer
     if _writer is None or _writer[0] != os.getpid():
         _writer = (os.getpid(), AccessLog(sys.stderr))
     return _writer[1]
+
+
+def _writer_after_fork() -> None:
+    """A worker forked from `site-api serve` answers with the app its master built, which writes
+    to the master's request log: that log becomes the child's, with a thread of its own."""
+    global _writer
+    if _writer is not None:
+        _writer = (os.getpid(), _writer[1])
+        _writer[1].after_fork()
+
+
+os.register_at_fork(after_in_child=_writer_after_fork)
 
 
 class RequestLog:

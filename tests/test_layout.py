@@ -75,6 +75,7 @@ ALLOWED: dict[str, set[str]] = {
         "calculators",
         "web",
         "preview",
+        "asgi",  # `serve` hands the app it built to the factory its forked workers call
     },
     "asgi": FOUNDATION | {"web"},
 }

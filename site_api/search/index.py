@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -336,10 +337,13 @@ class SearchIndex:
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
+        # A worker forked from `site-api serve` inherits the index its master opened, and this
+        # thread's connection with it: SQLite forbids using a connection across fork, so each
+        # process opens its own (dropping the inherited one is safe: immutable, it holds no lock).
+        if db is None or self._local.pid != os.getpid():
             db = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
             db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
-            self._local.db = db
+            self._local.db, self._local.pid = db, os.getpid()
         return db
 
     def names_starting(self, prefix: str, limit: int) -> list[int]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -186,6 +188,20 @@ def test_passwords_are_stored_as_argon2id(settings: Settings, user: str) -> None
     stored = users.find_user(make_engine(settings.database_url), user)
     assert stored is not None and stored.password_hash is not None
     assert stored.password_hash.startswith("$argon2id$")
+
+
+def test_the_unknown_address_hash_is_made_at_the_first_check_not_at_import() -> None:
+    """Importing the accounts code (every server start) makes no argon2 hash; the first check
+    makes it whether or not the account exists, and an unknown one is checked against it."""
+    probe = (
+        "from site_api.accounts import users\n"
+        "made = users._dummy_hash.cache_info().currsize\n"
+        "known = users.verify_password('a long password', users.hash_password('a long password'))\n"
+        "print(made, known, users._dummy_hash.cache_info().currsize)\n"
+        "print(users.verify_password('a long password', None), users._dummy_hash()[:10])\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert ran.stdout.split("\n")[:2] == ["0 True 1", "False $argon2id$"]
 
 
 def test_sign_out_ends_the_session(client: httpx.Client, user: str) -> None:

@@ -159,9 +159,9 @@ def live_build(site_link: Path) -> Path | None:
     return resolved.parent if resolved.parent.parent == root else None
 
 
-def record_build(build_dir: Path, site_link: Path, docs_dir: Path) -> dict[str, Any]:
-    """Write `build_dir/build-info.json`: time, revision, and sources against the live build."""
-    previous = live_build(site_link)
+def record_build(build_dir: Path, docs_dir: Path, previous: Path | None) -> dict[str, Any]:
+    """Write `build_dir/build-info.json`: time, revision, and sources against the `previous`
+    build (the one live before it; None: the first)."""
     before = read_info(previous) if previous is not None else {}
     old_sources: dict[str, list[Any]] = before.get("sources") or {}
     sources = _sources(docs_dir, old_sources)

@@ -16,7 +16,13 @@ import pytest
 from conftest import TEST_KEY, copy_project
 from servers import SITE_API, free_port, start, stop, wait_http
 
-from site_api.serving.builds import BUILD_INFO, kept_builds, read_info, record_build
+from site_api.serving.builds import (
+    BUILD_INFO,
+    kept_builds,
+    live_build,
+    read_info,
+    record_build,
+)
 from site_api.serving.publishing import builds_root, new_build_dir, prune, switch
 
 ABOUT = "/about/"
@@ -65,7 +71,7 @@ def test_a_build_records_time_revision_and_what_changed(tmp_path: Path) -> None:
         (docs / "topics" / f"{name}.md").write_text(f"topic {name}")
     (docs / "about.md").write_text("about")
     first = fake_build(link, "one")
-    info = record_build(first.parent, link, docs)
+    info = record_build(first.parent, docs, live_build(link))
     assert info["changed"] is None and info["previous"] is None, "nothing to compare with"
     assert info["revision"] == "", "not a git checkout"
     assert set(info["sources"]) == {"topics/a.md", "topics/b.md", "topics/c.md", "about.md"}
@@ -77,7 +83,8 @@ def test_a_build_records_time_revision_and_what_changed(tmp_path: Path) -> None:
     (docs / "about.md").write_text("about, edited")
     os.utime(docs / "topics" / "c.md", ns=(0, 0))  # touched, same bytes: not a change
     second = fake_build(link, "two")
-    info = record_build(second.parent, link, docs)
+    switch(link, second)  # recorded once published, against the build that was live
+    info = record_build(second.parent, docs, first.parent)
     assert info["previous"] == first.parent.name
     assert info["changed"] == {
         "added": ["topics/d.md"],
@@ -85,7 +92,6 @@ def test_a_build_records_time_revision_and_what_changed(tmp_path: Path) -> None:
         "removed": ["topics/b.md"],
     }
     assert json.loads((second.parent / BUILD_INFO).read_text())["changed"] == info["changed"]
-    switch(link, second)
     listed = kept_builds(link)
     assert [b.stamp for b in listed] == [second.parent.name, first.parent.name]
     assert [b.live for b in listed] == [True, False]

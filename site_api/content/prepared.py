@@ -45,7 +45,8 @@ _making: threading.Thread | None = None
 
 
 def _prepare(where: Path, base: Path, outputs: list[str]) -> Prepared | None:
-    shutil.rmtree(where, ignore_errors=True)  # a leftover, from this process or a killed one
+    for leftover in where.parent.glob(f"{where.name}*"):  # of a killed process, or discarded
+        shutil.rmtree(leftover, ignore_errors=True)
     site_dir, index = where / "site", where / "site-search.sqlite"
     try:
         linked = link_all(str(base), str(site_dir), outputs, set())
@@ -105,15 +106,20 @@ def take(base: Path, site_dir: Path) -> Prepared | None:
     if ready is None:
         return None
     if ready.base != str(base) or any(site_dir.iterdir() if site_dir.is_dir() else ()):
-        # Thousands of directories: not on the way to this build's publication.
-        threading.Thread(
-            target=shutil.rmtree, args=(ready.site_dir.parent, True), daemon=True
-        ).start()
+        _discard(ready.site_dir.parent)
         return None
     os.replace(ready.site_dir, site_dir)  # rename(2): an empty directory is replaced
     index = base_index_path_for(site_dir)
     os.replace(ready.index, index)
     return Prepared(ready.base, site_dir, index, ready.outputs)
+
+
+def _discard(where: Path) -> None:
+    """Remove a prepared directory in a thread (thousands of folders: not on the way to a
+    publication), moved aside first so that the next one can be made in its place at once."""
+    aside = where.with_name(f"{where.name}.discarded.{time.monotonic_ns()}")
+    os.replace(where, aside)
+    threading.Thread(target=shutil.rmtree, args=(aside, True), daemon=True).start()
 
 
 def base_index_path_for(site_dir: Path) -> Path:

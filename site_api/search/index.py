@@ -339,7 +339,7 @@ class SearchIndex:
     def check(site_dir: Path) -> None:
         """Raise `SearchIndexError` where opening the build's index would: missing, of another
         version, or a table a server reads at start unreadable. Every row and column it reads
-        is read here too, in SQLite rather than into Python's dictionaries (at 30,000 topics
+        is read here too (`total`, which never overflows as `sum` of row ids does), in SQLite rather than into Python's dictionaries (at 30,000 topics
         those were most of a second of every publish)."""
         path = search_index_path_for(site_dir)
         if not path.is_file():
@@ -352,11 +352,11 @@ class SearchIndex:
                     f"{path} is from another version of the site: rebuild with 'make build'"
                 )
             for query in (
-                "SELECT sum(length(term)), sum(documents), sum(public) FROM term",
-                "SELECT sum(length(phrase)), sum(length(term)) FROM synonym",
-                "SELECT sum(length(name)), sum(page.rowid) FROM name "
+                "SELECT total(length(term)), total(documents), total(public) FROM term",
+                "SELECT total(length(phrase)), total(length(term)) FROM synonym",
+                "SELECT total(length(name)), total(page.rowid) FROM name "
                 "JOIN page ON page.rowid = name.rowid",
-                "SELECT sum(length(page_id)), sum(length(access)), sum(length(url)) FROM page",
+                "SELECT total(length(page_id)), total(length(access)), total(length(url)) FROM page",
                 "SELECT rowid FROM search WHERE search MATCH '\"x\"' LIMIT 1",
             ):
                 db.execute(query).fetchall()

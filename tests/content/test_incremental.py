@@ -413,6 +413,12 @@ def test_a_long_lived_builder_starts_from_a_prepared_directory_and_never_writes_
     assert code == 0, out
     edit(project, "t006", title="Alpha topic six")
     step(project, here=True)
+    # ...and removed aside at once, so the next is made whole in its place.
+    prepared.wait()
+    live = Path(os.path.realpath(project / "site"))
+    deps = load_deps(live)
+    assert deps is not None
+    assert all((spare / "site" / name).is_file() for name in deps.outputs)
     # A change to the theme renders every page: nothing prepared is kept, nothing live written.
     prepared.wait()
     live = Path(os.path.realpath(project / "site"))

@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,17 @@ def digest(value: Any) -> str:
     """A stable digest of JSON-able data (dates and other values by their text)."""
     text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+#: Digests a long-lived builder keeps (`kept_digest`): two per page at 30,000 topics.
+DIGESTS_KEPT = 1 << 18
+
+
+@lru_cache(maxsize=DIGESTS_KEPT)
+def kept_digest(value: tuple[Any, ...]) -> str:
+    """`digest` of a tuple (the same as of the list), kept: a long-lived builder asks for the
+    same keys of every unchanged page on every build (0.5 s of JSON at 30,000 topics)."""
+    return digest(value)
 
 
 def text_digest(text: str) -> str:

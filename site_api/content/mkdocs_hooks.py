@@ -84,6 +84,7 @@ from site_api.content.incremental import (
     csp_table,
     digest,
     file_digest,
+    kept_digest,
     load_deps,
     not_the_dirty_warning,
     reuse,
@@ -464,7 +465,7 @@ def _inputs(
                 (r, ids[r].src_uri, sources[ids[r].src_uri]) for r in meta_of.related if r in ids
             ]
             cites = [(k, works[k]) for _, k, _ in cited_entries(source, _state["library"])]
-            keys[uri] = digest([sources[uri], uri, str(due), related, cites])
+            keys[uri] = kept_digest((sources[uri], uri, str(due), tuple(related), tuple(cites)))
             if previous is not None and previous.keys.get(uri) == keys[uri]:
                 inputs[uri] = previous.inputs[uri]
                 continue

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import site_api
 from site_api.content.citations import Citation
-from site_api.content.incremental import build_code, digest, write_record
+from site_api.content.incremental import build_code, digest, kept_digest, write_record
 from site_api.content.links import PageLinks
 from site_api.content.model import SourcePage
 
@@ -62,7 +62,7 @@ def code_stamp() -> str:
 
 def source_key(path: str, src_uri: str, text_digest: str) -> str:
     """What a parsed page is a function of: where it is shown, where it lives, what it says."""
-    return digest([path, src_uri, text_digest])
+    return kept_digest((path, src_uri, text_digest))
 
 
 @dataclass

@@ -108,9 +108,14 @@ def take(base: Path, site_dir: Path) -> Prepared | None:
     if ready.base != str(base) or any(site_dir.iterdir() if site_dir.is_dir() else ()):
         _discard(ready.site_dir.parent)
         return None
-    os.replace(ready.site_dir, site_dir)  # rename(2): an empty directory is replaced
     index = base_index_path_for(site_dir)
-    os.replace(ready.index, index)
+    try:
+        os.replace(ready.index, index)
+        os.replace(ready.site_dir, site_dir)  # rename(2): an empty directory is replaced
+    except OSError:  # gone from under us (site-cache/ removed): start from nothing
+        index.unlink(missing_ok=True)
+        _discard(ready.site_dir.parent)
+        return None
     return Prepared(ready.base, site_dir, index, ready.outputs)
 
 
@@ -118,7 +123,10 @@ def _discard(where: Path) -> None:
     """Remove a prepared directory in a thread (thousands of folders: not on the way to a
     publication), moved aside first so that the next one can be made in its place at once."""
     aside = where.with_name(f"{where.name}.discarded.{time.monotonic_ns()}")
-    os.replace(where, aside)
+    try:
+        os.replace(where, aside)
+    except FileNotFoundError:
+        return  # removed already (its project with it, say)
     threading.Thread(target=shutil.rmtree, args=(aside, True), daemon=True).start()
 
 

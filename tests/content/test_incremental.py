@@ -419,6 +419,10 @@ def test_a_long_lived_builder_starts_from_a_prepared_directory_and_never_writes_
     deps = load_deps(live)
     assert deps is not None
     assert all((spare / "site" / name).is_file() for name in deps.outputs)
+    # Removed from under the builder (site-cache/ only speeds builds up): built without it.
+    shutil.rmtree(project / "site-cache")
+    edit(project, "t007", body=lambda b: b + "\nSaved after site-cache was removed.\n")
+    step(project, here=True)
     # A change to the theme renders every page: nothing prepared is kept, nothing live written.
     prepared.wait()
     live = Path(os.path.realpath(project / "site"))

@@ -219,9 +219,12 @@ def _publish_on_change(config_file: str, settings: Settings, full: bool) -> None
     publish(full)
     config = Path(config_file)
     watched = watched_paths(config, docs_dir_of(config))
-    click.echo(f"watching {', '.join(map(str, watched))}; stop with Ctrl-C", err=True)
+
+    def ready() -> None:
+        click.echo(f"watching {', '.join(map(str, watched))}; stop with Ctrl-C", err=True)
+
     try:
-        watch_and_rebuild(watched, rebuild).join()
+        watch_and_rebuild(watched, rebuild, ready).join()
     except KeyboardInterrupt:
         click.echo("stopped", err=True)
 

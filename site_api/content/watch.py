@@ -19,6 +19,8 @@ from site_api.content.incremental import digest, tree
 #: How long a burst of writes is gathered into one rebuild, and how often the watcher looks.
 DEBOUNCE_MS = 50
 STEP_MS = 25
+#: How long the watcher waits before saying it sees nothing (the first time: it is watching).
+READY_MS = 200
 
 
 def watched_paths(config_file: Path, docs_dir: Path) -> list[Path]:
@@ -32,12 +34,31 @@ def code_digest() -> str:
     return digest(tree(Path(site_api.__file__).parent, (".py",)))
 
 
-def watch_and_rebuild(paths: list[Path], rebuild: Callable[[], None]) -> threading.Thread:
+def watch_and_rebuild(
+    paths: list[Path], rebuild: Callable[[], None], ready: Callable[[], None] | None = None
+) -> threading.Thread:
     """Call `rebuild` after each change under `paths` (saves in quick succession: one build;
-    a save during a build: one more build after it)."""
+    a save during a build: one more build after it); `ready` once the watch is in place.
+
+    `ready` comes from the watcher's first wait ending with nothing seen, so it is never said
+    before a save would be seen (a "watching" said when the thread started was, on a busy
+    machine, followed by a save the watcher had not yet been told to look for)."""
 
     def loop() -> None:
-        for _ in watch(*paths, debounce=DEBOUNCE_MS, step=STEP_MS, ignore_permission_denied=True):
+        told = ready is None
+        for changes in watch(
+            *paths,
+            debounce=DEBOUNCE_MS,
+            step=STEP_MS,
+            rust_timeout=READY_MS,
+            yield_on_timeout=True,
+            ignore_permission_denied=True,
+        ):
+            if not changes:
+                if not told and ready is not None:
+                    ready()
+                    told = True
+                continue
             rebuild()
 
     thread = threading.Thread(target=loop, name="preview-watch", daemon=True)

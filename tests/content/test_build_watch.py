@@ -8,12 +8,15 @@ leave the live site as it was and say why, and the fix must publish.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from servers import SITE_API, start, stop
 from test_incremental import assert_same, build, edit, make_project
+
+from site_api.content.watch import watch_and_rebuild
 
 #: A generous bound for one small build on a loaded machine (not a speed target: a hang).
 WAIT_SECONDS = 120
@@ -73,3 +76,17 @@ def test_publishes_each_save_equal_to_a_full_build_and_keeps_the_live_site_on_er
         assert_same(tmp_path)
     finally:
         stop(proc)
+
+
+def test_a_save_made_the_moment_the_watcher_says_it_is_watching_is_seen(tmp_path: Path) -> None:
+    """`ready` (the "watching" line) is said only once the watch is in place: a save made in
+    that very call is still rebuilt (said when the thread started, such a save was missed)."""
+    watched = tmp_path / "content"
+    watched.mkdir()
+    rebuilt = threading.Event()
+
+    def save() -> None:
+        (watched / "topic.md").write_text("saved the moment the watcher was ready\n")
+
+    watch_and_rebuild([watched], rebuilt.set, ready=save)
+    assert rebuilt.wait(30), "a save made when the watcher said it was watching was missed"

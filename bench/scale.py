@@ -367,18 +367,24 @@ def tree_bytes(path: Path) -> int:
 
 
 def rss_of_group(pgid: int) -> int:
-    """The largest resident set (bytes) among the live processes of a process group: the worker."""
-    best = 0
+    """A worker's memory (bytes): the largest proportional set size (PSS) among the group's
+    processes other than its leader (the master, whose app the workers Granian forks share).
+
+    PSS counts each page shared with other processes by its share, so a worker's own cost is
+    not hidden by, nor double-counted with, what it shares with the master (its RSS counts every
+    shared page whole). The leader's when it is alone."""
+    found: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
             if int(fields[2]) == pgid:
-                status = (stat.parent / "status").read_text()
-                rss = re.search(r"VmRSS:\s+(\d+) kB", status)
-                best = max(best, int(rss.group(1)) * 1024 if rss else 0)
+                rollup = (stat.parent / "smaps_rollup").read_text()
+                pss = re.search(r"^Pss:\s+(\d+) kB", rollup, re.MULTILINE)
+                found[int(stat.parent.name)] = int(pss.group(1)) * 1024 if pss else 0
         except (OSError, ValueError):
             continue
-    return best
+    workers = [size for pid, size in found.items() if pid != pgid]
+    return max(workers or found.values() or [0])
 
 
 def wrk_random(base: str, paths_file: Path, tmp: Path, seconds: int = 10) -> float:
@@ -509,7 +515,7 @@ def serve(
     wrk_seconds: int,
     ours: Path | None = None,
 ) -> dict[str, Any]:
-    """Start `site-api serve` on `site`; start seconds, worker RSS, req/s for random topics; with
+    """Start `site-api serve` on `site`; start seconds, worker PSS, req/s for random topics; with
     `ours` (the project), how soon a body edit and a title change are served."""
     port = free_port()
     env = {
@@ -788,7 +794,7 @@ def main() -> None:
                 for kind, (seconds, said) in served["publish"].items()
             ),
             (
-                f"worker RSS: at start / after {args.requests:,} random topics / after wrk",
+                f"worker PSS: at start / after {args.requests:,} random topics / after wrk",
                 f"{served['rss_start'] / mb:.0f} / {served['rss'] / mb:.0f} / "
                 f"{served['rss_wrk'] / mb:.0f} MB",
                 "",
@@ -801,7 +807,7 @@ def main() -> None:
                 "",
             ),
             (
-                "worker RSS before / after the desk views",
+                "worker PSS before / after the desk views",
                 f"{served['desk_rss_before'] / mb:.0f} / {served['desk_rss_after'] / mb:.0f} MB",
                 "",
                 f"{served['desk_rss_after'] / served['desk_rss_before']:.2f}×",

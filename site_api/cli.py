@@ -319,13 +319,11 @@ def _build_and_publish(
         check_build(site_dir, _settings().build_engine, served)
         SiteIndex.load(site_dir, loaded=served)
         SearchIndex.check(site_dir)
-    except ManifestError as exc:
+    except (ManifestError, click.ClickException) as exc:
         shutil.rmtree(build_dir, ignore_errors=True)
-        _prepare_next(site_link, in_process, quiet)
-        raise click.ClickException(f"{exc} (the live site is unchanged)") from None
-    except click.ClickException:
-        shutil.rmtree(build_dir, ignore_errors=True)
-        _prepare_next(site_link, in_process, quiet)
+        _prepare_next(site_link, in_process, quiet)  # the live build is still the base
+        if isinstance(exc, ManifestError):
+            raise click.ClickException(f"{exc} (the live site is unchanged)") from None
         raise
     was = live_build(site_link)
     note = switch(site_link, site_dir)

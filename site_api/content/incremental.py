@@ -317,13 +317,14 @@ def reuse(
             except OSError:
                 break
             folder = folder.rpartition("/")[0]
-    return (kept & held) | link_all(str(live), target, sorted(kept - held), set())
+    return (kept & held) | link_all(str(live), target, sorted(kept - held))
 
 
-def link_all(source: str, target: str, names: Iterable[str], made: set[str]) -> set[str]:
-    """Hard-link each of `names` from `source` into `target`, making folders as needed (`made`:
-    those already made); returns the names linked (one that cannot be is left out)."""
+def link_all(source: str, target: str, names: Iterable[str]) -> set[str]:
+    """Hard-link each of `names` from `source` into `target`, making folders as needed; returns
+    the names linked (one that cannot be is left out)."""
     linked: set[str] = set()
+    made: set[str] = set()
     for name in names:
         folder = name.rpartition("/")[0]
         if folder not in made:

@@ -49,7 +49,7 @@ def _prepare(where: Path, base: Path, outputs: list[str]) -> Prepared | None:
         shutil.rmtree(leftover, ignore_errors=True)
     site_dir, index = where / "site", where / "site-search.sqlite"
     try:
-        linked = link_all(str(base), str(site_dir), outputs, set())
+        linked = link_all(str(base), str(site_dir), outputs)
         clone_file(search_index_path_for(base), index)
     except OSError:
         shutil.rmtree(where, ignore_errors=True)

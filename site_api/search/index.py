@@ -8,7 +8,8 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -263,22 +264,46 @@ def plan_query(
     )
 
 
+#: A full-text query every readable index answers (an unreadable one fails on it).
+PROBE = "SELECT rowid FROM search WHERE search MATCH '\"x\"' LIMIT 1"
+
+
+def _readable_uri(path: Path) -> str:
+    """The index file's read-only URI; `SearchIndexError` when there is none."""
+    if not path.is_file():
+        raise SearchIndexError(f"{path} is missing: rebuild the site with 'make build'")
+    return path.resolve().as_uri() + "?mode=ro&immutable=1"
+
+
+def _check_version(db: sqlite3.Connection, path: Path) -> None:
+    version = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+    if version is None or version[0] != SCHEMA_VERSION:
+        raise SearchIndexError(
+            f"{path} is from another version of the site: rebuild with 'make build'"
+        )
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """An unreadable index as `SearchIndexError`, saying what to do."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        raise SearchIndexError(
+            f"{path} is corrupt ({exc}): rebuild the site with 'make build'"
+        ) from None
+
+
 class SearchIndex:
     """The read-only index of one build; each thread gets its own connection to the file."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        if not path.is_file():
-            raise SearchIndexError(f"{path} is missing: rebuild the site with 'make build'")
-        self._uri = path.resolve().as_uri() + "?mode=ro&immutable=1"
+        self._uri = _readable_uri(path)
         self._local = threading.local()
-        try:
+        with _reading(path):
             db = self._db()
-            version = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-            if version is None or version[0] != SCHEMA_VERSION:
-                raise SearchIndexError(
-                    f"{path} is from another version of the site: rebuild with 'make build'"
-                )
+            _check_version(db, path)
             #: Documents holding each word: anywhere, and outside bodies (what anyone may see).
             self._documents: dict[str, int] = {}
             self._public_documents: dict[str, int] = {}
@@ -324,11 +349,7 @@ class SearchIndex:
                 for n, (rowid,) in enumerate(db.execute("SELECT rowid FROM page ORDER BY page_id"))
             }
             self.pages = len(self._order)
-            db.execute("SELECT rowid FROM search WHERE search MATCH '\"x\"' LIMIT 1").fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise SearchIndexError(
-                f"{path} is corrupt ({exc}): rebuild the site with 'make build'"
-            ) from None
+            db.execute(PROBE).fetchall()
 
     @classmethod
     def for_site(cls, site_dir: Path) -> SearchIndex:
@@ -338,32 +359,24 @@ class SearchIndex:
     @staticmethod
     def check(site_dir: Path) -> None:
         """Raise `SearchIndexError` where opening the build's index would: missing, of another
-        version, or a table a server reads at start unreadable. Every row and column it reads
-        is read here too (`total`, which never overflows as `sum` of row ids does), in SQLite rather than into Python's dictionaries (at 30,000 topics
-        those were most of a second of every publish)."""
+        version, or a table a server reads at start unreadable. Every row and column it reads is
+        read here too, in SQLite rather than into Python's dictionaries (at 30,000 topics those
+        were most of a second of every publish); `total`, as `sum` of row ids overflows."""
         path = search_index_path_for(site_dir)
-        if not path.is_file():
-            raise SearchIndexError(f"{path} is missing: rebuild the site with 'make build'")
-        db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro&immutable=1", uri=True)
+        db = sqlite3.connect(_readable_uri(path), uri=True)
         try:
-            version = db.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-            if version is None or version[0] != SCHEMA_VERSION:
-                raise SearchIndexError(
-                    f"{path} is from another version of the site: rebuild with 'make build'"
-                )
-            for query in (
-                "SELECT total(length(term)), total(documents), total(public) FROM term",
-                "SELECT total(length(phrase)), total(length(term)) FROM synonym",
-                "SELECT total(length(name)), total(page.rowid) FROM name "
-                "JOIN page ON page.rowid = name.rowid",
-                "SELECT total(length(page_id)), total(length(access)), total(length(url)) FROM page",
-                "SELECT rowid FROM search WHERE search MATCH '\"x\"' LIMIT 1",
-            ):
-                db.execute(query).fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise SearchIndexError(
-                f"{path} is corrupt ({exc}): rebuild the site with 'make build'"
-            ) from None
+            with _reading(path):
+                _check_version(db, path)
+                for query in (
+                    "SELECT total(length(term)), total(documents), total(public) FROM term",
+                    "SELECT total(length(phrase)), total(length(term)) FROM synonym",
+                    "SELECT total(length(name)), total(page.rowid) FROM name "
+                    "JOIN page ON page.rowid = name.rowid",
+                    "SELECT total(length(page_id)), total(length(access)), total(length(url)) "
+                    "FROM page",
+                    PROBE,
+                ):
+                    db.execute(query).fetchall()
         finally:
             db.close()
 

@@ -11,7 +11,6 @@ else (the manifest, the feed, the sitemap, the search index's changed rows) is w
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import pickle
@@ -19,6 +18,7 @@ import sys
 import zlib
 from collections.abc import Callable
 from datetime import date
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -128,6 +128,7 @@ from site_api.content.search_index import (
     SYNONYMS_FILE,
     IndexedPage,
     load_synonyms,
+    page_rowid,
     patch_index,
     provided_terms,
     search_index_path_for,
@@ -758,11 +759,18 @@ def on_post_build(config: MkDocsConfig) -> None:
         entries.append(entry)
         if uri not in rendered:
             kept.add(entry.id)
-    # One row at a time, in the pages' order: never every page's text at once.
-    rows = (pickle.loads(zlib.decompress(rendered[uri])) for uri in sorted(rendered))  # noqa: S301
     calculators: dict[str, Calculator] = _state["calculators"]
     # Their pages are the server's, so their rows are written anew by every build, like changes.
-    indexed = itertools.chain(rows, (search_entry(calculators[k]) for k in sorted(calculators)))
+    extra = [search_entry(calculators[k]) for k in sorted(calculators)]
+    # One row at a time (never every page's text at once), in row-id order: FTS5 writes out a
+    # segment whenever a row id goes down, and merging those was half of writing a full index.
+    order = [(page_rowid(_state["pages"][uri].meta.id), uri) for uri in rendered]
+    order += [(page_rowid(row.page_id), i) for i, row in enumerate(extra)]
+    order.sort(key=itemgetter(0))
+    indexed = (
+        extra[key] if isinstance(key, int) else pickle.loads(zlib.decompress(rendered[key]))  # noqa: S301
+        for _, key in order
+    )
     write_calculators(site, built(calculators, _state["library"]))
     docs = Path(config.docs_dir)
     terms = dict(_state["new_terms"])

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import itertools
 import os
 import re
 import shutil
@@ -111,6 +110,10 @@ def index_text(text: str) -> str:
 
 #: A body's passage record notes where every this many words a word begins (see `passages`).
 CHECKPOINT_WORDS = 64
+#: A run of up to CHECKPOINT_WORDS words: each match starts at a checkpoint.
+_CHECKPOINT_RUN = re.compile(
+    rf"{WORD_RE.pattern}(?:[\W_]+{WORD_RE.pattern}){{0,{CHECKPOINT_WORDS - 1}}}"
+)
 
 
 def passages(body: str) -> tuple[bytes, str]:
@@ -123,7 +126,7 @@ def passages(body: str) -> tuple[bytes, str]:
     word begins in the text; zlib-compressed (`read_passages` reads it back).
     """
     forms = list(map(normalise_word, WORD_RE.findall(body)))
-    starts = itertools.islice(WORD_RE.finditer(body), 0, None, CHECKPOINT_WORDS)
+    starts = _CHECKPOINT_RUN.finditer(body)  # not a match object per word
     record = ",".join(str(m.start()) for m in starts) + "\n" + " ".join(forms)
     return zlib.compress(record.encode("utf-8"), 6), " ".join(filter(None, forms))
 
@@ -420,7 +423,10 @@ def _count_terms(db: sqlite3.Connection, delta: Counter[tuple[str, bool]]) -> No
 def write_index(
     path: Path, pages: Iterable[IndexedPage], synonyms: Mapping[str, list[str]]
 ) -> None:
-    """Write the index to a temporary file and move it into place in one step."""
+    """Write the index to a temporary file and move it into place in one step.
+
+    Pages given in row-id order (`page_rowid`) are written about twice as fast: FTS5 flushes
+    its pending words to a new segment whenever a row id goes down."""
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     tmp.unlink(missing_ok=True)
     db = sqlite3.connect(tmp)

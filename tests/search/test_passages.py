@@ -9,7 +9,14 @@ from __future__ import annotations
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from site_api.content.search_index import CHECKPOINT_WORDS, normalise_word, passages, words
+from site_api.content.search_index import (
+    CHECKPOINT_WORDS,
+    WORD_RE,
+    normalise_word,
+    passages,
+    read_passages,
+    words,
+)
 from site_api.search.index import MARK_END, MARK_START, SNIPPET_WORDS, best_passage
 
 #: Words whose forms meet across spellings, cases, accents and plurals, and some that fold to
@@ -56,6 +63,8 @@ def test_a_passage_cut_with_the_record_is_the_passage_cut_from_the_text(
     marks = frozenset(normalise_word(w) for w in chosen) - {""}
     record, given_body = passages(text)
     assert given_body == " ".join(words(text))  # what FTS5 is given, from the same pass
+    every_word = [m.start() for m in WORD_RE.finditer(text)]
+    assert read_passages(record)[1] == every_word[::CHECKPOINT_WORDS]
     alone = best_passage(text, marks, prefix)
     assert best_passage(text, marks, prefix, record) == alone
     if alone is not None:

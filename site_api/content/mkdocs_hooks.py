@@ -764,7 +764,9 @@ def on_post_build(config: MkDocsConfig) -> None:
     extra = [search_entry(calculators[k]) for k in sorted(calculators)]
     # One row at a time (never every page's text at once), in row-id order: FTS5 writes out a
     # segment whenever a row id goes down, and merging those was half of writing a full index.
-    order = [(page_rowid(_state["pages"][uri].meta.id), uri) for uri in rendered]
+    order: list[tuple[int, str | int]] = [
+        (page_rowid(_state["pages"][uri].meta.id), uri) for uri in rendered
+    ]
     order += [(page_rowid(row.page_id), i) for i, row in enumerate(extra)]
     order.sort(key=itemgetter(0))
     indexed = (

@@ -25,10 +25,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from html.parser import HTMLParser
 from pathlib import Path
 
 import yaml
+from lxml import etree
 
 from site_api.content.model import ContentError
 
@@ -157,62 +157,64 @@ class IndexedPage:
     section: str = ""
 
 
-class _TextOf(HTMLParser):
-    """Headings and running text of a rendered page body, without permalinks or citation marks."""
+#: Elements whose text is not the page's: citation marks, scripts, styles.
+_NOT_TEXT = frozenset({"sup", "script", "style"})
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+#: Elements that begin a new run of text (an element's end always does).
+_BLOCKS = frozenset({"p", "li", "td", "th", "br", "div", "dd", "dt"})
+#: libxml2's HTML parser (lxml): a page body parsed in C, not one Python call per tag; never
+#: fetches anything; no limit on a long text.
+_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, huge_tree=True)
 
-    SKIP = {"sup", "script", "style"}
-    HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
-    #: Elements without an end tag, not counted in the depth of a skipped calculator.
-    VOID = {"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.headings: list[str] = []
-        self.text: list[str] = []
-        self._heading: list[str] | None = None
-        self._skip = 0
-        # Inside a calculator placed in a topic (`<div class="calculator">`): its form is indexed
-        # as the calculator's own free page, so it is not this page's text.
-        self._calculator = 0
+def _not_text(el: etree._Element) -> bool:
+    """A heading's permalink, a citation mark, a script or style, or a calculator placed in a
+    topic (`<div class="calculator">`: its form is indexed as the calculator's own free page)."""
+    tag = el.tag
+    if tag in _NOT_TEXT:
+        return True
+    if tag == "a" or tag == "div":
+        classes = (el.get("class") or "").split()
+        return "headerlink" in classes if tag == "a" else "calculator" in classes
+    return False
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        classes = (dict(attrs).get("class") or "").split()
-        if self._calculator or (tag == "div" and "calculator" in classes):
-            self._calculator += tag not in self.VOID
-            return
-        if tag in self.SKIP or (tag == "a" and "headerlink" in classes):
-            self._skip += 1
-        elif tag in self.HEADINGS:
-            self._heading = []
-        elif tag in {"p", "li", "td", "th", "br", "div", "dd", "dt"}:
-            self.text.append(" ")
 
-    def handle_endtag(self, tag: str) -> None:
-        if self._calculator:
-            self._calculator -= tag not in self.VOID
-            return
-        if tag in self.SKIP or (tag == "a" and self._skip):
-            self._skip = max(self._skip - 1, 0)
-        elif tag in self.HEADINGS and self._heading is not None:
-            self.headings.append(" ".join("".join(self._heading).split()))
-            self._heading = None
-        self.text.append(" ")
+def _heading_text(el: etree._Element) -> str:
+    parts = [el.text or ""]
+    for child in el:
+        if not _not_text(child):
+            parts.append(_heading_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
 
-    def handle_data(self, data: str) -> None:
-        if self._skip or self._calculator:
-            return
-        if self._heading is not None:
-            self._heading.append(data)
+
+def _collect(el: etree._Element, text: list[str], headings: list[str]) -> None:
+    for child in el:
+        if _not_text(child):
+            pass
+        elif child.tag in _HEADINGS:
+            headings.append(" ".join(_heading_text(child).split()))
         else:
-            self.text.append(data)
+            if child.tag in _BLOCKS:
+                text.append(" ")
+            if child.text:
+                text.append(child.text)
+            _collect(child, text, headings)
+        if child.tag != "sup":  # a citation mark goes without a trace: `high[1].` is `high.`
+            text.append(" ")
+        if child.tail:
+            text.append(child.tail)
 
 
 def text_of_html(html: str) -> tuple[list[str], str]:
-    """(headings, body text) of a rendered page body."""
-    parser = _TextOf()
-    parser.feed(html)
-    parser.close()
-    return parser.headings, " ".join("".join(parser.text).split())
+    """(headings, body text) of a rendered page body, without permalinks, citation marks or
+    placed calculators."""
+    document = etree.fromstring(f"<div>{html}</div>", _PARSER)
+    body = document.find("body")
+    headings: list[str] = []
+    text: list[str] = []
+    _collect(body, text, headings)
+    return headings, " ".join("".join(text).split())
 
 
 def load_synonyms(

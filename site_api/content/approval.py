@@ -70,6 +70,35 @@ def approved_fingerprint(
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+#: A long-lived builder's approved fingerprints from its last build (`approved_prints`).
+_kept_prints: dict[tuple[str, str], str] = {}
+
+
+def approved_prints(
+    pages: Iterable[SourcePage], library: Mapping[str, LibraryEntry], library_digest: str
+) -> dict[str, str]:
+    """`approved_fingerprint` of each topic among `pages` (with its `fingerprint` taken), by path.
+
+    One is made from the topic's own fingerprint and the library (`library_digest`, of its
+    source text) alone, so a long-lived builder takes those of the last build whose two are
+    unchanged instead of making them again (half a second at 30,000 topics)."""
+    global _kept_prints
+    memo: dict[str, str] = {}
+    kept: dict[tuple[str, str], str] = {}
+    prints: dict[str, str] = {}
+    for page in pages:
+        if not isinstance(page.meta, TopicMeta):
+            continue
+        key = (page.fingerprint, library_digest)
+        found = _kept_prints.get(key)
+        if found is None:
+            cited = [(k, e) for _, k, e in cited_entries(page, library)]
+            found = approved_fingerprint(page.fingerprint, cited, memo)
+        kept[key] = prints[page.path] = found
+    _kept_prints = kept
+    return prints
+
+
 @dataclass(frozen=True)
 class ApprovalView:
     """What the build knows of one topic's approval, for its page, the preview and the desk."""

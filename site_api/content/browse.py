@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import string
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import yaml
 
@@ -85,6 +85,43 @@ class Generated:
     src_uri: str
     markdown: str
     crumbs: tuple[Crumb, ...]
+
+
+#: A long-lived builder's last catalogue and what it was made from (`catalogue_of`).
+_last: dict[Hashable, Catalogue] = {}
+
+
+def catalogue_key(pages: Iterable[SourcePage], sections: Mapping[str, Section]) -> Hashable:
+    """Everything of `pages` and `sections` that a `Catalogue` reads: each page's path, kind, id,
+    title, aliases and section, and the sections."""
+    return (
+        tuple(
+            (
+                p.src_uri,
+                p.is_topic,
+                p.meta.id,
+                p.meta.title,
+                tuple(getattr(p.meta, "aliases", ())),
+                getattr(p.meta, "section", None),
+            )
+            for p in pages
+        ),
+        repr(sorted(sections.items())),
+    )
+
+
+def catalogue_of(pages: list[SourcePage], sections: Mapping[str, Section]) -> Catalogue:
+    """`Catalogue(pages, sections)`, or the last one made again when nothing it reads has changed
+    (`catalogue_key`): after an edit that moves no title, alias or section, a long-lived builder
+    sorts, files and writes out no letter or section again (a second at 30,000 topics). Its pages
+    are then the earlier build's objects, alike in everything a catalogue reads."""
+    key = catalogue_key(pages, sections)
+    found = _last.get(key)
+    if found is None:
+        found = Catalogue(pages, sections)
+        _last.clear()
+        _last[key] = found
+    return found
 
 
 def topics_of(pages: Iterable[SourcePage]) -> list[SourcePage]:
@@ -275,6 +312,12 @@ class Catalogue:
             Crumb(meta.title, None),
         )
 
+    @cached_property
+    def crumbs(self) -> dict[str, tuple[Crumb, ...]]:
+        """Each topic's breadcrumbs, by its source path."""
+        return {p.src_uri: self.topic_crumbs(p) for p in self.topics}
+
+    @cached_property
     def generated(self) -> list[Generated]:
         """Every page the build adds: the A–Z index and letters, the sections index and sections."""
         home = Crumb("Home", HOME)

@@ -50,7 +50,7 @@ from site_api.config import Settings
 from site_api.content.approval import (
     ApprovalView,
     approval_of,
-    approved_fingerprint,
+    approved_prints,
     check_approvals,
     page_fingerprint,
 )
@@ -60,7 +60,7 @@ from site_api.content.browse import (
     SECTIONS_DIR,
     SECTIONS_MARKER,
     Catalogue,
-    Crumb,
+    catalogue_of,
     check_a_to_z,
     letter_slug,
 )
@@ -207,13 +207,15 @@ def _load(
     return found
 
 
-def _library(docs: Path) -> tuple[Library, list[ContentError]]:
-    """The reference library and its problems (none when a site has no library: it cites nothing)."""
+def _library(docs: Path) -> tuple[Library, list[ContentError], str]:
+    """The reference library, its problems (none when a site has no library: it cites nothing)
+    and the digest of its source."""
     path = docs / REFERENCES_FILE
     shown = _display(path)
     if not path.is_file():
-        return Library(shown, {}, {}, set()), []
-    return load_library(shown, path.read_text(encoding="utf-8"))
+        return Library(shown, {}, {}, set()), [], ""
+    text = path.read_text(encoding="utf-8")
+    return *load_library(shown, text), text_digest(text)
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
@@ -238,7 +240,7 @@ def _validated(files: Files, config: MkDocsConfig, cache: ParseCache) -> list[So
     sections = _load(docs, SECTIONS_FILE, "topics name their section from this file", load_sections)
     _state["authors"] = authors
     _state["sections"] = sections
-    library, errors = _library(docs)
+    library, errors, library_digest = _library(docs)
     _state["library"] = library.entries
     calculators = load_calculators(docs / CALCULATORS_DIR, _display)
     calculator_files = calculator_ids(docs / CALCULATORS_DIR)  # a broken one's markers are fine
@@ -317,14 +319,7 @@ def _validated(files: Files, config: MkDocsConfig, cache: ParseCache) -> list[So
     today = date.today()
     checked = pages + [s.page for s in salvaged]
     # What an approval is of: the topic's own text and the library entries it cites.
-    memo: dict[str, str] = {}
-    prints = {
-        p.path: approved_fingerprint(
-            p.fingerprint, [(k, e) for _, k, e in cited_entries(p, library.entries)], memo
-        )
-        for p in checked
-        if isinstance(p.meta, TopicMeta)
-    }
+    prints = approved_prints(checked, library.entries, library_digest)
     problems = check_site(checked, authors, today, sections, failed_ids)
     problems += check_a_to_z(checked, Revisions().newer)
     problems += scaffold_errors(s.page for s in salvaged)
@@ -370,11 +365,9 @@ def _catalogued(files: Files, config: MkDocsConfig, pages: list[SourcePage]) -> 
     by_uri: dict[str, File] = _state["files"]
     for page in pages:
         page.front = ""  # checked: only an error needed it
-    catalogue = Catalogue(pages, sections)
-    crumbs: dict[str, tuple[Crumb, ...]] = {
-        p.src_uri: catalogue.topic_crumbs(p) for p in catalogue.topics
-    }
-    browsing = catalogue.generated()
+    catalogue = catalogue_of(pages, sections)
+    crumbs = dict(catalogue.crumbs)  # the generated pages' are added
+    browsing = catalogue.generated
     for generated in browsing:
         taken = files.get_file_from_path(generated.src_uri)
         if taken is not None:

@@ -60,7 +60,7 @@ def test_each_letter_and_section_has_a_page_listing_only_its_own() -> None:
         topic("five", "5q minus syndrome", section="haematology"),
     ]
     catalogue = Catalogue(pages, SECTIONS)
-    generated = {g.src_uri: g.markdown for g in catalogue.generated()}
+    generated = {g.src_uri: g.markdown for g in catalogue.generated}
     assert set(generated) == {
         "a-z/index.md",
         "a-z/c.md",

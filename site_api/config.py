@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     editorial_email: str = ""
     trusted_proxies: list[str] = Field(default_factory=list)
     oidc_providers: list[OidcProvider] = Field(default_factory=list)
-    publish_check_seconds: float = Field(default=1.0, ge=0.05, le=60)
+    publish_check_seconds: float = Field(default=0.25, ge=0.05, le=60)
     keep_builds: int = Field(default=5, ge=2, le=1000)
     review_interval_days: int = Field(default=730, ge=1, le=3650)
     institutions: list[InstitutionSetting] = Field(default_factory=list)

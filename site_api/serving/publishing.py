@@ -9,8 +9,8 @@ Layout, for the setting `SITE_SITE_DIR=site`:
 
 A build is written into a new directory; only when it has succeeded does `switch()` point the
 link at it, with `rename(2)`, so readers see the old build or the new one and never a mixture.
-Each server holds a `LiveSite`: at most once a second it reads the link, and when it has moved,
-loads the new build and swaps it in. A request takes one `Build` at its start and uses it to the
+Each server holds a `LiveSite`: at most every `CHECK_SECONDS` it reads the link, and when it has
+moved, loads the new build and swaps it in. A request takes one `Build` at its start and uses it to the
 end, so in-flight requests finish on the build they began on. nginx serves a page's file from
 the path the gate names, which includes the build, for the same reason.
 """
@@ -36,7 +36,7 @@ log = logging.getLogger("site_api.publishing")
 #: Builds kept on disk by default (`SITE_KEEP_BUILDS`): rollback targets, and whatever in-flight
 #: requests may still read. The live build and the one before it are kept whatever the number.
 KEEP_BUILDS = 5
-CHECK_SECONDS = 1.0
+CHECK_SECONDS = 0.25
 
 
 def builds_root(site_link: Path) -> Path:
@@ -149,7 +149,8 @@ class Build:
 
 
 class LiveSite:
-    """The build a server answers with; notices a switched link and swaps, at most once a second."""
+    """The build a server answers with; notices a switched link and swaps (looking at most every
+    `check_seconds`)."""
 
     def __init__(
         self,

@@ -160,8 +160,14 @@ class IndexedPage:
 #: Elements whose text is not the page's: citation marks, scripts, styles.
 _NOT_TEXT = frozenset({"sup", "script", "style"})
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
-#: Elements that begin a new run of text (an element's end always does).
-_BLOCKS = frozenset({"p", "li", "td", "th", "br", "div", "dd", "dt"})
+#: Elements inside a run of text, as a reader sees it (`<em>anti</em>body` is one word); any
+#: other element, one we do not know too, separates the words on either side of it.
+_INLINE = frozenset(
+    (  # noqa: SIM905 (26 names, one per line as a list, read worse)
+        "a abbr b bdi bdo cite code data del dfn em i ins kbd mark q s samp small span strong "
+        "sub sup time u var"
+    ).split()
+)
 #: libxml2's HTML parser (lxml): a page body parsed in C, not one Python call per tag; never
 #: fetches anything; no limit on a long text.
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, huge_tree=True)
@@ -195,12 +201,12 @@ def _collect(el: etree._Element, text: list[str], headings: list[str]) -> None:
         elif child.tag in _HEADINGS:
             headings.append(" ".join(_heading_text(child).split()))
         else:
-            if child.tag in _BLOCKS:
+            if child.tag not in _INLINE:
                 text.append(" ")
             if child.text:
                 text.append(child.text)
             _collect(child, text, headings)
-        if child.tag != "sup":  # a citation mark goes without a trace: `high[1].` is `high.`
+        if child.tag not in _INLINE:  # a citation mark goes without a trace: `high[1].` is `high.`
             text.append(" ")
         if child.tail:
             text.append(child.tail)

@@ -47,6 +47,16 @@ def test_scripts_styles_and_comments_are_left_out() -> None:
     assert text_of_html(html) == ([], "Visible text & more here")
 
 
+def test_inline_elements_keep_words_and_punctuation_as_read() -> None:
+    html = (
+        '<p>Most are <a href="../iron/">not due to iron overload</a>. Use <em>anti</em>bodies, '
+        "<strong>not</strong> <code>CRP</code>; Hb<sub>A1c</sub></p>"
+    )
+    assert text_of_html(html)[1] == (
+        "Most are not due to iron overload. Use antibodies, not CRP; HbA1c"
+    )
+
+
 def test_blocks_and_cells_separate_words() -> None:
     html = (
         "<ul><li>one</li><li>two</li></ul><table><tr><td>three</td><td>four</td></tr></table>"

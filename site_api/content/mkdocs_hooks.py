@@ -753,18 +753,17 @@ def on_post_build(config: MkDocsConfig) -> None:
         if uri not in rendered:
             kept.add(entry.id)
     calculators: dict[str, Calculator] = _state["calculators"]
-    # Their pages are the server's, so their rows are written anew by every build, like changes.
-    extra = [search_entry(calculators[k]) for k in sorted(calculators)]
     # One row at a time (never every page's text at once), in row-id order: FTS5 writes out a
     # segment whenever a row id goes down, and merging those was half of writing a full index.
-    order: list[tuple[int, str | int]] = [
-        (page_rowid(_state["pages"][uri].meta.id), uri) for uri in rendered
+    rows: list[tuple[int, bytes | IndexedPage]] = [
+        (page_rowid(_state["pages"][uri].meta.id), row) for uri, row in rendered.items()
     ]
-    order += [(page_rowid(row.page_id), i) for i, row in enumerate(extra)]
-    order.sort(key=itemgetter(0))
+    # Calculators' pages are the server's, so their rows are written anew by every build.
+    rows += [(page_rowid(r.page_id), r) for r in map(search_entry, calculators.values())]
+    rows.sort(key=itemgetter(0))
     indexed = (
-        extra[key] if isinstance(key, int) else pickle.loads(zlib.decompress(rendered[key]))  # noqa: S301
-        for _, key in order
+        row if isinstance(row, IndexedPage) else pickle.loads(zlib.decompress(row))  # noqa: S301
+        for _, row in rows
     )
     write_calculators(site, built(calculators, _state["library"]))
     docs = Path(config.docs_dir)

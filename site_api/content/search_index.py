@@ -168,6 +168,8 @@ _INLINE = frozenset(
         "sub sup time u var"
     ).split()
 )
+#: Punctuation that follows a word without a space.
+_CLOSING = frozenset(".,;:!?)]")
 #: libxml2's HTML parser (lxml): a page body parsed in C, not one Python call per tag; never
 #: fetches anything; no limit on a long text.
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, huge_tree=True)
@@ -197,7 +199,8 @@ def _heading_text(el: etree._Element) -> str:
 def _collect(el: etree._Element, text: list[str], headings: list[str]) -> None:
     for child in el:
         if _not_text(child):
-            pass
+            if child.tag == "sup" and text and (child.tail or " ")[0] in _CLOSING:
+                text[-1] = text[-1].rstrip()  # `overload [1].` reads `overload.` without its mark
         elif child.tag in _HEADINGS:
             headings.append(" ".join(_heading_text(child).split()))
         else:

@@ -31,6 +31,11 @@ def test_headings_are_taken_without_their_permalinks() -> None:
 def test_citation_marks_are_no_part_of_the_text() -> None:
     _, text = text_of_html(CITED)
     assert text == "Ferritin above 10,000 µg/L is suggestive. It is not diagnostic."
+    # An editor's space before the mark (`overload [@key].`) does not stay before the stop.
+    _, text = text_of_html(CITED.replace("suggestive<sup", "suggestive <sup"))
+    assert text == "Ferritin above 10,000 µg/L is suggestive. It is not diagnostic."
+    _, text = text_of_html(CITED.replace("</sup>. It", "</sup> and it"))
+    assert text == "Ferritin above 10,000 µg/L is suggestive and it is not diagnostic."
 
 
 def test_a_placed_calculator_is_left_out_and_the_text_after_it_kept() -> None:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import date
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import mkdocs
@@ -150,7 +150,7 @@ log = logging.getLogger("mkdocs.hooks.site_api")
 _state: dict[str, Any] = {}
 
 
-def _fail(errors: list[ContentError]) -> None:
+def _fail(errors: list[ContentError]) -> NoReturn:
     lines = "\n".join(str(e) for e in errors)
     pages = len({e.path for e in errors})
     raise PluginError(f"{len(errors)} content error(s) in {pages} file(s):\n{lines}")
@@ -695,7 +695,10 @@ def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -
     """
     uri = page.file.src_uri
     source: SourcePage = _state["pages"][uri]
-    headings, text = text_of_html(html)
+    try:
+        headings, text = text_of_html(html)
+    except ValueError as exc:
+        _fail([ContentError(source.path, source.body_line, str(exc))])
     if uri in _state["listings"]:
         headings, text = [], ""
     entry = _entry(source, page.file)

@@ -171,7 +171,8 @@ _INLINE = frozenset(
 #: Punctuation that follows a word without a space.
 _CLOSING = frozenset(".,;:!?)]")
 #: libxml2's HTML parser (lxml): a page body parsed in C, not one Python call per tag; never
-#: fetches anything; no limit on a long text.
+#: fetches anything; without the limits on depth and length that would silently drop the text of
+#: a topic nested more than 256 elements deep or longer than 10 MB.
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, huge_tree=True)
 
 
@@ -187,38 +188,57 @@ def _not_text(el: etree._Element) -> bool:
     return False
 
 
-def _heading_text(el: etree._Element) -> str:
-    parts = [el.text or ""]
-    for child in el:
-        if not _not_text(child):
-            parts.append(_heading_text(child))
-        parts.append(child.tail or "")
+def _heading_text(heading: etree._Element) -> str:
+    parts: list[str] = []
+    walk = etree.iterwalk(heading, events=("start", "end"))
+    for event, el in walk:
+        if event == "end":
+            if el is not heading:
+                parts.append(el.tail or "")
+        elif el is not heading and _not_text(el):
+            walk.skip_subtree()
+        else:
+            parts.append(el.text or "")
     return "".join(parts)
 
 
-def _collect(el: etree._Element, text: list[str], headings: list[str]) -> None:
-    for child in el:
-        if _not_text(child):
-            if child.tag == "sup" and text and (child.tail or " ")[0] in _CLOSING:
-                text[-1] = text[-1].rstrip()  # `overload [1].` reads `overload.` without its mark
-        elif child.tag in _HEADINGS:
-            headings.append(" ".join(_heading_text(child).split()))
-        else:
-            if child.tag not in _INLINE:
+def _collect(body: etree._Element, text: list[str], headings: list[str]) -> None:
+    """The text and headings under `body`, walked in C (`iterwalk`), not by recursion: an editor's
+    HTML may nest deeper than Python's recursion limit."""
+    walk = etree.iterwalk(body, events=("start", "end"))
+    for event, el in walk:
+        if el is body:
+            continue
+        if event == "end":
+            if el.tag not in _INLINE:  # its end ends a run of text too
                 text.append(" ")
-            if child.text:
-                text.append(child.text)
-            _collect(child, text, headings)
-        if child.tag not in _INLINE:  # a citation mark goes without a trace: `high[1].` is `high.`
-            text.append(" ")
-        if child.tail:
-            text.append(child.tail)
+            if el.tail:
+                text.append(el.tail)
+        elif _not_text(el):
+            walk.skip_subtree()
+            if el.tag == "sup" and text and (el.tail or " ")[0] in _CLOSING:
+                text[-1] = text[-1].rstrip()  # `overload [1].` reads `overload.` without its mark
+        elif el.tag in _HEADINGS:
+            walk.skip_subtree()
+            headings.append(" ".join(_heading_text(el).split()))
+        else:
+            if el.tag not in _INLINE:
+                text.append(" ")
+            if el.text:
+                text.append(el.text)
 
 
 def text_of_html(html: str) -> tuple[list[str], str]:
     """(headings, body text) of a rendered page body, without permalinks, citation marks or
-    placed calculators."""
+    placed calculators; ValueError when the HTML cannot be read whole."""
     document = etree.fromstring(f"<div>{html}</div>", _PARSER)
+    fatal = [e.message for e in _PARSER.error_log if e.level_name == "FATAL"]
+    if fatal:  # libxml2 stopped reading (nested more than 2,048 deep): say so, never index less
+        reason = fatal[0].split(", use ")[0]  # not libxml2's advice on its own options
+        raise ValueError(
+            f"its HTML could not be read for the search index ({reason}): "
+            "simplify the HTML written into this topic"
+        )
     body = document.find("body")
     headings: list[str] = []
     text: list[str] = []

@@ -124,3 +124,18 @@ def test_a_clash_outside_git_names_both_files(project: Path) -> None:
             f"{TOPICS}/{path}.md:3: title: 'Kawasaki disease' collides in the A–Z with "
             f"'Kawasaki disease' ({TOPICS}/{other}.md)" in err
         )
+
+
+def test_html_nested_too_deep_to_index_fails_the_build_naming_the_topic(project: Path) -> None:
+    """Raw HTML the search index's parser cannot read whole is the editor's error, with the file
+    and line, not a topic indexed without its text."""
+    topic = project / TOPICS / "kawasaki-disease.md"
+    body_line = topic.read_text().split("\n---\n", 1)[0].count("\n") + 3
+    topic.write_text(topic.read_text() + "\n" + "<div>" * 3000 + "x" + "</div>" * 3000 + "\n")
+    result = build(project)
+    assert result.returncode == 1
+    assert (
+        f"{TOPICS}/kawasaki-disease.md:{body_line}: its HTML could not be read for the search "
+        "index (Excessive depth in document: 2048): simplify the HTML written into this topic"
+    ) in result.stderr
+    assert result.stderr.count("Excessive depth") == 1

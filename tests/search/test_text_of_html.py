@@ -3,6 +3,8 @@ running text without permalinks, citation marks, scripts, comments or a placed c
 
 from __future__ import annotations
 
+import pytest
+
 from site_api.content.search_index import text_of_html
 
 HEADING = (
@@ -73,3 +75,17 @@ def test_blocks_and_cells_separate_words() -> None:
 def test_an_empty_or_plain_body() -> None:
     assert text_of_html("") == ([], "")
     assert text_of_html("just words") == ([], "just words")
+
+
+def test_deeply_nested_html_keeps_its_text() -> None:
+    """Deeper than Python's recursion limit and libxml2's default depth: every word stays."""
+    html = "<div>" * 1500 + "<p>deep <em>inside</em></p>" + "</div>" * 1500 + "<p>after</p>"
+    assert text_of_html(html)[1] == "deep inside after"
+
+
+def test_html_too_deep_to_read_is_an_error_not_less_text() -> None:
+    with pytest.raises(
+        ValueError,
+        match=r"could not be read for the search index \(Excessive depth in document: 2048\)",
+    ):
+        text_of_html("<div>" * 3000 + "deep" + "</div>" * 3000)

@@ -82,7 +82,6 @@ def approved_prints(
     One is made from the topic's own fingerprint and the library (`library_digest`, of its
     source text) alone, so a long-lived builder takes those of the last build whose two are
     unchanged instead of making them again (half a second at 30,000 topics)."""
-    global _kept_prints
     memo: dict[str, str] = {}
     kept: dict[tuple[str, str], str] = {}
     prints: dict[str, str] = {}
@@ -95,7 +94,8 @@ def approved_prints(
             cited = [(k, e) for _, k, e in cited_entries(page, library)]
             found = approved_fingerprint(page.fingerprint, cited, memo)
         kept[key] = prints[page.path] = found
-    _kept_prints = kept
+    _kept_prints.clear()  # this build's only: the next is compared with it
+    _kept_prints.update(kept)
     return prints
 
 

@@ -87,7 +87,7 @@ class Generated:
     crumbs: tuple[Crumb, ...]
 
 
-#: A long-lived builder's last catalogue and what it was made from (`catalogue_of`).
+#: A long-lived builder's last catalogue, by what it was made from (`catalogue_of`): one entry.
 _last: dict[Hashable, Catalogue] = {}
 
 

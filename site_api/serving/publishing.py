@@ -178,26 +178,19 @@ class LiveSite:
 
     def current(self) -> Build:
         """The build to answer this request with; cheap: one realpath every `check_seconds` at
-        most. A new build is loaded in a thread, and requests are answered with the one before
-        until it is ready: at 30,000 topics reading its manifest takes half a second, which
-        would stall every request of this worker's event loop."""
+        most. The request that notices a switch loads the new build and is answered with it, so
+        no reader gets a build older than the link once a worker has looked."""
         now = time.monotonic()
         if now - self._checked < self.check_seconds:
             return self._current
         if not self._lock.acquire(blocking=False):
-            return self._current  # another thread is looking or loading: answer with what is live
-        self._checked = now
-        if Path(os.path.realpath(self.link)) == self._seen:
-            self._lock.release()
-            return self._current
-        threading.Thread(target=self._refresh_and_release, name="load-build", daemon=True).start()
-        return self._current
-
-    def _refresh_and_release(self) -> None:
+            return self._current  # another thread is looking: answer with what is live
         try:
+            self._checked = now
             self.refresh()
         finally:
             self._lock.release()
+        return self._current
 
     def refresh(self) -> bool:
         """Look at the link now; swap in the build it names if that is new. True if swapped."""

@@ -19,7 +19,6 @@ from servers import SITE_API, free_port, start, stop, wait_http
 
 from site_api.content.manifest import manifest_path_for
 from site_api.serving import publishing
-from site_api.serving.pages import SiteIndex
 from site_api.serving.publishing import (
     LiveSite,
     builds_root,
@@ -85,36 +84,6 @@ def test_live_site_swaps_and_a_request_keeps_its_build(tmp_path: Path, built_sit
     # The request that began on the first build still has all of it.
     assert b"BUILD-A" in b"".join(before.site.parts(before.site.by_url[ABOUT]) or ())
     assert now.page_prefix.endswith("/site") and now.page_prefix != before.page_prefix
-
-
-def test_a_new_build_is_loaded_beside_the_requests_answered_with_the_old(
-    tmp_path: Path, built_site: Path
-) -> None:
-    """Loading a build (its manifest: half a second at 30,000 topics) never holds up a request:
-    until it is ready, requests are answered with the build before, and it is loaded once."""
-    link = tmp_path / "site"
-    switch(link, make_build(link, built_site, "BUILD-A"))
-    release = threading.Event()
-    loads: list[Path] = []
-
-    def slow_load(path: Path) -> SiteIndex:
-        loads.append(path)
-        if len(loads) > 1:
-            assert release.wait(30)
-        return SiteIndex.load(path)
-
-    live = LiveSite(link, check_seconds=0, load=slow_load)
-    before = live.current()
-    switch(link, make_build(link, built_site, "BUILD-B"))
-    for _ in range(50):  # each would have waited for the load before
-        assert live.current() is before
-    release.set()
-    deadline = time.monotonic() + 30
-    while live.current() is before and time.monotonic() < deadline:
-        time.sleep(0.01)
-    now = live.current()
-    assert b"BUILD-B" in b"".join(now.site.parts(now.site.by_url[ABOUT]) or ())
-    assert len(loads) == 2, "the new build is loaded once"
 
 
 def test_a_broken_build_is_not_swapped_in(tmp_path: Path, built_site: Path) -> None:
